@@ -1,0 +1,44 @@
+"""engine: a TLS 1.3 handshake engine for Python.
+
+A sans-I/O TLS 1.3 client and server (RFC 8446), the public-key infrastructure around them (a CA,
+a TrustStore, a password-protected KeyStore, CRLs), and a native extension over OpenSSL's
+libcrypto for bulk record protection and batch certificate checks, with a pure-Python fallback
+that gives the same bytes and verdicts.
+
+The public names are imported on first use, so ``import engine`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from . import errors
+from ._backend import info as backend_info
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "CertificateAuthority": "engine.pki",
+    "TrustStore": "engine.pki",
+    "KeyStore": "engine.pki",
+    "RevocationList": "engine.pki",
+    "ClientConnection": "engine.tls",
+    "ServerConnection": "engine.tls",
+    "ClientConfig": "engine.tls",
+    "ServerConfig": "engine.tls",
+    "connect": "engine.blocking",
+    "serve": "engine.blocking",
+    "verify_chains": "engine.verify",
+    "Verdict": "engine.verify",
+}
+
+__all__ = ["__version__", "backend_info", "errors", *_EXPORTS]
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError("module 'engine' has no attribute %r" % name)
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

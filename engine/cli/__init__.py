@@ -1,0 +1,49 @@
+"""The ``engine`` command line.
+
+Each module of this package that defines ``register(subparsers)`` adds one command; the command's
+handler takes the parsed arguments and returns an exit status. A user error prints one line on
+stderr and exits 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+from ..errors import EngineError
+from ._common import UsageError
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line on stderr and exit status 2."""
+
+    def error(self, message):
+        raise UsageError("%s: %s" % (self.prog, message))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="engine", description="A TLS 1.3 handshake engine and its PKI.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+    for module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if module.name.startswith("_"):
+            continue
+        importlib.import_module("%s.%s" % (__name__, module.name)).register(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return args.handler(args) or 0
+    except UsageError as exc:
+        print("engine: error: %s" % exc, file=sys.stderr)
+        return 2
+    except EngineError as exc:
+        print("engine: error: %s" % exc, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("engine: interrupted", file=sys.stderr)
+        return 130
