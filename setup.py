@@ -30,7 +30,10 @@ class OptionalBuildExt(build_ext):
     def _skip(self, exc):
         if os.environ.get("ENGINE_REQUIRE_NATIVE") == "1":
             raise exc
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        text = str(exc).strip().splitlines()
+        first_line = text[0] if text else type(exc).__name__
+        if len(first_line) > 160:
+            first_line = first_line[:157] + "..."
         sys.stderr.write(
             "WARNING: engine's native extension could not be built (%s); "
             "installing the pure-Python backend. `engine info` explains the active backend.\n"

@@ -27,7 +27,13 @@ def _load_native():
         try:
             from . import _native as module  # type: ignore[attr-defined]
         except ImportError as exc:
-            _native_error = "%s: %s" % (type(exc).__name__, exc)
+            if "_native" in str(exc) and "cannot import name" in str(exc):
+                _native_error = (
+                    "engine._native is not installed: the package was built without its C "
+                    "extension (no C compiler or OpenSSL 3 headers; `pip install -v .` shows why)"
+                )
+            else:
+                _native_error = "%s: %s" % (type(exc).__name__, exc)
         else:
             _native = module
     return _native

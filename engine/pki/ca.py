@@ -1,0 +1,322 @@
+"""Certificate authorities: roots, intermediates, and the leaf certificates they issue.
+
+Everything made here is X.509 v3 (RFC 5280) that OpenSSL accepts: BasicConstraints and KeyUsage
+are critical (section 4.2.1.9 and 4.2.1.3), every certificate carries a SubjectKeyIdentifier and,
+below the root, an AuthorityKeyIdentifier (4.2.1.1, 4.2.1.2); serial numbers are random positive
+integers of at most 128 bits, well within the 20 octets section 4.1.2.2 allows. Revocation lists
+follow section 5: a CRLNumber that increases with each list, and the issuer's key identifier.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import ipaddress
+import secrets
+from typing import Iterable, Sequence
+
+from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from ..errors import CAError
+from .crl import RevocationList, RevokedEntry
+from .keys import (
+    DEFAULT_KEY_TYPE, KEY_TYPES, generate_private_key, is_rsa, same_public_key, signature_hash,
+)
+
+#: How far in the past a new certificate starts, so that clocks a little behind still accept it.
+BACKDATE = datetime.timedelta(minutes=5)
+
+
+def utcnow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def random_serial() -> int:
+    """A random positive serial number of exactly 127 bits (16 DER octets, never negative)."""
+    return secrets.randbits(126) | (1 << 126)
+
+
+def _aware(when: datetime.datetime, what: str) -> datetime.datetime:
+    if not isinstance(when, datetime.datetime):
+        raise CAError("%s must be a datetime, not %s" % (what, type(when).__name__))
+    if when.tzinfo is None:
+        raise CAError("%s must be timezone-aware (UTC)" % what)
+    return when.astimezone(datetime.timezone.utc)
+
+
+def validity_window(validity_days, not_before=None, not_after=None):
+    """The (not_before, not_after) pair: explicit times win over ``validity_days``.
+
+    Without ``not_before`` the window starts :data:`BACKDATE` before now; without ``not_after`` it
+    ends ``validity_days`` after its start.
+    """
+    start = utcnow() - BACKDATE if not_before is None else _aware(not_before, "not_before")
+    if not_after is None:
+        if validity_days is None or validity_days <= 0:
+            raise CAError("validity_days must be a positive number, not %r" % (validity_days,))
+        end = start + datetime.timedelta(days=validity_days)
+    else:
+        end = _aware(not_after, "not_after")
+    if end <= start:
+        raise CAError("not_after (%s) must be later than not_before (%s)" % (end, start))
+    return start.replace(microsecond=0), end.replace(microsecond=0)
+
+
+def _new_key(key_type: str):
+    if key_type not in KEY_TYPES:
+        raise CAError("unknown key type %r; expected one of %s" % (key_type, ", ".join(KEY_TYPES)))
+    return generate_private_key(key_type)
+
+
+def _common_name(name: str) -> x509.Name:
+    if not isinstance(name, str) or not name:
+        raise CAError("a common name must be a non-empty string")
+    if len(name) > 64:  # ub-common-name, RFC 5280 appendix A.1
+        raise CAError("common name %r is longer than 64 characters" % name[:64])
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+
+
+def general_name(name: str) -> x509.GeneralName:
+    """A subjectAltName entry: an IP address when ``name`` parses as one, else a DNS name."""
+    try:
+        return x509.IPAddress(ipaddress.ip_address(name))
+    except ValueError:
+        pass
+    if not name or not name.isascii() or any(c.isspace() for c in name):
+        raise CAError("%r is neither an IP address nor an ASCII DNS name" % name)
+    return x509.DNSName(name.lower())
+
+
+def _key_identifier(certificate: x509.Certificate) -> x509.SubjectKeyIdentifier:
+    try:
+        return certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    except x509.ExtensionNotFound:
+        return x509.SubjectKeyIdentifier.from_public_key(certificate.public_key())
+
+
+@dataclasses.dataclass(frozen=True)
+class IssuedCertificate:
+    """A leaf certificate with its private key and the chain up to (not including) the root."""
+
+    certificate: x509.Certificate
+    private_key: object
+    chain: tuple  # (leaf, issuing CA, ..., last intermediate)
+
+    @property
+    def serial_number(self) -> int:
+        return self.certificate.serial_number
+
+    def keystore(self):
+        """This certificate, its key and its intermediates as a :class:`KeyStore`."""
+        from .keystore import KeyStore
+
+        return KeyStore(self.private_key, self.certificate, self.chain[1:])
+
+
+class CertificateAuthority:
+    """A CA: its key, its certificate, its parent (None for a root) and its revocations."""
+
+    def __init__(self, private_key, certificate: x509.Certificate, parent=None, *,
+                 revoked: Iterable[RevokedEntry] = (), next_crl_number: int = 1):
+        try:
+            constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints)
+        except x509.ExtensionNotFound:
+            constraints = None
+        if constraints is None or not constraints.value.ca:
+            raise CAError("%s is not a CA certificate" % certificate.subject.rfc4514_string())
+        if not same_public_key(private_key.public_key(), certificate.public_key()):
+            raise CAError("the private key does not match the CA certificate")
+        self.private_key = private_key
+        self.certificate = certificate
+        self.parent = parent
+        self.revoked = {entry.serial: entry for entry in revoked}
+        self.next_crl_number = next_crl_number
+
+    def __repr__(self) -> str:
+        return "<CertificateAuthority %s>" % self.certificate.subject.rfc4514_string()
+
+    # --- the CA itself ------------------------------------------------------------------
+
+    @property
+    def chain(self) -> list:
+        """This CA's certificate, then its parent's, up to and including the root."""
+        chain, ca = [], self
+        while ca is not None:
+            chain.append(ca.certificate)
+            ca = ca.parent
+        return chain
+
+    @property
+    def name(self) -> x509.Name:
+        return self.certificate.subject
+
+    @classmethod
+    def create_root(cls, common_name: str, key_type: str = DEFAULT_KEY_TYPE,
+                    validity_days: float = 3650, not_before=None, not_after=None):
+        """A self-signed root CA (no path length limit)."""
+        key = _new_key(key_type)
+        subject = _common_name(common_name)
+        start, end = validity_window(validity_days, not_before, not_after)
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(subject)
+            .public_key(key.public_key())
+            .serial_number(random_serial())
+            .not_valid_before(start)
+            .not_valid_after(end)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(_ca_key_usage(), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
+                           critical=False)
+        )
+        return cls(key, builder.sign(key, signature_hash(key)))
+
+    def create_intermediate(self, common_name: str, key_type: str = DEFAULT_KEY_TYPE,
+                            path_length: int | None = 0, validity_days: float = 1825,
+                            not_before=None, not_after=None):
+        """A subordinate CA signed by this one; ``path_length`` limits the CAs below it."""
+        if path_length is not None and (not isinstance(path_length, int) or path_length < 0):
+            raise CAError("path_length must be None or a non-negative integer")
+        key = _new_key(key_type)
+        certificate = self._sign(
+            _common_name(common_name), key.public_key(),
+            validity_window(validity_days, not_before, not_after),
+            [(x509.BasicConstraints(ca=True, path_length=path_length), True),
+             (_ca_key_usage(), True)],
+        )
+        return CertificateAuthority(key, certificate, parent=self)
+
+    # --- issuing ------------------------------------------------------------------------
+
+    def issue_server(self, names: Sequence[str] | str, key_type: str = DEFAULT_KEY_TYPE,
+                     validity_days: float = 90, not_before=None, not_after=None,
+                     common_name: str | None = None, private_key=None) -> IssuedCertificate:
+        """A TLS server certificate for DNS names and IP addresses (serverAuth)."""
+        if isinstance(names, str):
+            names = [names]
+        names = list(names)
+        if not names:
+            raise CAError("a server certificate needs at least one DNS name or IP address")
+        alt_names = []
+        for name in names:
+            entry = general_name(name)
+            if entry not in alt_names:
+                alt_names.append(entry)
+        key = private_key if private_key is not None else _new_key(key_type)
+        usage = _leaf_key_usage(key_encipherment=is_rsa(key))
+        certificate = self._sign(
+            _common_name(common_name or names[0]), key.public_key(),
+            validity_window(validity_days, not_before, not_after),
+            [(x509.BasicConstraints(ca=False, path_length=None), True), (usage, True),
+             (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False),
+             (x509.SubjectAlternativeName(alt_names), False)],
+        )
+        return IssuedCertificate(certificate, key, tuple([certificate] + self.chain[:-1]))
+
+    def issue_client(self, name: str, key_type: str = DEFAULT_KEY_TYPE,
+                     validity_days: float = 90, not_before=None, not_after=None,
+                     private_key=None) -> IssuedCertificate:
+        """A TLS client certificate with CN=``name`` (clientAuth)."""
+        key = private_key if private_key is not None else _new_key(key_type)
+        certificate = self._sign(
+            _common_name(name), key.public_key(),
+            validity_window(validity_days, not_before, not_after),
+            [(x509.BasicConstraints(ca=False, path_length=None), True),
+             (_leaf_key_usage(key_encipherment=False), True),
+             (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), False)],
+        )
+        return IssuedCertificate(certificate, key, tuple([certificate] + self.chain[:-1]))
+
+    def _sign(self, subject, public_key, window, extensions) -> x509.Certificate:
+        start, end = window
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(self.certificate.subject)
+            .public_key(public_key)
+            .serial_number(random_serial())
+            .not_valid_before(start)
+            .not_valid_after(end)
+        )
+        for extension, critical in extensions:
+            builder = builder.add_extension(extension, critical=critical)
+        builder = builder.add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False
+        ).add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
+                _key_identifier(self.certificate)),
+            critical=False,
+        )
+        try:
+            return builder.sign(self.private_key, signature_hash(self.private_key))
+        except (ValueError, TypeError) as exc:
+            raise CAError("cannot sign the certificate: %s" % exc) from None
+
+    # --- revocation ---------------------------------------------------------------------
+
+    def revoke(self, serial: int, reason: x509.ReasonFlags | None = x509.ReasonFlags.key_compromise,
+               revocation_date: datetime.datetime | None = None) -> RevokedEntry:
+        """Put ``serial`` on the next CRL; CAError if it is already revoked."""
+        if not isinstance(serial, int) or serial <= 0 or serial.bit_length() > 159:
+            raise CAError("a serial number must be a positive integer of at most 20 octets")
+        if serial in self.revoked:
+            raise CAError("serial %x is already revoked" % serial)
+        if reason is not None and not isinstance(reason, x509.ReasonFlags):
+            reason = x509.ReasonFlags(reason)
+        when = utcnow() if revocation_date is None else _aware(revocation_date, "revocation_date")
+        entry = RevokedEntry(serial, when.replace(microsecond=0), reason)
+        self.revoked[serial] = entry
+        return entry
+
+    def crl(self, this_update=None, next_update=None, validity_days: float = 7) -> RevocationList:
+        """A signed CRL of every revocation so far; each call takes the next CRLNumber."""
+        start = utcnow() - BACKDATE if this_update is None else _aware(this_update, "this_update")
+        if next_update is None:
+            end = start + datetime.timedelta(days=validity_days)
+        else:
+            end = _aware(next_update, "next_update")
+        if end <= start:
+            raise CAError("next_update must be later than this_update")
+        builder = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(self.certificate.subject)
+            .last_update(start.replace(microsecond=0))
+            .next_update(end.replace(microsecond=0))
+            .add_extension(x509.CRLNumber(self.next_crl_number), critical=False)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
+                    _key_identifier(self.certificate)),
+                critical=False,
+            )
+        )
+        for entry in sorted(self.revoked.values(), key=lambda e: e.serial):
+            revoked = (
+                x509.RevokedCertificateBuilder()
+                .serial_number(entry.serial)
+                .revocation_date(entry.revocation_date)
+            )
+            if entry.reason is not None:
+                revoked = revoked.add_extension(x509.CRLReason(entry.reason), critical=False)
+            builder = builder.add_revoked_certificate(revoked.build())
+        crl = builder.sign(self.private_key, signature_hash(self.private_key))
+        self.next_crl_number += 1
+        return RevocationList(crl)
+
+
+def _ca_key_usage() -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=False, content_commitment=False, key_encipherment=False,
+        data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
+        encipher_only=False, decipher_only=False,
+    )
+
+
+def _leaf_key_usage(key_encipherment: bool) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=True, content_commitment=False, key_encipherment=key_encipherment,
+        data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
+        encipher_only=False, decipher_only=False,
+    )
+
