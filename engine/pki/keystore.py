@@ -1,0 +1,146 @@
+"""A KeyStore: a private key, its certificate and the intermediates, in a PKCS#12 file (RFC 7292).
+
+Files are written with PBES2 (PBKDF2-HMAC-SHA256, AES-256-CBC) for both the key and the
+certificates and an HMAC-SHA256 integrity check, which OpenSSL 3 reads; files made by
+``openssl pkcs12 -export`` load as well.
+
+A PKCS#12 file's integrity check covers everything, so a file whose structure is sound but whose
+check fails is reported as a wrong password: alteration of its encrypted content cannot be told
+apart from a wrong password without the right one.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Sequence
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.serialization import PrivateFormat, pkcs12
+
+from .._fsutil import atomic_write
+from ..errors import KeyStoreError
+from . import _der
+from .keys import key_type_of, same_public_key
+
+
+def _password_bytes(password) -> bytes:
+    if isinstance(password, str):
+        return password.encode("utf-8")
+    if isinstance(password, (bytes, bytearray, memoryview)):
+        return bytes(password)
+    raise KeyStoreError("a password must be bytes or str, not %s" % type(password).__name__)
+
+
+class KeyStore:
+    """A private key, the certificate for it, and the chain of intermediates (leaf excluded)."""
+
+    #: PBKDF2 iterations for files this class writes (OWASP's figure for PBKDF2-HMAC-SHA256).
+    KDF_ROUNDS = 600_000
+
+    def __init__(self, private_key, certificate: x509.Certificate,
+                 chain: Sequence[x509.Certificate] = ()):
+        if not isinstance(certificate, x509.Certificate):
+            raise KeyStoreError("the certificate must be an x509.Certificate")
+        chain = list(chain)
+        for extra in chain:
+            if not isinstance(extra, x509.Certificate):
+                raise KeyStoreError("every chain entry must be an x509.Certificate")
+        if not hasattr(private_key, "public_key") or not same_public_key(
+                private_key.public_key(), certificate.public_key()):
+            raise KeyStoreError("the private key does not match the certificate of %s"
+                                % certificate.subject.rfc4514_string())
+        self.private_key = private_key
+        self.certificate = certificate
+        self.chain = chain
+
+    @property
+    def key_type(self) -> str:
+        """One of the PKI's key type names ("p256", "rsa2048", ...)."""
+        try:
+            return key_type_of(self.private_key)
+        except ValueError as exc:
+            raise KeyStoreError(str(exc)) from None
+
+    def __repr__(self) -> str:
+        return "<KeyStore %s (%s), %d in chain>" % (
+            self.certificate.subject.rfc4514_string(), type(self.private_key).__name__,
+            len(self.chain))
+
+    # --- reading ------------------------------------------------------------------------
+
+    @classmethod
+    def from_bytes(cls, data: bytes, password, *, source: str = "the KeyStore"):
+        """A KeyStore from PKCS#12 bytes; KeyStoreError says wrong password, corrupt or truncated."""
+        password = _password_bytes(password)
+        data = bytes(data)
+        if not data:
+            raise KeyStoreError("%s is empty (truncated)" % source)
+        try:
+            with warnings.catch_warnings():
+                # BER-encoded files (from some Java and Windows tools) load with a warning.
+                warnings.filterwarnings("ignore", message="PKCS#12 bundle could not be parsed")
+                loaded = pkcs12.load_pkcs12(data, password or None)
+        except (ValueError, TypeError):
+            verdict = _der.classify_pfx(data)
+            if verdict == _der.TRUNCATED:
+                raise KeyStoreError("%s is truncated" % source) from None
+            if verdict == _der.CORRUPT:
+                raise KeyStoreError("%s is corrupt (not a valid PKCS#12 file)" % source) from None
+            raise KeyStoreError("wrong password for %s (its integrity check failed)"
+                                % source) from None
+        except Exception:  # an unsupported algorithm inside, say
+            raise KeyStoreError("%s cannot be read (unsupported PKCS#12 content)" % source) from None
+        if loaded.key is None:
+            raise KeyStoreError("%s holds no private key" % source)
+        if loaded.cert is None:
+            raise KeyStoreError("%s holds no certificate for its private key" % source)
+        chain = [extra.certificate for extra in loaded.additional_certs]
+        return cls(loaded.key, loaded.cert.certificate, chain)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, password):
+        path = os.fspath(path)
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            raise KeyStoreError("cannot read KeyStore %s: %s" % (path, exc.strerror)) from None
+        return cls.from_bytes(data, password, source="KeyStore %s" % path)
+
+    # --- writing ------------------------------------------------------------------------
+
+    def to_bytes(self, password, *, kdf_rounds: int | None = None) -> bytes:
+        """PKCS#12 bytes protected by ``password`` (PBES2 AES-256-CBC, HMAC-SHA256)."""
+        password = _password_bytes(password)
+        if not password:
+            raise KeyStoreError("a KeyStore password must not be empty")
+        rounds = self.KDF_ROUNDS if kdf_rounds is None else kdf_rounds
+        encryption = (
+            PrivateFormat.PKCS12.encryption_builder()
+            .kdf_rounds(rounds)
+            .key_cert_algorithm(pkcs12.PBES.PBESv2SHA256AndAES256CBC)
+            .hmac_hash(hashes.SHA256())
+            .build(password)
+        )
+        try:
+            name = self.certificate.subject.get_attributes_for_oid(
+                x509.NameOID.COMMON_NAME)[0].value
+            name = name.encode("utf-8") if isinstance(name, str) else None
+        except IndexError:
+            name = None
+        try:
+            return pkcs12.serialize_key_and_certificates(
+                name, self.private_key, self.certificate, self.chain or None, encryption)
+        except (ValueError, TypeError) as exc:
+            raise KeyStoreError("cannot write the KeyStore: %s" % exc) from None
+
+    def save(self, path: str | os.PathLike, password, *, kdf_rounds: int | None = None) -> None:
+        """Write the KeyStore to ``path`` atomically, readable by its owner only."""
+        data = self.to_bytes(password, kdf_rounds=kdf_rounds)
+        try:
+            atomic_write(path, data, 0o600)
+        except OSError as exc:
+            raise KeyStoreError("cannot write KeyStore %s: %s" % (os.fspath(path), exc.strerror)) \
+                from None
