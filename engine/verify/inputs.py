@@ -1,0 +1,228 @@
+"""Turning what callers pass (DER, PEM, cryptography objects, engine.pki objects) into DER and
+parsed certificates, once.
+
+Parsed certificates are kept in a bounded cache keyed by their DER encoding, so the
+intermediates that every chain of a batch shares, and those of the next batch, are parsed once.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime
+import threading
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from ..errors import CRLError, TrustStoreError
+
+_PEM_CERT = b"-----BEGIN CERTIFICATE-----"
+_PEM_CRL = b"-----BEGIN X509 CRL-----"
+
+PARSED_CACHE_SIZE = 4096
+
+
+class MalformedInput(ValueError):
+    """A certificate of a chain cannot be read; the chain's verdict is ``malformed``."""
+
+
+class _LRU:
+    """A small thread-safe least-recently-used map."""
+
+    def __init__(self, size: int):
+        self._size = size
+        self._items: collections.OrderedDict = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key, value):
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return value
+
+    def clear(self):
+        with self._lock:
+            self._items.clear()
+
+
+_parsed = _LRU(PARSED_CACHE_SIZE)
+
+
+def _as_bytes(item) -> bytes:
+    if isinstance(item, str):
+        return item.encode("ascii", "replace")
+    if isinstance(item, (bytes, bytearray, memoryview)):
+        return bytes(item)
+    raise MalformedInput("expected DER or PEM bytes or an x509.Certificate, got %s"
+                         % type(item).__name__)
+
+
+def certificate_der(item) -> bytes:
+    """The DER encoding of one certificate given as DER, PEM or an x509.Certificate."""
+    if isinstance(item, x509.Certificate):
+        return item.public_bytes(Encoding.DER)
+    certificate = getattr(item, "certificate", None)  # IssuedCertificate, CertificateAuthority
+    if isinstance(certificate, x509.Certificate):
+        return certificate.public_bytes(Encoding.DER)
+    data = _as_bytes(item)
+    if _PEM_CERT in data:
+        return certificate_der(parse_pem_certificates(data)[0])
+    if not data:
+        raise MalformedInput("an empty certificate")
+    return data
+
+
+def parse_pem_certificates(data: bytes) -> list[x509.Certificate]:
+    try:
+        certificates = x509.load_pem_x509_certificates(data)
+    except ValueError as exc:
+        raise MalformedInput("unreadable PEM certificate: %s" % exc) from None
+    return certificates
+
+
+def certificate(der: bytes) -> x509.Certificate:
+    """The parsed certificate for ``der``, from the cache when seen before."""
+    found = _parsed.get(der)
+    if found is None:
+        try:
+            found = x509.load_der_x509_certificate(der)
+        except ValueError as exc:
+            raise MalformedInput("unreadable certificate: %s" % exc) from None
+        _parsed.put(der, found)
+    return found
+
+
+def chain_ders(chain) -> tuple[bytes, ...]:
+    """A presented chain (leaf first) as a tuple of DER blobs.
+
+    A single PEM text holding several certificates counts as the whole chain.
+    """
+    if isinstance(chain, (bytes, bytearray, memoryview, str)):
+        data = _as_bytes(chain)
+        if _PEM_CERT in data:
+            return tuple(c.public_bytes(Encoding.DER) for c in parse_pem_certificates(data))
+        return (data,)
+    if isinstance(chain, x509.Certificate):
+        return (certificate_der(chain),)
+    try:
+        items = list(chain)
+    except TypeError:
+        raise MalformedInput("a chain must be a sequence of certificates") from None
+    if not items:
+        raise MalformedInput("an empty chain")
+    out = []
+    for item in items:
+        if isinstance(item, (bytes, bytearray, str)) and _PEM_CERT in _as_bytes(item):
+            out.extend(c.public_bytes(Encoding.DER) for c in parse_pem_certificates(_as_bytes(item)))
+        else:
+            out.append(certificate_der(item))
+    return tuple(out)
+
+
+def trust_ders(trust) -> tuple[bytes, ...]:
+    """The trust anchors as DER blobs, in order, without repeats.
+
+    ``trust`` is a TrustStore (anything with ``.certificates``), PEM text of a bundle, or an
+    iterable of certificates in any accepted form.
+    """
+    if trust is None:
+        raise TrustStoreError("no trust anchors given")
+    items = getattr(trust, "certificates", None)
+    if items is None:
+        items = trust
+    if isinstance(items, (bytes, bytearray, str)):
+        data = _as_bytes(items)
+        try:
+            items = x509.load_pem_x509_certificates(data) if _PEM_CERT in data else [data]
+        except ValueError as exc:
+            raise TrustStoreError("unreadable trust bundle: %s" % exc) from None
+    seen: dict[bytes, None] = {}
+    try:
+        for item in items:
+            der = certificate_der(item)
+            certificate(der)  # parse now: a bad anchor is the caller's error, not a verdict
+            seen.setdefault(der, None)
+    except MalformedInput as exc:
+        raise TrustStoreError("unreadable trust anchor: %s" % exc) from None
+    except TypeError:
+        raise TrustStoreError("trust must be a TrustStore or an iterable of certificates") from None
+    return tuple(seen)
+
+
+def crl_ders(crls) -> tuple[bytes, ...]:
+    """The CRLs as DER blobs, without repeats.
+
+    Accepts a RevocationList (anything with ``.crl``), an x509 CRL, PEM (one or several CRLs)
+    or DER, or an iterable of those.
+    """
+    if crls is None:
+        return ()
+    if _is_one_crl(crls):
+        crls = [crls]
+    seen: dict[bytes, None] = {}
+    for item in crls:
+        for der in _one_crl_ders(item):
+            seen.setdefault(der, None)
+    return tuple(seen)
+
+
+def _is_one_crl(item) -> bool:
+    return (
+        isinstance(item, (bytes, bytearray, memoryview, str, x509.CertificateRevocationList))
+        or getattr(item, "crl", None) is not None
+    )
+
+
+def _one_crl_ders(item) -> list[bytes]:
+    inner = getattr(item, "crl", None)
+    if isinstance(inner, x509.CertificateRevocationList):
+        item = inner
+    if isinstance(item, x509.CertificateRevocationList):
+        return [item.public_bytes(Encoding.DER)]
+    if not isinstance(item, (bytes, bytearray, memoryview, str)):
+        raise CRLError("a CRL must be a RevocationList, an x509 CRL, PEM or DER, not %s"
+                       % type(item).__name__)
+    data = _as_bytes(item)
+    if _PEM_CRL in data:
+        out = []
+        for block in data.split(_PEM_CRL)[1:]:
+            pem = _PEM_CRL + block.split(b"-----END X509 CRL-----")[0] + b"-----END X509 CRL-----\n"
+            out.append(load_crl(pem, pem=True).public_bytes(Encoding.DER))
+        return out
+    load_crl(data)
+    return [data]
+
+
+_parsed_crls = _LRU(64)
+
+
+def load_crl(data: bytes, pem: bool = False) -> x509.CertificateRevocationList:
+    key = (pem, data)
+    found = _parsed_crls.get(key)
+    if found is None:
+        try:
+            found = (x509.load_pem_x509_crl if pem else x509.load_der_x509_crl)(data)
+        except ValueError as exc:
+            raise CRLError("unreadable CRL: %s" % exc, reason="malformed") from None
+        _parsed_crls.put(key, found)
+    return found
+
+
+def verification_time(at) -> datetime.datetime:
+    """``at`` as an aware UTC datetime (naive means UTC); now when None."""
+    if at is None:
+        return datetime.datetime.now(datetime.timezone.utc)
+    if not isinstance(at, datetime.datetime):
+        raise TypeError("at must be a datetime")
+    if at.tzinfo is None:
+        return at.replace(tzinfo=datetime.timezone.utc)
+    return at.astimezone(datetime.timezone.utc)

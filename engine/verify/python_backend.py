@@ -1,0 +1,216 @@
+"""The pure-Python verifier: pyca/cryptography's path validation plus CRL checks in Python.
+
+cryptography's verifier (``x509.verification``) builds and validates the path under the
+CA/Browser Forum profile; it knows nothing of revocation, so :mod:`.revocation` checks the built
+path afterwards. Its errors are sentences; :func:`explain` turns them into a reason and, with
+the help of :mod:`.paths`, the depth of the certificate at fault.
+
+Verifiers are built once per (time, purpose, subject, depth limit) and the trust store once per
+set of anchors, and kept for later calls.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+
+from cryptography import x509
+from cryptography.x509.verification import (
+    Criticality,
+    DNSName,
+    ExtensionPolicy,
+    IPAddress,
+    PolicyBuilder,
+    Store,
+    VerificationError,
+)
+
+from . import inputs, paths, rules
+from .revocation import RevocationIndex
+from .verdict import Verdict, accepted, rejected
+
+_VERIFIER_CACHE_SIZE = 256
+
+
+class TrustContext:
+    """A parsed trust store and the verifiers built on it."""
+
+    def __init__(self, ders: tuple[bytes, ...]):
+        self.anchors = [inputs.certificate(d) for d in ders]
+        self.store = Store(self.anchors) if self.anchors else None
+        self._verifiers: dict = {}
+        self._lock = threading.Lock()
+
+    def verifier(self, purpose: str, subject, at, max_depth):
+        key = (purpose, subject, at, max_depth)
+        with self._lock:
+            found = self._verifiers.get(key)
+        if found is not None:
+            return found
+        builder = PolicyBuilder().store(self.store).time(at)
+        if max_depth is not None:
+            builder = builder.max_chain_depth(max_depth)
+        if purpose == "server":
+            verifier = builder.build_server_verifier(subject)
+        else:
+            # Client certificates need not carry a subjectAltName (a name is checked only when
+            # one is asked for); the rest of the end-entity profile stays as it is.
+            ee = ExtensionPolicy.webpki_defaults_ee().may_be_present(
+                x509.SubjectAlternativeName, Criticality.AGNOSTIC, None
+            )
+            builder = builder.extension_policies(
+                ca_policy=ExtensionPolicy.webpki_defaults_ca(), ee_policy=ee
+            )
+            verifier = builder.build_client_verifier()
+        with self._lock:
+            if len(self._verifiers) >= _VERIFIER_CACHE_SIZE:
+                self._verifiers.clear()
+            self._verifiers[key] = verifier
+        return verifier
+
+
+_contexts = inputs._LRU(16)
+
+
+def trust_context(ders: tuple[bytes, ...]) -> TrustContext:
+    found = _contexts.get(ders)
+    if found is None:
+        found = _contexts.put(ders, TrustContext(ders))
+    return found
+
+
+def server_subject(name: str | None, leaf: x509.Certificate):
+    """The cryptography Subject to check a server leaf against.
+
+    With no name asked for, the leaf's own first DNS or IP subjectAltName stands in, so that
+    everything but the name is checked; a leaf with neither has no server identity at all.
+    """
+    if name is not None:
+        try:
+            return IPAddress(ipaddress.ip_address(name))
+        except ValueError:
+            return DNSName(name)
+    for general_name in rules.leaf_names(leaf):
+        if isinstance(general_name, x509.IPAddress):
+            return IPAddress(general_name.value)
+        if isinstance(general_name, x509.DNSName):
+            value = general_name.value
+            if value.startswith("*."):
+                value = "wildcard" + value[1:]
+            return DNSName(value)
+    return None
+
+
+# cryptography's messages, in the order they are tried, and the reason each stands for.
+_MESSAGES = (
+    ("not valid at validation time", "time"),
+    ("signature does not match", "bad_signature"),
+    ("basicconstraints.ca must be asserted", "invalid_ca"),
+    ("ca certificate has no basicconstraints", "invalid_ca"),
+    ("path length constraint violated", "path_too_long"),
+    ("exceeds max depth", "path_too_long"),
+    ("no matching subjectaltname", "name_mismatch"),
+    ("has no subjectaltname", "name_mismatch"),
+    ("name constraint", "name_mismatch"),
+    ("required eku not found", "bad_usage"),
+    ("2.5.29.37", "bad_usage"),
+    ("2.5.29.15", "bad_usage"),
+    ("keycertsign", "bad_usage"),
+    ("key usage", "bad_usage"),
+    ("forbidden public key", "unsupported"),
+    ("forbidden signature algorithm", "unsupported"),
+    ("unsupported", "unsupported"),
+    ("rsa key", "unsupported"),
+    ("malformed", "malformed"),
+    ("invalid extension", "malformed"),
+    ("duplicate", "malformed"),
+    ("all candidates exhausted with no interior errors", "untrusted"),
+)
+
+
+def explain(message: str, leaf, intermediates, anchors, at) -> Verdict:
+    """The verdict for a VerificationError ``message`` raised on this chain."""
+    text = message.lower()
+    reason = "unsupported"
+    for needle, mapped in _MESSAGES:
+        if needle in text:
+            reason = mapped
+            break
+    path = paths.presumed_path(leaf, intermediates, anchors)
+    depth = None
+    detail = message
+    if reason == "time":
+        fault = paths.time_fault(path, at)
+        if fault is None:
+            reason = "expired"
+        else:
+            reason, depth, detail = fault
+    elif reason == "bad_signature":
+        depth = paths.signature_fault(path)
+    elif reason in ("name_mismatch", "bad_usage") and "encountered processing" in text:
+        depth = 0
+    elif reason == "untrusted":
+        depth = len(path) - 1
+        detail = "no path leads from the certificate to a trusted root"
+    elif reason == "invalid_ca":
+        depth = next((i for i, c in enumerate(path[1:], 1) if not rules.is_ca(c)), None)
+    return rejected(reason, detail, depth, path)
+
+
+def verify(
+    chains: list[tuple[bytes, ...]],
+    names: list[str | None],
+    trust_ders: tuple[bytes, ...],
+    revocation: RevocationIndex | None,
+    *,
+    at,
+    purpose: str,
+    max_depth: int | None,
+) -> list[Verdict]:
+    """One verdict per chain (already in DER), in order."""
+    context = trust_context(trust_ders)
+    return [
+        verify_one(context, ders, name, revocation, at=at, purpose=purpose, max_depth=max_depth)
+        for ders, name in zip(chains, names)
+    ]
+
+
+def verify_one(context: TrustContext, ders, name, revocation, *, at, purpose, max_depth) -> Verdict:
+    try:
+        certificates = [inputs.certificate(der) for der in ders]
+    except inputs.MalformedInput as exc:
+        return rejected("malformed", str(exc), None, ())
+    leaf, intermediates = certificates[0], certificates[1:]
+    if context.store is None:
+        return rejected("untrusted", "the trust store is empty", 0, (leaf,))
+    fault = rules.before(leaf, intermediates, purpose=purpose, name=name)
+    if fault is not None:
+        return rejected(fault.reason, fault.detail, fault.depth, (leaf,))
+    if purpose == "server":
+        try:
+            subject = server_subject(name, leaf)
+        except ValueError as exc:
+            return rejected("name_mismatch", "%r is not a usable name: %s" % (name, exc), 0, (leaf,))
+        if subject is None:
+            return rejected("name_mismatch",
+                            "the server certificate has no DNS or IP subjectAltName", 0, (leaf,))
+    else:
+        subject = None
+    try:
+        verifier = context.verifier(purpose, subject, at, max_depth)
+        built = verifier.verify(leaf, intermediates)
+    except VerificationError as exc:
+        return explain(str(exc), leaf, intermediates, context.anchors, at)
+    except ValueError as exc:
+        return rejected("malformed", "the chain cannot be checked: %s" % exc, None, (leaf,))
+    chain = tuple(built if purpose == "server" else built.chain)
+    if purpose == "client" and name is not None and not rules.name_matches(leaf, name):
+        return rejected("name_mismatch", "the certificate is not valid for %r" % name, 0, chain)
+    fault = rules.after(chain, at=at, purpose=purpose)
+    if fault is not None:
+        return rejected(fault.reason, fault.detail, fault.depth, chain)
+    if revocation:
+        fault = revocation.check_path(chain, at)
+        if fault is not None:
+            return rejected(fault.reason, fault.detail, fault.depth, chain)
+    return accepted(chain)

@@ -1,0 +1,140 @@
+"""The corpus both backends are checked on: valid chains and one chain per fault.
+
+Each :class:`Case` holds what to pass to verify_chains and the verdict expected (reason and,
+where it is fixed by the fault, the depth of the certificate at fault).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from verify_factory import (
+    DAY,
+    KEY_TYPES,
+    NOW,
+    Chain,
+    fresh_key,
+    make_cert,
+    make_chain,
+    make_crl,
+    make_intermediate,
+    make_leaf,
+    make_root,
+)
+
+
+@dataclasses.dataclass
+class Case:
+    id: str
+    chain: list[x509.Certificate]
+    trust: list[x509.Certificate]
+    expected: str | None  # None: the chain is valid
+    depth: int | None = None
+    name: str | None = None
+    crls: list = dataclasses.field(default_factory=list)
+    purpose: str = "server"
+    max_depth: int | None = None
+
+
+def _case(id, chain: Chain, expected, depth=None, **kw) -> Case:
+    kw.setdefault("name", chain.name)
+    return Case(id, chain.presented, [chain.root.certificate], expected, depth, **kw)
+
+
+def valid_cases() -> list[Case]:
+    cases = []
+    for key_type in KEY_TYPES:
+        for depth in (1, 2, 3, 4):
+            chain = make_chain(depth, key_type)
+            cases.append(_case("valid-%s-depth%d" % (key_type, depth), chain, None))
+    return cases
+
+
+def _three(key_type="p256", **leaf_kw):
+    """root -> intermediate -> leaf."""
+    root = make_root("Root F", key_type=key_type)
+    inter = make_intermediate("Intermediate F", root, key_type)
+    leaf = make_leaf("leaf-f", inter, key_type, **leaf_kw)
+    return Chain(root, [inter], leaf)
+
+
+def fault_cases() -> list[Case]:
+    cases = []
+    add = cases.append
+
+    add(_case("expired-leaf", _three(not_before=NOW - 20 * DAY, not_after=NOW - DAY), "expired", 0))
+    root = make_root("Root E")
+    inter = make_intermediate("Intermediate E", root, not_before=NOW - 20 * DAY,
+                              not_after=NOW - DAY)
+    add(_case("expired-intermediate", Chain(root, [inter], make_leaf("leaf-e", inter)),
+              "expired", 1))
+    add(_case("future-dated-leaf", _three(not_before=NOW + DAY), "not_yet_valid", 0))
+
+    chain = _three()
+    add(Case("unknown-root", chain.presented, [make_root("Another Root").certificate],
+             "untrusted", 1, name=chain.name))
+
+    add(_case("broken-signature-leaf", _three(corrupt_signature=True), "bad_signature", 0))
+    root = make_root("Root S")
+    inter = make_intermediate("Intermediate S", root, sign_with=fresh_key())
+    add(_case("broken-signature-intermediate",
+              Chain(root, [inter], make_leaf("leaf-s", inter)), "bad_signature", 1))
+
+    chain = _three()
+    add(_case("revoked-leaf", chain, "revoked", 0,
+              crls=[make_crl(chain.issuer, [chain.leaf]), make_crl(chain.root)]))
+    chain = _three()
+    add(_case("revoked-intermediate", chain, "revoked", 1,
+              crls=[make_crl(chain.issuer), make_crl(chain.root, [chain.issuer])]))
+    chain = _three()
+    add(_case("not-revoked", chain, None,
+              crls=[make_crl(chain.issuer, [12345]), make_crl(chain.root)]))
+    chain = _three()
+    add(_case("crl-signed-by-another-key", chain, "crl_invalid", 0,
+              crls=[make_crl(chain.issuer, sign_with=fresh_key()), make_crl(chain.root)]))
+    chain = _three()
+    add(_case("crl-past-next-update", chain, "crl_invalid", 0,
+              crls=[make_crl(chain.issuer, this_update=NOW - 10 * DAY, next_update=NOW - DAY),
+                    make_crl(chain.root)]))
+    chain = _three()
+    add(_case("crl-missing-for-an-issuer", chain, "crl_invalid", 1,
+              crls=[make_crl(chain.issuer)]))
+    root = make_root("Root K")
+    inter = make_intermediate("Intermediate K", root, key_usage="no_crl_sign")
+    chain = Chain(root, [inter], make_leaf("leaf-k", inter))
+    add(_case("crl-issuer-without-crlsign", chain, "crl_invalid", 0,
+              crls=[make_crl(inter), make_crl(root)]))
+
+    root = make_root("Root C")
+    inter = make_cert("Not A CA", root, ca=False, eku=())
+    add(_case("ca-false-intermediate", Chain(root, [inter], make_leaf("leaf-c", inter)),
+              "invalid_ca", 1))
+    root = make_root("Root P")
+    upper = make_intermediate("Intermediate P0", root, path_length=0)
+    lower = make_intermediate("Intermediate P1", upper)
+    add(_case("path-length-exceeded",
+              Chain(root, [upper, lower], make_leaf("leaf-p", lower)), "path_too_long", None))
+    add(_case("max-depth-exceeded", make_chain(4), "path_too_long", None, max_depth=1))
+
+    add(_case("wrong-name", _three(), "name_mismatch", 0, name="other.example.net"))
+    add(_case("wrong-eku-server",
+              _three(eku=(ExtendedKeyUsageOID.CLIENT_AUTH,)), "bad_usage", 0))
+    add(_case("wrong-eku-client",
+              _three(eku=(ExtendedKeyUsageOID.SERVER_AUTH,)), "bad_usage", 0,
+              purpose="client", name=None))
+    add(_case("ip-name-against-dns-san", _three(names=("10.0.0.7",)), "name_mismatch", 0,
+              name="ten.example.com"))
+    add(_case("dns-name-against-ip-san", _three(), "name_mismatch", 0, name="10.0.0.7"))
+    add(_case("ip-name-matches-ip-san", _three(names=("10.0.0.7", "::1")), None, name="::1"))
+    add(_case("client-certificate", _three(), None, purpose="client", name=None))
+    add(_case("server-without-name", _three(), None, name=None))
+    return cases
+
+
+@functools.lru_cache(maxsize=1)
+def all_cases() -> tuple[Case, ...]:
+    return tuple(valid_cases() + fault_cases())
