@@ -1,0 +1,114 @@
+"""Sealer: application data in, complete TLS 1.3 records out (RFC 8446 section 5.2)."""
+
+from __future__ import annotations
+
+import threading
+
+from ._select import choose, make_key
+from ._suites import (
+    APPLICATION_DATA,
+    MAX_FRAGMENT,
+    byte_view,
+    check_key,
+    check_seal_options,
+    check_seq,
+    check_seq_room,
+    messages_layout,
+    sealed_layout,
+    suite_named,
+    writable_view,
+)
+
+
+class Sealer:
+    """Protects the records one side sends, with one traffic key and static IV.
+
+    ``seq`` is the sequence number of the next record (RFC 8446 section 5.3); it advances by one
+    per record and sealing stops with RecordError before it would pass 2^64 - 1. ``backend`` is
+    ``"native"``, ``"python"`` or None (ENGINE_BACKEND). Both backends write identical bytes.
+    A Sealer may be shared between threads; calls on it run one at a time.
+    """
+
+    def __init__(self, suite: str, key, iv, *, seq: int = 0, backend: str | None = None):
+        self._suite = suite_named(suite)
+        key, iv = check_key(self._suite, key, iv)
+        self._seq = check_seq(seq)
+        self.backend = choose(backend)
+        self._key = make_key(self.backend, self._suite, key, iv)
+        self._lock = threading.Lock()
+
+    @property
+    def suite(self) -> str:
+        return self._suite.name
+
+    @property
+    def seq(self) -> int:
+        """The sequence number the next record will use."""
+        return self._seq
+
+    def __repr__(self) -> str:
+        return "Sealer(%s, seq=%d, backend=%s)" % (self._suite.name, self._seq, self.backend)
+
+    def seal(self, data, *, content_type: int = APPLICATION_DATA, max_fragment: int = MAX_FRAGMENT,
+             pad_to: int = 0, threads: int = 1) -> bytes:
+        """The records carrying ``data``, cut into fragments of at most ``max_fragment`` bytes.
+
+        Each record's inner plaintext is the fragment, ``content_type`` and, with ``pad_to`` > 0,
+        zeros up to a multiple of ``pad_to`` (at most 2^14 + 1 bytes in all, section 5.4).
+        ``threads`` > 1 seals runs of records in parallel in the native backend; the bytes are the
+        same. Empty ``data`` gives b"".
+        """
+        check_seal_options(content_type, max_fragment, pad_to, threads)
+        view = byte_view(data)
+        with self._lock:
+            records, size = sealed_layout(len(view), max_fragment, pad_to)
+            if records == 0:
+                return b""
+            check_seq_room(self._seq, records)
+            out = self._key.seal_new(
+                view, size, content_type, max_fragment, pad_to, self._seq, threads
+            )
+            self._seq += records
+            return out
+
+    def seal_into(self, buffer, data, *, content_type: int = APPLICATION_DATA,
+                  max_fragment: int = MAX_FRAGMENT, pad_to: int = 0, threads: int = 1) -> int:
+        """Like :meth:`seal`, writing into ``buffer`` from its start; returns the bytes written.
+
+        A buffer too small raises ValueError before anything is written.
+        """
+        check_seal_options(content_type, max_fragment, pad_to, threads)
+        out = writable_view(buffer)
+        view = byte_view(data)
+        with self._lock:
+            records, size = sealed_layout(len(view), max_fragment, pad_to)
+            if size > len(out):
+                raise ValueError(
+                    "the output buffer holds %d bytes; the records need %d" % (len(out), size)
+                )
+            if records == 0:
+                return 0
+            check_seq_room(self._seq, records)
+            self._key.seal_into(
+                out[:size], view, content_type, max_fragment, pad_to, self._seq, threads
+            )
+            self._seq += records
+            return size
+
+    def seal_messages(self, messages, *, content_type: int = APPLICATION_DATA,
+                      pad_to: int = 0) -> bytes:
+        """One record per message (each at most 2^14 bytes), all in one call."""
+        check_seal_options(content_type, 1, pad_to, 1)
+        views = [byte_view(m) for m in messages]
+        lengths = [len(v) for v in views]
+        size = messages_layout(lengths, pad_to)
+        if not views:
+            return b""
+        data = b"".join(views)
+        with self._lock:
+            check_seq_room(self._seq, len(lengths))
+            out = self._key.seal_messages_new(
+                memoryview(data), lengths, size, content_type, pad_to, self._seq
+            )
+            self._seq += len(lengths)
+            return out

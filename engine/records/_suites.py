@@ -1,0 +1,158 @@
+"""The three TLS 1.3 AEAD suites and the arithmetic of record sizes (RFC 8446 sections 5.2-5.4).
+
+Both backends share this module, so the Python twin and the native code agree on every length
+before a byte is written: how many records a plaintext makes, how long each one is, and which
+sequence numbers they use.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+
+from ..errors import RecordError
+
+APPLICATION_DATA = 23
+HEADER_SIZE = 5  # opaque_type, legacy_record_version, length (RFC 8446 section 5.2)
+TAG_SIZE = 16  # all three suites use a 16-byte tag
+IV_SIZE = 12
+MAX_FRAGMENT = 2**14  # TLSPlaintext.fragment limit (section 5.1)
+MAX_INNER_PLAINTEXT = 2**14 + 1  # TLSInnerPlaintext limit (section 5.4)
+MAX_CIPHERTEXT = 2**14 + 256  # TLSCiphertext.length limit (section 5.2)
+SEQ_LIMIT = 2**64  # sequence numbers run from 0 to 2^64 - 1 (section 5.3)
+
+
+@dataclasses.dataclass(frozen=True)
+class Suite:
+    """One AEAD cipher suite: its IANA name, key size, cryptography class and native number."""
+
+    name: str
+    key_size: int
+    aead: type
+    native_id: int
+
+
+_SUITES = (
+    Suite("TLS_AES_128_GCM_SHA256", 16, AESGCM, 1),
+    Suite("TLS_AES_256_GCM_SHA384", 32, AESGCM, 2),
+    Suite("TLS_CHACHA20_POLY1305_SHA256", 32, ChaCha20Poly1305, 3),
+)
+SUITES = tuple(s.name for s in _SUITES)
+_BY_NAME = {s.name: s for s in _SUITES}
+
+
+def suite_named(name: str) -> Suite:
+    """The suite with IANA name ``name``; ValueError for anything else."""
+    try:
+        return _BY_NAME[name]
+    except (KeyError, TypeError):
+        raise ValueError("unknown cipher suite %r; expected one of %s" % (name, ", ".join(SUITES)))
+
+
+def check_key(suite: Suite, key, iv) -> tuple[bytes, bytes]:
+    """The key and static IV as bytes, with their lengths checked against the suite."""
+    key, iv = bytes(key), bytes(iv)
+    if len(key) != suite.key_size:
+        raise ValueError("%s needs a %d-byte key, not %d bytes" % (suite.name, suite.key_size, len(key)))
+    if len(iv) != IV_SIZE:
+        raise ValueError("the static IV must be %d bytes, not %d" % (IV_SIZE, len(iv)))
+    return key, iv
+
+
+def check_seq(seq) -> int:
+    """A starting sequence number: an integer from 0 to 2^64 (2^64 means the key is used up)."""
+    if isinstance(seq, bool) or not isinstance(seq, int):
+        raise TypeError("seq must be an int")
+    if not 0 <= seq <= SEQ_LIMIT:
+        raise ValueError("seq must be between 0 and 2^64")
+    return seq
+
+
+def check_seal_options(content_type, max_fragment, pad_to, threads) -> None:
+    """Validate the keyword options of seal()/seal_into()/seal_messages()."""
+    for name, value in (("content_type", content_type), ("max_fragment", max_fragment),
+                        ("pad_to", pad_to), ("threads", threads)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError("%s must be an int" % name)
+    if not 1 <= content_type <= 255:
+        raise ValueError("content_type must be between 1 and 255")
+    if not 1 <= max_fragment <= MAX_FRAGMENT:
+        raise ValueError("max_fragment must be between 1 and 2^14")
+    if pad_to < 0:
+        raise ValueError("pad_to must not be negative")
+    check_threads(threads)
+
+
+def check_threads(threads) -> None:
+    if isinstance(threads, bool) or not isinstance(threads, int):
+        raise TypeError("threads must be an int")
+    if not 1 <= threads <= 256:
+        raise ValueError("threads must be between 1 and 256")
+
+
+def inner_size(content_len: int, pad_to: int) -> int:
+    """Length of TLSInnerPlaintext for ``content_len`` bytes of content (section 5.4).
+
+    The content type byte follows the content; with ``pad_to`` > 0 zeros bring the length up to a
+    multiple of ``pad_to``, never beyond 2^14 + 1.
+    """
+    size = content_len + 1
+    if pad_to > 0:
+        size = min(-(-size // pad_to) * pad_to, MAX_INNER_PLAINTEXT)
+    return size
+
+
+def record_size(content_len: int, pad_to: int) -> int:
+    """Bytes on the wire for one record carrying ``content_len`` bytes of content."""
+    return HEADER_SIZE + inner_size(content_len, pad_to) + TAG_SIZE
+
+
+def sealed_layout(data_len: int, max_fragment: int, pad_to: int) -> tuple[int, int]:
+    """(number of records, total bytes) that sealing ``data_len`` bytes produces."""
+    full, rest = divmod(data_len, max_fragment)
+    total = full * record_size(max_fragment, pad_to)
+    if rest:
+        total += record_size(rest, pad_to)
+    return full + (1 if rest else 0), total
+
+
+def messages_layout(lengths, pad_to: int) -> int:
+    """Total bytes that sealing one record per message of the given lengths produces."""
+    total = 0
+    for n in lengths:
+        if n > MAX_FRAGMENT:
+            raise ValueError("a message of %d bytes does not fit one record (at most 2^14)" % n)
+        total += record_size(n, pad_to)
+    return total
+
+
+def check_seq_room(seq: int, records: int) -> None:
+    """Refuse to seal ``records`` records if that would need sequence number 2^64 or more."""
+    if records > SEQ_LIMIT - seq:
+        raise RecordError(
+            "the sequence number would pass 2^64 - 1; the traffic key must be updated first"
+        )
+
+
+def nonce(iv_int: int, seq: int) -> bytes:
+    """The per-record nonce: the static IV XOR the 64-bit sequence number, left-padded (5.3)."""
+    return (iv_int ^ seq).to_bytes(IV_SIZE, "big")
+
+
+def writable_view(buffer) -> memoryview:
+    """A flat, writable byte view of ``buffer``; TypeError/ValueError if it is not one."""
+    view = memoryview(buffer)
+    if view.readonly:
+        raise TypeError("the output buffer must be writable (bytearray, memoryview...)")
+    if not view.c_contiguous:
+        raise ValueError("the output buffer must be contiguous")
+    return view.cast("B") if view.format != "B" or view.ndim != 1 else view
+
+
+def byte_view(data) -> memoryview:
+    """A flat byte view of a bytes-like input."""
+    view = memoryview(data)
+    if not view.c_contiguous:
+        raise ValueError("the input must be a contiguous bytes-like object")
+    return view.cast("B") if view.format != "B" or view.ndim != 1 else view
