@@ -8,6 +8,7 @@ password-protected PKCS#12 key and chain; ``RevocationList`` reads and checks CR
 from __future__ import annotations
 
 from .ca import CertificateAuthority, IssuedCertificate
+from .cadir import CADirectory, CARecord
 from .crl import RevocationList, RevokedEntry
 from .keys import KEY_TYPES, generate_private_key, key_type_of
 from .keystore import KeyStore
@@ -15,6 +16,8 @@ from .truststore import TrustStore
 
 __all__ = [
     "KEY_TYPES",
+    "CADirectory",
+    "CARecord",
     "CertificateAuthority",
     "IssuedCertificate",
     "KeyStore",

@@ -1,0 +1,310 @@
+"""A certificate authority kept in a directory, safe against crashes and concurrent commands.
+
+Layout of a CA directory::
+
+    ca.p12          the CA key and certificate, a password-protected KeyStore
+    ca.pem          the CA certificate
+    crl.pem         the latest CRL
+    issued/<serial>.pem   every certificate issued (serial in lower-case hexadecimal)
+    index.json      issued and revoked serials and the next CRL number: the record of truth
+    .lock           held (flock) by each command for the whole of its read-modify-write
+
+Every file is replaced atomically, and ``index.json`` is always written last: a command that dies
+midway leaves the index as it was, so the directory reads as if the command had never run (a
+stray ``issued/`` file of a certificate the index does not list is harmless). The lock keeps two
+commands from both reading the old index and one of them losing the other's serial.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime
+import fcntl
+import json
+import os
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from .._fsutil import atomic_write, fsync_directory
+from ..errors import CAError, CRLError, KeyStoreError
+from .ca import CertificateAuthority, IssuedCertificate, utcnow
+from .crl import RevocationList, RevokedEntry
+from .keys import DEFAULT_KEY_TYPE
+from .keystore import KeyStore
+
+INDEX = "index.json"
+CA_KEYSTORE = "ca.p12"
+CA_CERTIFICATE = "ca.pem"
+CRL = "crl.pem"
+ISSUED = "issued"
+LOCK = ".lock"
+FORMAT = 1
+_OWN_NAMES = {INDEX, CA_KEYSTORE, CA_CERTIFICATE, CRL, ISSUED}
+
+
+def serial_text(serial: int) -> str:
+    """How serial numbers are written in the directory and shown to users: lower-case hex."""
+    return format(serial, "x")
+
+
+def parse_serial(text: str) -> int:
+    """A serial number from hex as :func:`serial_text` writes it (``0x`` and colons allowed)."""
+    cleaned = text.strip().lower().replace(":", "")
+    if cleaned.startswith("0x"):
+        cleaned = cleaned[2:]
+    try:
+        serial = int(cleaned, 16)
+    except ValueError:
+        raise CAError("%r is not a hexadecimal serial number" % text) from None
+    if serial <= 0:
+        raise CAError("a serial number must be positive")
+    return serial
+
+
+@dataclasses.dataclass(frozen=True)
+class CARecord:
+    """One certificate the directory's CA issued, and its revocation if any."""
+
+    serial: int
+    subject: str
+    kind: str  # "server" or "client"
+    names: tuple
+    not_after: datetime.datetime
+    issued_at: datetime.datetime
+    revoked: RevokedEntry | None = None
+
+
+def _iso(when: datetime.datetime) -> str:
+    return when.astimezone(datetime.timezone.utc).isoformat()
+
+
+def _time(text: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(text)
+
+
+class CADirectory:
+    """A root CA on disk. Make one with :meth:`init`, use one with :meth:`open`."""
+
+    def __init__(self, path: str, keystore: KeyStore):
+        self.path = path
+        self.keystore = keystore
+
+    @property
+    def certificate(self) -> x509.Certificate:
+        return self.keystore.certificate
+
+    def _file(self, *names: str) -> str:
+        return os.path.join(self.path, *names)
+
+    # --- making and opening -------------------------------------------------------------
+
+    @classmethod
+    def init(cls, path, common_name: str, key_type: str = DEFAULT_KEY_TYPE, password=b"", *,
+             validity_days: float = 3650, crl_days: float = 7, kdf_rounds: int | None = None):
+        """Create a new root CA in ``path`` (made if missing; must not already hold a CA)."""
+        path = os.fspath(path)
+        if os.path.isdir(path):
+            strangers = [name for name in os.listdir(path)
+                         if name not in _OWN_NAMES and not name.startswith(".")]
+            if strangers:
+                raise CAError("%s is not empty (it holds %s); a CA needs a directory of its own"
+                              % (path, strangers[0]))
+        try:
+            os.makedirs(os.path.join(path, ISSUED), exist_ok=True)
+        except OSError as exc:
+            raise CAError("cannot create CA directory %s: %s" % (path, exc.strerror)) from None
+        fsync_directory(path)
+        with _locked(path):
+            if os.path.exists(os.path.join(path, INDEX)):
+                raise CAError("%s already holds a CA (index.json exists)" % path)
+            authority = CertificateAuthority.create_root(
+                common_name, key_type=key_type, validity_days=validity_days)
+            keystore = KeyStore(authority.private_key, authority.certificate)
+            directory = cls(path, keystore)
+            try:
+                keystore.save(directory._file(CA_KEYSTORE), password, kdf_rounds=kdf_rounds)
+            except KeyStoreError as exc:
+                raise CAError(str(exc)) from None
+            directory._write(CA_CERTIFICATE, authority.certificate.public_bytes(Encoding.PEM))
+            crl = authority.crl(validity_days=crl_days)
+            directory._write(CRL, crl.to_pem())
+            directory._write_index({
+                "format": FORMAT,
+                "ca": {"subject": authority.certificate.subject.rfc4514_string(),
+                       "serial": serial_text(authority.certificate.serial_number)},
+                "next_crl_number": authority.next_crl_number,
+                "issued": {},
+                "revoked": {},
+            })
+        return directory
+
+    @classmethod
+    def open(cls, path, password):
+        """Open the CA in ``path``; CAError if it is not a CA directory or the password is wrong."""
+        path = os.fspath(path)
+        if not os.path.isfile(os.path.join(path, INDEX)):
+            raise CAError("%s is not a CA directory (no index.json); create one with init" % path)
+        try:
+            keystore = KeyStore.load(os.path.join(path, CA_KEYSTORE), password)
+        except KeyStoreError as exc:
+            raise CAError("cannot open the CA key: %s" % exc) from None
+        directory = cls(path, keystore)
+        directory._read_index()  # fail early on a damaged index
+        return directory
+
+    # --- reading ------------------------------------------------------------------------
+
+    def _read_index(self) -> dict:
+        name = self._file(INDEX)
+        try:
+            with open(name, "rb") as fh:
+                index = json.loads(fh.read())
+        except OSError as exc:
+            raise CAError("cannot read %s: %s" % (name, exc.strerror)) from None
+        except ValueError:
+            raise CAError("%s is damaged (not JSON)" % name) from None
+        if not isinstance(index, dict) or index.get("format") != FORMAT or not all(
+                isinstance(index.get(k), dict) for k in ("issued", "revoked")) or not isinstance(
+                index.get("next_crl_number"), int):
+            raise CAError("%s is not an index this version understands" % name)
+        return index
+
+    def _authority(self, index: dict) -> CertificateAuthority:
+        try:
+            revoked = [
+                RevokedEntry(int(serial, 16), _time(entry["date"]),
+                             x509.ReasonFlags(entry["reason"]) if entry.get("reason") else None)
+                for serial, entry in index["revoked"].items()
+            ]
+        except (KeyError, ValueError, TypeError):
+            raise CAError("%s has a damaged revocation entry" % self._file(INDEX)) from None
+        return CertificateAuthority(self.keystore.private_key, self.keystore.certificate,
+                                    revoked=revoked, next_crl_number=index["next_crl_number"])
+
+    def records(self) -> list:
+        """Every certificate issued, oldest first, with its revocation if any."""
+        index = self._read_index()
+        records = []
+        try:
+            for serial, entry in index["issued"].items():
+                gone = index["revoked"].get(serial)
+                revoked = None
+                if gone is not None:
+                    reason = x509.ReasonFlags(gone["reason"]) if gone.get("reason") else None
+                    revoked = RevokedEntry(int(serial, 16), _time(gone["date"]), reason)
+                records.append(CARecord(
+                    int(serial, 16), entry["subject"], entry["kind"], tuple(entry["names"]),
+                    _time(entry["not_after"]), _time(entry["issued_at"]), revoked))
+        except (KeyError, ValueError, TypeError):
+            raise CAError("%s has a damaged entry" % self._file(INDEX)) from None
+        records.sort(key=lambda r: (r.issued_at, r.serial))
+        return records
+
+    def issued_certificate(self, serial: int) -> x509.Certificate:
+        name = self._file(ISSUED, serial_text(serial) + ".pem")
+        try:
+            with open(name, "rb") as fh:
+                return x509.load_pem_x509_certificate(fh.read())
+        except OSError:
+            raise CAError("no certificate with serial %s in %s" % (serial_text(serial), self.path)) \
+                from None
+        except ValueError:
+            raise CAError("%s is damaged" % name) from None
+
+    def current_crl(self) -> RevocationList:
+        try:
+            return RevocationList.load(self._file(CRL))
+        except CRLError as exc:
+            raise CAError(str(exc)) from None
+
+    # --- changing -----------------------------------------------------------------------
+
+    def issue_server(self, names, key_type: str = DEFAULT_KEY_TYPE, validity_days: float = 90,
+                     **options) -> IssuedCertificate:
+        names = [names] if isinstance(names, str) else list(names)
+        return self._issue("server", names, lambda ca: ca.issue_server(
+            names, key_type=key_type, validity_days=validity_days, **options))
+
+    def issue_client(self, name: str, key_type: str = DEFAULT_KEY_TYPE, validity_days: float = 90,
+                     **options) -> IssuedCertificate:
+        return self._issue("client", [name], lambda ca: ca.issue_client(
+            name, key_type=key_type, validity_days=validity_days, **options))
+
+    def _issue(self, kind: str, names: list, make) -> IssuedCertificate:
+        with _locked(self.path):
+            index = self._read_index()
+            issued = make(self._authority(index))
+            certificate = issued.certificate
+            serial = serial_text(certificate.serial_number)
+            if serial in index["issued"]:  # 2^-126: still, never overwrite a record
+                raise CAError("serial %s was already issued; try again" % serial)
+            self._write(os.path.join(ISSUED, serial + ".pem"), certificate.public_bytes(Encoding.PEM))
+            index["issued"][serial] = {
+                "subject": certificate.subject.rfc4514_string(),
+                "kind": kind,
+                "names": names,
+                "not_after": _iso(certificate.not_valid_after_utc),
+                "issued_at": _iso(utcnow()),
+            }
+            self._write_index(index)
+        return issued
+
+    def revoke(self, serial: int, reason: x509.ReasonFlags | None = x509.ReasonFlags.unspecified,
+               revocation_date: datetime.datetime | None = None) -> RevokedEntry:
+        """Record ``serial`` as revoked; it is on every CRL made from now on."""
+        with _locked(self.path):
+            index = self._read_index()
+            key = serial_text(serial)
+            if key not in index["issued"]:
+                raise CAError("serial %s was not issued by this CA" % key)
+            entry = self._authority(index).revoke(serial, reason, revocation_date)
+            index["revoked"][key] = {
+                "reason": entry.reason.value if entry.reason is not None else None,
+                "date": _iso(entry.revocation_date),
+            }
+            self._write_index(index)
+        return entry
+
+    def crl(self, validity_days: float = 7) -> RevocationList:
+        """Sign a new CRL of every revocation, write it to crl.pem, and return it."""
+        with _locked(self.path):
+            index = self._read_index()
+            authority = self._authority(index)
+            try:  # a crash after crl.pem but before the index must not reuse that CRL's number
+                last = RevocationList.load(self._file(CRL)).crl_number or 0
+            except CRLError:
+                last = 0
+            authority.next_crl_number = max(authority.next_crl_number, last + 1)
+            crl = authority.crl(validity_days=validity_days)
+            self._write(CRL, crl.to_pem())
+            index["next_crl_number"] = authority.next_crl_number
+            self._write_index(index)
+        return crl
+
+    # --- writing ------------------------------------------------------------------------
+
+    def _write(self, name: str, data: bytes, mode: int = 0o644) -> None:
+        path = self._file(name)
+        try:
+            atomic_write(path, data, mode)
+        except OSError as exc:
+            raise CAError("cannot write %s: %s" % (path, exc.strerror)) from None
+
+    def _write_index(self, index: dict) -> None:
+        self._write(INDEX, (json.dumps(index, indent=1, sort_keys=True) + "\n").encode())
+
+
+@contextlib.contextmanager
+def _locked(path: str):
+    """Hold the directory's exclusive lock (blocking until other commands release it)."""
+    try:
+        fd = os.open(os.path.join(path, LOCK), os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise CAError("cannot lock CA directory %s: %s" % (path, exc.strerror)) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock

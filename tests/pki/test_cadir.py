@@ -1,0 +1,216 @@
+"""CADirectory: a CA on disk that survives crashes and concurrent commands."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+
+import pytest
+from cryptography import x509
+
+from engine import _fsutil
+from engine.errors import CAError
+from engine.pki import CADirectory, RevocationList, TrustStore
+from engine.pki import cadir as cadir_module
+
+PASSWORD = b"ca password"
+ROUNDS = 1000
+
+
+@pytest.fixture
+def ca_dir(tmp_path):
+    return CADirectory.init(tmp_path / "ca", "Disk Root CA", password=PASSWORD, kdf_rounds=ROUNDS)
+
+
+def snapshot(path):
+    """Every file under path (but the lock) with its bytes."""
+    files = {}
+    for folder, _, names in os.walk(path):
+        for name in names:
+            if name != ".lock":
+                full = os.path.join(folder, name)
+                with open(full, "rb") as fh:
+                    files[os.path.relpath(full, path)] = fh.read()
+    return files
+
+
+def assert_consistent(path):
+    """The index and the files agree: each issued serial has its certificate, the CRL parses."""
+    directory = CADirectory.open(path, PASSWORD)
+    for record in directory.records():
+        assert directory.issued_certificate(record.serial).serial_number == record.serial
+    directory.current_crl().check(directory.certificate)
+    return directory
+
+
+def test_init_lays_out_the_directory(ca_dir):
+    names = set(os.listdir(ca_dir.path))
+    assert {"ca.p12", "ca.pem", "crl.pem", "index.json", "issued"} <= names
+    assert os.stat(os.path.join(ca_dir.path, "ca.p12")).st_mode & 0o777 == 0o600
+    assert TrustStore.from_pem(os.path.join(ca_dir.path, "ca.pem")).certificates == [
+        ca_dir.certificate]
+    assert ca_dir.current_crl().crl_number == 1
+
+
+def test_init_twice_is_refused(ca_dir):
+    with pytest.raises(CAError, match="already holds a CA"):
+        CADirectory.init(ca_dir.path, "Again", password=PASSWORD, kdf_rounds=ROUNDS)
+
+
+def test_init_refuses_a_directory_with_other_files(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(CAError, match="not empty"):
+        CADirectory.init(tmp_path, "X", password=PASSWORD, kdf_rounds=ROUNDS)
+
+
+def test_open_with_wrong_password_is_a_ca_error(ca_dir):
+    with pytest.raises(CAError, match="wrong password"):
+        CADirectory.open(ca_dir.path, b"nope")
+
+
+def test_open_of_a_plain_directory_is_refused(tmp_path):
+    with pytest.raises(CAError, match="not a CA directory"):
+        CADirectory.open(tmp_path, PASSWORD)
+
+
+def test_damaged_index_is_reported(ca_dir):
+    with open(os.path.join(ca_dir.path, "index.json"), "w") as fh:
+        fh.write("{not json")
+    with pytest.raises(CAError, match="damaged"):
+        CADirectory.open(ca_dir.path, PASSWORD)
+
+
+def test_issue_records_serial_and_writes_certificate(ca_dir):
+    issued = ca_dir.issue_server(["db.test", "10.1.2.3"])
+    reopened = CADirectory.open(ca_dir.path, PASSWORD)
+    [record] = reopened.records()
+    assert record.serial == issued.serial_number and record.kind == "server"
+    assert record.names == ("db.test", "10.1.2.3") and record.revoked is None
+    assert reopened.issued_certificate(record.serial) == issued.certificate
+    issued.certificate.verify_directly_issued_by(ca_dir.certificate)
+
+
+def test_revoke_then_crl_lists_the_serial_with_increasing_number(ca_dir):
+    issued = ca_dir.issue_client("eve")
+    ca_dir.revoke(issued.serial_number, reason=x509.ReasonFlags.key_compromise)
+    crl = ca_dir.crl()
+    assert crl.crl_number == 2
+    assert crl.lookup(issued.serial_number).reason == x509.ReasonFlags.key_compromise
+    assert RevocationList.load(os.path.join(ca_dir.path, "crl.pem")).to_der() == crl.to_der()
+    assert ca_dir.crl().crl_number == 3
+    assert ca_dir.records()[0].revoked.reason == x509.ReasonFlags.key_compromise
+
+
+def test_revoking_an_unknown_serial_is_refused(ca_dir):
+    with pytest.raises(CAError, match="not issued by this CA"):
+        ca_dir.revoke(12345)
+
+
+def test_revoking_twice_is_refused(ca_dir):
+    serial = ca_dir.issue_client("twice").serial_number
+    ca_dir.revoke(serial)
+    with pytest.raises(CAError, match="already revoked"):
+        ca_dir.revoke(serial)
+
+
+def test_serial_text_round_trips():
+    assert cadir_module.parse_serial(cadir_module.serial_text(0xABCDEF)) == 0xABCDEF
+    assert cadir_module.parse_serial("0xAB:CD:EF") == 0xABCDEF
+    with pytest.raises(CAError):
+        cadir_module.parse_serial("zz")
+
+
+class Crash(Exception):
+    """Stands for the process dying between two writes."""
+
+
+def crash_after(monkeypatch, writes):
+    """Let ``writes`` atomic writes through, then fail the next one."""
+    done = []
+    real = _fsutil.atomic_write
+
+    def flaky(path, data, mode=0o644):
+        if len(done) >= writes:
+            raise Crash(path)
+        done.append(path)
+        real(path, data, mode)
+
+    monkeypatch.setattr(cadir_module, "atomic_write", flaky)
+    return done
+
+
+def test_crash_after_writing_the_certificate_leaves_the_index_as_before(ca_dir, monkeypatch):
+    ca_dir.issue_client("before")
+    before = CADirectory.open(ca_dir.path, PASSWORD).records()
+    written = crash_after(monkeypatch, 1)
+    with pytest.raises(Crash, match="index.json"):
+        ca_dir.issue_client("lost")
+    assert written[0].endswith(".pem")
+    monkeypatch.undo()
+    assert assert_consistent(ca_dir.path).records() == before
+
+
+def test_crash_while_writing_the_crl_keeps_the_old_crl_and_index(ca_dir, monkeypatch):
+    ca_dir.revoke(ca_dir.issue_client("r").serial_number)
+    before = snapshot(ca_dir.path)
+    crash_after(monkeypatch, 0)
+    with pytest.raises(Crash):
+        ca_dir.crl()
+    monkeypatch.undo()
+    assert snapshot(ca_dir.path) == before
+    assert_consistent(ca_dir.path)
+
+
+def test_crash_between_crl_and_index_never_reuses_a_crl_number(ca_dir, monkeypatch):
+    crash_after(monkeypatch, 1)
+    with pytest.raises(Crash, match="index.json"):
+        ca_dir.crl()
+    monkeypatch.undo()
+    written = ca_dir.current_crl().crl_number
+    assert ca_dir.crl().crl_number == written + 1
+
+
+def test_crash_inside_rename_leaves_no_temporary_files(ca_dir, monkeypatch):
+    before = snapshot(ca_dir.path)
+
+    def no_rename(src, dst):
+        raise Crash(dst)
+
+    monkeypatch.setattr(_fsutil.os, "replace", no_rename)
+    with pytest.raises(Crash):
+        ca_dir.issue_server(["x.test"])
+    monkeypatch.undo()
+    assert snapshot(ca_dir.path) == before
+
+
+def test_crash_during_revoke_leaves_serial_unrevoked(ca_dir, monkeypatch):
+    serial = ca_dir.issue_client("kept").serial_number
+    crash_after(monkeypatch, 0)
+    with pytest.raises(Crash):
+        ca_dir.revoke(serial)
+    monkeypatch.undo()
+    assert assert_consistent(ca_dir.path).records()[0].revoked is None
+
+
+def _issue_many(path, count, tag, queue):
+    directory = CADirectory.open(path, PASSWORD)
+    queue.put([directory.issue_client("%s-%d" % (tag, i)).serial_number for i in range(count)])
+
+
+def test_two_processes_issuing_at_once_lose_no_serial(ca_dir):
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    workers = [context.Process(target=_issue_many, args=(ca_dir.path, 8, tag, queue))
+               for tag in ("a", "b")]
+    for worker in workers:
+        worker.start()
+    serials = queue.get(timeout=120) + queue.get(timeout=120)
+    for worker in workers:
+        worker.join(timeout=120)
+        assert worker.exitcode == 0
+    with open(os.path.join(ca_dir.path, "index.json")) as fh:
+        index = json.load(fh)
+    assert len(serials) == 16
+    assert {int(s, 16) for s in index["issued"]} == set(serials)
+    assert_consistent(ca_dir.path)
