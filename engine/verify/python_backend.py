@@ -25,7 +25,7 @@ from cryptography.x509.verification import (
     VerificationError,
 )
 
-from . import inputs, paths, rules
+from . import inputs, paths, rfc5280, rules
 from .revocation import RevocationIndex
 from .verdict import Verdict, accepted, rejected
 
@@ -200,12 +200,21 @@ def verify_one(context: TrustContext, ders, name, revocation, *, at, purpose, ma
         verifier = context.verifier(purpose, subject, at, max_depth)
         built = verifier.verify(leaf, intermediates)
     except VerificationError as exc:
-        return explain(str(exc), leaf, intermediates, context.anchors, at)
+        if "forbidden" in str(exc).lower() and rfc5280.uses_eddsa(
+                certificates + [a for a in context.anchors if rfc5280.uses_eddsa([a])]):
+            chain, fault = rfc5280.validate(leaf, intermediates, context.anchors, at=at,
+                                            purpose=purpose, name=name, max_depth=max_depth)
+            if fault is not None:
+                return rejected(fault.reason, fault.detail, fault.depth, chain)
+        else:
+            return explain(str(exc), leaf, intermediates, context.anchors, at)
     except ValueError as exc:
         return rejected("malformed", "the chain cannot be checked: %s" % exc, None, (leaf,))
-    chain = tuple(built if purpose == "server" else built.chain)
-    if purpose == "client" and name is not None and not rules.name_matches(leaf, name):
-        return rejected("name_mismatch", "the certificate is not valid for %r" % name, 0, chain)
+    else:
+        chain = tuple(built if purpose == "server" else built.chain)
+        if purpose == "client" and name is not None and not rules.name_matches(leaf, name):
+            return rejected("name_mismatch", "the certificate is not valid for %r" % name, 0,
+                            chain)
     fault = rules.after(chain, at=at, purpose=purpose)
     if fault is not None:
         return rejected(fault.reason, fault.detail, fault.depth, chain)
