@@ -1,0 +1,199 @@
+"""``engine s_server``: a TLS 1.3 test server, in the manner of ``openssl s_server``.
+
+Serves many connections at once (a thread each) until SIGINT or SIGTERM. Without ``--www`` it
+echoes what each client sends; with it, it answers every HTTP request on a connection with a
+small HTML page naming the protocol, cipher suite, group and the client's certificate.
+Prints ``ACCEPT host:port`` on stdout once listening, and one line per connection on stderr.
+"""
+
+from __future__ import annotations
+
+import html
+import signal
+import sys
+import threading
+
+from ._common import UsageError, add_password_options
+from ._tls_options import (
+    add_parameter_options, checked_names, checked_port, keylog_file, load_crls, load_keystore,
+    load_trust, name_of, open_keystore, split_list, summary_line,
+)
+
+_MAX_REQUEST_HEAD = 16384
+
+
+def register(commands) -> None:
+    parser = commands.add_parser("s_server", help="run a TLS 1.3 test server (echo or --www)")
+    parser.add_argument("--cert", metavar="FILE", help="PEM certificate chain, leaf first")
+    parser.add_argument("--key", metavar="FILE", help="PEM private key of --cert")
+    parser.add_argument("--keystore", metavar="FILE.p12",
+                        help="password-protected PKCS#12 KeyStore (instead of --cert/--key)")
+    parser.add_argument("--cert2", metavar="FILE", help="a second certificate (another key type)")
+    parser.add_argument("--key2", metavar="FILE", help="private key of --cert2")
+    add_password_options(parser, "KeyStore or key password")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", default=4433, help="port to listen on (0: any free port)")
+    parser.add_argument("--verify-client", choices=("none", "request", "require"),
+                        default="none", help="ask for a client certificate")
+    parser.add_argument("--www", action="store_true",
+                        help="answer HTTP requests with a page describing the connection")
+    parser.add_argument("--max-connections", type=int, metavar="N",
+                        help="stop after N connections")
+    add_parameter_options(parser)
+    parser.set_defaults(handler=run)
+
+
+def build_config(args):
+    from ..tls import CIPHER_SUITES, GROUPS, ServerConfig
+
+    certificates = []
+    if args.keystore:
+        certificates.append(open_keystore(args.keystore, args))
+    if args.cert or args.key:
+        certificates.append(load_keystore(args.cert, args.key, args))
+    if args.cert2 or args.key2:
+        certificates.append(load_keystore(args.cert2, args.key2, args))
+    if not certificates:
+        raise UsageError("a server certificate is needed: --cert and --key, or --keystore")
+    trust = load_trust(args.trust)
+    if args.verify_client != "none" and trust is None:
+        raise UsageError("--verify-client %s needs --trust" % args.verify_client)
+    options = {}
+    suites = checked_names(args.ciphersuites, CIPHER_SUITES, "ciphersuites")
+    if suites:
+        options["cipher_suites"] = suites
+    groups = checked_names(args.groups, GROUPS, "groups")
+    if groups:
+        options["groups"] = groups
+    return ServerConfig(
+        certificates=certificates, trust=trust, crls=load_crls(args.crl),
+        verify_client=args.verify_client, alpn_protocols=split_list(args.alpn),
+        keylog_file=keylog_file(), **options)
+
+
+def run(args) -> int:
+    from ..blocking import Server
+
+    port = checked_port(args.port)
+    if args.max_connections is not None and args.max_connections < 1:
+        raise UsageError("--max-connections must be at least 1")
+    config = build_config(args)
+    handler = serve_www if args.www else serve_echo
+    log_lock = threading.Lock()
+
+    def say(line: str) -> None:
+        with log_lock:
+            print(line, file=sys.stderr, flush=True)
+
+    def on_connection(tls) -> None:
+        peer = "%s:%s" % tls.getpeername()[:2]
+        client = tls.peer_certificate
+        say("%s: %s, client %s" % (peer, summary_line(tls.handshake),
+                                   name_of(client.subject) if client is not None else "-"))
+        handler(tls)
+
+    def on_error(address, exc) -> None:
+        reason = getattr(exc, "alert", None) or getattr(exc, "description", None)
+        say("%s:%s: handshake failed: %s%s" % (
+            address[0], address[1], ("alert %s: " % reason.name) if reason is not None else "",
+            exc))
+
+    try:
+        server = Server(args.host, port, config, on_connection, on_error=on_error)
+    except OSError as exc:
+        raise UsageError("cannot listen on %s:%s: %s" % (args.host, port, exc.strerror or exc))
+    stop = threading.Event()
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, lambda *_: stop.set())
+    try:
+        print("ACCEPT %s:%d" % tuple(server.address), flush=True)
+        count = server.serve_forever(stop=stop, max_connections=args.max_connections)
+    finally:
+        for signum, handler_before in previous.items():
+            signal.signal(signum, handler_before)
+    say("engine s_server: stopped after %d connection%s" % (count, "" if count == 1 else "s"))
+    return 0
+
+
+def serve_echo(tls) -> None:
+    """Send back what the client sends, until it closes."""
+    while True:
+        data = tls.recv(65536)
+        if not data:
+            return
+        tls.sendall(data)
+
+
+def serve_www(tls) -> None:
+    """Answer each HTTP/1.x request on the connection with 200 OK and the connection's page."""
+    buffer = b""
+    while True:
+        while b"\r\n\r\n" not in buffer and b"\n\n" not in buffer:
+            if len(buffer) > _MAX_REQUEST_HEAD:
+                _respond(tls, "431 Request Header Fields Too Large", "request head too large",
+                         close=True)
+                return
+            data = tls.recv(65536)
+            if not data:
+                return
+            buffer += data
+        head, _, buffer = _split_head(buffer)
+        lines = head.decode("latin-1").splitlines()
+        request = lines[0].split() if lines else []
+        if len(request) != 3 or not request[2].startswith("HTTP/1."):
+            _respond(tls, "400 Bad Request", "bad request line", close=True)
+            return
+        method, _, version = request
+        headers = {}
+        for line in lines[1:]:
+            name, sep, value = line.partition(":")
+            if sep:
+                headers[name.strip().lower()] = value.strip().lower()
+        connection = headers.get("connection", "")
+        close = connection == "close" or (version == "HTTP/1.0" and connection != "keep-alive")
+        if method not in ("GET", "HEAD"):
+            _respond(tls, "405 Method Not Allowed", "only GET and HEAD", close=True)
+            return
+        _respond(tls, "200 OK", page(tls), close=close, head_only=method == "HEAD",
+                 content_type="text/html; charset=utf-8")
+        if close:
+            return
+
+
+def _split_head(buffer: bytes):
+    crlf, lf = buffer.find(b"\r\n\r\n"), buffer.find(b"\n\n")
+    if crlf >= 0 and (lf < 0 or crlf < lf):
+        return buffer[:crlf], b"", buffer[crlf + 4:]
+    return buffer[:lf], b"", buffer[lf + 2:]
+
+
+def _respond(tls, status: str, body: str, *, close: bool, head_only: bool = False,
+             content_type: str = "text/plain; charset=utf-8") -> None:
+    payload = body.encode()
+    head = ("HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nConnection: %s\r\n\r\n"
+            % (status, content_type, len(payload), "close" if close else "keep-alive"))
+    tls.sendall(head.encode() + (b"" if head_only else payload))
+
+
+def page(tls) -> str:
+    """The page --www serves: what this connection negotiated, as openssl s_server -www does."""
+    hs = tls.handshake
+    client = tls.peer_certificate
+    rows = [
+        ("Protocol", "TLSv1.3"),
+        ("Cipher suite", hs.cipher_suite),
+        ("Group", hs.group),
+        ("Signature scheme", hs.signature_scheme or "-"),
+        ("ALPN", hs.alpn_protocol or "-"),
+        ("Server name (SNI)", hs.server_name or "-"),
+        ("Peer certificate", name_of(client.subject) if client is not None
+         else "no client certificate"),
+    ]
+    if client is not None:
+        rows.append(("Peer certificate issuer", name_of(client.issuer)))
+    cells = "\n".join("<tr><th>%s</th><td>%s</td></tr>" % (html.escape(k), html.escape(str(v)))
+                      for k, v in rows)
+    return ("<!DOCTYPE html>\n<html><head><title>engine s_server</title></head><body>\n"
+            "<h1>engine s_server</h1>\n<table>\n%s\n</table>\n</body></html>\n" % cells)
