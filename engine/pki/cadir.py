@@ -87,13 +87,10 @@ def _time(text: str) -> datetime.datetime:
 class CADirectory:
     """A root CA on disk. Make one with :meth:`init`, use one with :meth:`open`."""
 
-    def __init__(self, path: str, keystore: KeyStore):
+    def __init__(self, path: str, keystore: KeyStore | None, certificate: x509.Certificate):
         self.path = path
-        self.keystore = keystore
-
-    @property
-    def certificate(self) -> x509.Certificate:
-        return self.keystore.certificate
+        self.keystore = keystore  # None when opened without the password: read-only
+        self.certificate = certificate
 
     def _file(self, *names: str) -> str:
         return os.path.join(self.path, *names)
@@ -122,7 +119,7 @@ class CADirectory:
             authority = CertificateAuthority.create_root(
                 common_name, key_type=key_type, validity_days=validity_days)
             keystore = KeyStore(authority.private_key, authority.certificate)
-            directory = cls(path, keystore)
+            directory = cls(path, keystore, authority.certificate)
             try:
                 keystore.save(directory._file(CA_KEYSTORE), password, kdf_rounds=kdf_rounds)
             except KeyStoreError as exc:
@@ -141,16 +138,31 @@ class CADirectory:
         return directory
 
     @classmethod
-    def open(cls, path, password):
-        """Open the CA in ``path``; CAError if it is not a CA directory or the password is wrong."""
+    def open(cls, path, password=None):
+        """Open the CA in ``path``; CAError if it is not a CA directory or the password is wrong.
+
+        Without a password the directory can be read (records, CRL) but not changed.
+        """
         path = os.fspath(path)
         if not os.path.isfile(os.path.join(path, INDEX)):
             raise CAError("%s is not a CA directory (no index.json); create one with init" % path)
-        try:
-            keystore = KeyStore.load(os.path.join(path, CA_KEYSTORE), password)
-        except KeyStoreError as exc:
-            raise CAError("cannot open the CA key: %s" % exc) from None
-        directory = cls(path, keystore)
+        if password is None:
+            keystore = None
+            name = os.path.join(path, CA_CERTIFICATE)
+            try:
+                with open(name, "rb") as fh:
+                    certificate = x509.load_pem_x509_certificate(fh.read())
+            except OSError as exc:
+                raise CAError("cannot read %s: %s" % (name, exc.strerror)) from None
+            except ValueError:
+                raise CAError("%s is damaged" % name) from None
+        else:
+            try:
+                keystore = KeyStore.load(os.path.join(path, CA_KEYSTORE), password)
+            except KeyStoreError as exc:
+                raise CAError("cannot open the CA key: %s" % exc) from None
+            certificate = keystore.certificate
+        directory = cls(path, keystore, certificate)
         directory._read_index()  # fail early on a damaged index
         return directory
 
@@ -172,6 +184,8 @@ class CADirectory:
         return index
 
     def _authority(self, index: dict) -> CertificateAuthority:
+        if self.keystore is None:
+            raise CAError("%s was opened without the CA password: it cannot be changed" % self.path)
         try:
             revoked = [
                 RevokedEntry(int(serial, 16), _time(entry["date"]),

@@ -214,3 +214,14 @@ def test_two_processes_issuing_at_once_lose_no_serial(ca_dir):
     assert len(serials) == 16
     assert {int(s, 16) for s in index["issued"]} == set(serials)
     assert_consistent(ca_dir.path)
+
+
+def test_open_without_password_reads_but_cannot_change(ca_dir):
+    serial = ca_dir.issue_client("reader").serial_number
+    reader = CADirectory.open(ca_dir.path)
+    assert [r.serial for r in reader.records()] == [serial]
+    assert reader.certificate == ca_dir.certificate
+    with pytest.raises(CAError, match="without the CA password"):
+        reader.issue_client("nope")
+    with pytest.raises(CAError, match="without the CA password"):
+        reader.revoke(serial)
