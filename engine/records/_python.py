@@ -94,13 +94,13 @@ class PythonKey:
                 return Opened(segments, pos, index, "overflow")
             if end - pos - HEADER_SIZE < length:
                 break
-            if length < TAG_SIZE:
-                return Opened(segments, pos, index, "auth")
-            plain_len = length - TAG_SIZE
-            if off + plain_len > len(out):
-                return Opened(segments, pos, index, "space")
             if seq + index >= SEQ_LIMIT:
                 return Opened(segments, pos, index, "seq")
+            plain_len = max(length - TAG_SIZE, 0)
+            if off + plain_len > len(out):
+                return Opened(segments, pos, index, "space")
+            if length < TAG_SIZE:
+                return Opened(segments, pos, index, "auth")
             record_end = pos + HEADER_SIZE + length
             target = out[off : off + plain_len]
             try:
