@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import ipaddress
+import re
 import secrets
 from typing import Iterable, Sequence
 
@@ -53,9 +54,14 @@ def validity_window(validity_days, not_before=None, not_after=None):
     """
     start = utcnow() - BACKDATE if not_before is None else _aware(not_before, "not_before")
     if not_after is None:
-        if validity_days is None or validity_days <= 0:
+        if isinstance(validity_days, bool) or not isinstance(validity_days, (int, float)) \
+                or not validity_days > 0:
             raise CAError("validity_days must be a positive number, not %r" % (validity_days,))
-        end = start + datetime.timedelta(days=validity_days)
+        try:
+            end = start + datetime.timedelta(days=validity_days)
+        except (OverflowError, ValueError):
+            raise CAError("validity_days %r reaches beyond the year 9999" % validity_days) \
+                from None
     else:
         end = _aware(not_after, "not_after")
     if end <= start:
@@ -77,15 +83,31 @@ def _common_name(name: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
 
 
+# A host name (RFC 1123 section 2.1, underscores tolerated), optionally with a leading "*." label.
+_DNS_NAME = re.compile(r"\A(\*\.)?([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.)*"
+                       r"[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\Z")
+
+
 def general_name(name: str) -> x509.GeneralName:
     """A subjectAltName entry: an IP address when ``name`` parses as one, else a DNS name."""
     try:
         return x509.IPAddress(ipaddress.ip_address(name))
     except ValueError:
         pass
-    if not name or not name.isascii() or any(c.isspace() for c in name):
-        raise CAError("%r is neither an IP address nor an ASCII DNS name" % name)
-    return x509.DNSName(name.lower())
+    if not isinstance(name, str) or not name or any(c.isspace() for c in name):
+        raise CAError("%r is neither an IP address nor a DNS name" % (name,))
+    if not name.isascii():
+        try:  # an internationalised name goes in as its A-label (RFC 5280 section 7.2)
+            name = ".".join(
+                label if label == "*" else label.encode("idna").decode("ascii")
+                for label in name.split(".")
+            )
+        except UnicodeError:
+            raise CAError("%r is not a valid internationalised DNS name" % name) from None
+    name = name.lower()
+    if len(name) > 253 or not _DNS_NAME.match(name):
+        raise CAError("%r is neither an IP address nor a DNS name" % name)
+    return x509.DNSName(name)
 
 
 def _key_identifier(certificate: x509.Certificate) -> x509.SubjectKeyIdentifier:
@@ -204,14 +226,17 @@ class CertificateAuthority:
             entry = general_name(name)
             if entry not in alt_names:
                 alt_names.append(entry)
+        if common_name is not None or len(names[0]) <= 64:
+            subject = _common_name(common_name or names[0])
+        else:  # no room for the name in a CN: an empty subject, and then the SAN is critical
+            subject = x509.Name([])  # (RFC 5280 section 4.2.1.6)
         key = private_key if private_key is not None else _new_key(key_type)
         usage = _leaf_key_usage(key_encipherment=is_rsa(key))
         certificate = self._sign(
-            _common_name(common_name or names[0]), key.public_key(),
-            validity_window(validity_days, not_before, not_after),
+            subject, key.public_key(), validity_window(validity_days, not_before, not_after),
             [(x509.BasicConstraints(ca=False, path_length=None), True), (usage, True),
              (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False),
-             (x509.SubjectAlternativeName(alt_names), False)],
+             (x509.SubjectAlternativeName(alt_names), not subject)],
         )
         return IssuedCertificate(certificate, key, tuple([certificate] + self.chain[:-1]))
 
@@ -274,7 +299,10 @@ class CertificateAuthority:
         """A signed CRL of every revocation so far; each call takes the next CRLNumber."""
         start = utcnow() - BACKDATE if this_update is None else _aware(this_update, "this_update")
         if next_update is None:
-            end = start + datetime.timedelta(days=validity_days)
+            try:
+                end = start + datetime.timedelta(days=validity_days)
+            except (OverflowError, ValueError, TypeError):
+                raise CAError("validity_days must be a positive number of days") from None
         else:
             end = _aware(next_update, "next_update")
         if end <= start:

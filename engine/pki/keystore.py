@@ -74,6 +74,8 @@ class KeyStore:
     def from_bytes(cls, data: bytes, password, *, source: str = "the KeyStore"):
         """A KeyStore from PKCS#12 bytes; KeyStoreError says wrong password, corrupt or truncated."""
         password = _password_bytes(password)
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise KeyStoreError("KeyStore data must be bytes, not %s" % type(data).__name__)
         data = bytes(data)
         if not data:
             raise KeyStoreError("%s is empty (truncated)" % source)

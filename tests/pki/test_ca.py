@@ -155,3 +155,58 @@ def test_revoking_twice_is_refused(root):
     root.revoke(leaf.serial_number)
     with pytest.raises(CAError, match="already revoked"):
         root.revoke(leaf.serial_number)
+
+
+def test_internationalised_names_go_in_as_a_labels(root):
+    san = ext(root.issue_server(["Bücher.example"]).certificate, x509.SubjectAlternativeName)
+    assert san.value.get_values_for_type(x509.DNSName) == ["xn--bcher-kva.example"]
+
+
+def test_wildcard_names_are_kept(root):
+    san = ext(root.issue_server(["*.svc.test"]).certificate, x509.SubjectAlternativeName)
+    assert san.value.get_values_for_type(x509.DNSName) == ["*.svc.test"]
+
+
+@pytest.mark.parametrize("bad", ["a..b", "-x.test", "two words", "a.*.b", "", "x\x00y"])
+def test_names_that_are_neither_host_nor_address_are_refused(root, bad):
+    with pytest.raises(CAError):
+        root.issue_server([bad])
+
+
+def test_name_too_long_for_a_common_name_leaves_subject_empty_and_san_critical(root):
+    long_name = ".".join(["label%02d" % i for i in range(12)]) + ".test"
+    cert = root.issue_server([long_name]).certificate
+    assert len(cert.subject) == 0
+    san = ext(cert, x509.SubjectAlternativeName)
+    assert san.critical and san.value.get_values_for_type(x509.DNSName) == [long_name]
+
+
+def test_explicit_common_name_overrides_the_first_name(root):
+    cert = root.issue_server(["a.test"], common_name="Service A").certificate
+    assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "Service A"
+
+
+def test_a_given_private_key_is_certified(root):
+    key = generate_private_key("p384")
+    leaf = root.issue_client("keyed", private_key=key)
+    assert leaf.private_key is key
+    assert leaf.certificate.public_key().public_numbers() == key.public_key().public_numbers()
+
+
+def test_ca_needs_a_ca_certificate_and_its_own_key(root):
+    leaf = root.issue_client("not a ca")
+    with pytest.raises(CAError, match="not a CA certificate"):
+        CertificateAuthority(leaf.private_key, leaf.certificate)
+    with pytest.raises(CAError, match="does not match"):
+        CertificateAuthority(leaf.private_key, root.certificate)
+
+
+@pytest.mark.parametrize("days", [0, -1, "ten", None, float("inf")])
+def test_bad_validity_days_are_refused(root, days):
+    with pytest.raises(CAError):
+        root.issue_client("x", validity_days=days)
+
+
+def test_naive_datetimes_are_refused(root):
+    with pytest.raises(CAError, match="timezone-aware"):
+        root.issue_client("x", not_before=datetime.datetime(2020, 1, 1))
