@@ -14,13 +14,13 @@ import argparse
 import os
 import re
 
+from ..pki.keys import KEY_TYPES
 from ._common import UsageError, add_password_options, read_password
 from .keystore import (
     add_kdf_rounds_option, add_out_password_options, kdf_rounds, read_out_password,
     refuse_existing,
 )
 
-KEY_TYPES = ("p256", "p384", "ed25519", "rsa2048", "rsa3072", "rsa4096")
 
 _DESCRIPTION = """\
 A certificate authority kept in a directory (ca.p12, ca.pem, crl.pem, index.json, issued/).

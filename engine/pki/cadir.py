@@ -98,26 +98,31 @@ class CADirectory:
     # --- making and opening -------------------------------------------------------------
 
     @classmethod
-    def init(cls, path, common_name: str, key_type: str = DEFAULT_KEY_TYPE, password=b"", *,
+    def init(cls, path, common_name: str, key_type: str = DEFAULT_KEY_TYPE, password=None, *,
              validity_days: float = 3650, crl_days: float = 7, kdf_rounds: int | None = None):
         """Create a new root CA in ``path`` (made if missing; must not already hold a CA)."""
         path = os.fspath(path)
+        if not password:
+            raise CAError("the CA password must not be empty")
         if os.path.isdir(path):
             strangers = [name for name in os.listdir(path)
                          if name not in _OWN_NAMES and not name.startswith(".")]
             if strangers:
                 raise CAError("%s is not empty (it holds %s); a CA needs a directory of its own"
                               % (path, strangers[0]))
+        if os.path.exists(os.path.join(path, INDEX)):
+            raise CAError("%s already holds a CA (index.json exists)" % path)
+        authority = CertificateAuthority.create_root(  # checks the name, key type and days
+            common_name, key_type=key_type, validity_days=validity_days)
         try:
             os.makedirs(os.path.join(path, ISSUED), exist_ok=True)
         except OSError as exc:
             raise CAError("cannot create CA directory %s: %s" % (path, exc.strerror)) from None
         fsync_directory(path)
+        fsync_directory(os.path.dirname(os.path.abspath(path)))
         with _locked(path):
-            if os.path.exists(os.path.join(path, INDEX)):
+            if os.path.exists(os.path.join(path, INDEX)):  # made by a command running meanwhile
                 raise CAError("%s already holds a CA (index.json exists)" % path)
-            authority = CertificateAuthority.create_root(
-                common_name, key_type=key_type, validity_days=validity_days)
             keystore = KeyStore(authority.private_key, authority.certificate)
             directory = cls(path, keystore, authority.certificate)
             try:

@@ -90,8 +90,8 @@ class KeyStore:
                 raise KeyStoreError("%s is truncated" % source) from None
             if verdict == _der.CORRUPT:
                 raise KeyStoreError("%s is corrupt (not a valid PKCS#12 file)" % source) from None
-            raise KeyStoreError("wrong password for %s (its integrity check failed)"
-                                % source) from None
+            raise KeyStoreError("wrong password for %s (the file is well formed but does not "
+                                "open with this password)" % source) from None
         except Exception:  # an unsupported algorithm inside, say
             raise KeyStoreError("%s cannot be read (unsupported PKCS#12 content)" % source) from None
         if loaded.key is None:

@@ -133,3 +133,23 @@ def test_damaged_hash_is_an_auth_error(accounts):
         fh.write("alice:$2b$04$short\n")
     with pytest.raises(AuthError, match="damaged"):
         accounts.verify("alice", "pw")
+
+
+def _add_users(path, tag, count):
+    accounts = PasswordFile(path, rounds=ROUNDS)
+    for i in range(count):
+        accounts.add("%s%d" % (tag, i), "pw")
+
+
+def test_two_processes_adding_at_once_lose_no_user(accounts):
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    workers = [context.Process(target=_add_users, args=(accounts.path, tag, 10))
+               for tag in ("a", "b")]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+        assert worker.exitcode == 0
+    assert sorted(accounts.users()) == sorted("%s%d" % (t, i) for t in "ab" for i in range(10))

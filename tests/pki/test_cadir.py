@@ -225,3 +225,22 @@ def test_open_without_password_reads_but_cannot_change(ca_dir):
         reader.issue_client("nope")
     with pytest.raises(CAError, match="without the CA password"):
         reader.revoke(serial)
+
+
+def test_init_with_bad_arguments_creates_nothing(tmp_path):
+    with pytest.raises(CAError, match="password"):
+        CADirectory.init(tmp_path / "a", "X", password=b"")
+    with pytest.raises(CAError, match="unknown key type"):
+        CADirectory.init(tmp_path / "b", "X", key_type="dsa", password=PASSWORD)
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_init_after_a_crash_midway_starts_again(tmp_path, monkeypatch):
+    crash_after(monkeypatch, 2)  # ca.p12 and ca.pem written, then the crash
+    with pytest.raises(Crash):
+        CADirectory.init(tmp_path / "ca", "X", password=PASSWORD, kdf_rounds=ROUNDS)
+    monkeypatch.undo()
+    with pytest.raises(CAError, match="not a CA directory"):
+        CADirectory.open(tmp_path / "ca", PASSWORD)
+    directory = CADirectory.init(tmp_path / "ca", "X", password=PASSWORD, kdf_rounds=ROUNDS)
+    assert_consistent(directory.path)
