@@ -128,7 +128,7 @@ _MESSAGES = (
 )
 
 
-def explain(message: str, leaf, intermediates, anchors, at) -> Verdict:
+def explain(message: str, leaf, intermediates, anchors, at, max_depth=None) -> Verdict:
     """The verdict for a VerificationError ``message`` raised on this chain."""
     text = message.lower()
     reason = "unsupported"
@@ -152,6 +152,11 @@ def explain(message: str, leaf, intermediates, anchors, at) -> Verdict:
     elif reason == "untrusted":
         depth = len(path) - 1
         detail = "no path leads from the certificate to a trusted root"
+    elif reason == "path_too_long":
+        if "max depth" in text:
+            depth = (rfc5280.DEFAULT_MAX_DEPTH if max_depth is None else max_depth) + 1
+        else:
+            depth = rfc5280.path_length_fault(path)
     elif reason == "invalid_ca":
         depth = next((i for i, c in enumerate(path[1:], 1) if not rules.is_ca(c)), None)
     return rejected(reason, detail, depth, path)
@@ -207,7 +212,7 @@ def verify_one(context: TrustContext, ders, name, revocation, *, at, purpose, ma
             if fault is not None:
                 return rejected(fault.reason, fault.detail, fault.depth, chain)
         else:
-            return explain(str(exc), leaf, intermediates, context.anchors, at)
+            return explain(str(exc), leaf, intermediates, context.anchors, at, max_depth)
     except ValueError as exc:
         return rejected("malformed", "the chain cannot be checked: %s" % exc, None, (leaf,))
     else:

@@ -101,7 +101,7 @@ class _Search:
                 continue
             if len(extended) - 1 > self.max_depth:
                 self._note(extended, Fault("path_too_long", "the path needs more than %d "
-                                           "intermediates" % self.max_depth, None))
+                                           "intermediates" % self.max_depth, self.max_depth + 1))
                 continue
             found = self._extend(extended)
             if found is not None:
@@ -151,6 +151,21 @@ def check_path(path, *, at, purpose, name) -> Fault | None:
         if fault is not None:
             return fault
     return _leaf_fault(leaf, purpose, name)
+
+
+def path_length_fault(path) -> int | None:
+    """The depth of the first CA of ``path`` whose pathLenConstraint the path exceeds."""
+    for depth in range(1, len(path)):
+        try:
+            constraints = _extension(path[depth], x509.BasicConstraints)
+        except ValueError:
+            continue
+        if constraints is None or constraints.path_length is None:
+            continue
+        below = sum(1 for c in path[1:depth] if not _self_issued(c))
+        if below > constraints.path_length:
+            return depth
+    return None
 
 
 def _leaf_fault(leaf, purpose, name) -> Fault | None:

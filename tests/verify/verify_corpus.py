@@ -117,8 +117,8 @@ def fault_cases() -> list[Case]:
     upper = make_intermediate("Intermediate P0", root, path_length=0)
     lower = make_intermediate("Intermediate P1", upper)
     add(_case("path-length-exceeded",
-              Chain(root, [upper, lower], make_leaf("leaf-p", lower)), "path_too_long", None))
-    add(_case("max-depth-exceeded", make_chain(4), "path_too_long", None, max_depth=1))
+              Chain(root, [upper, lower], make_leaf("leaf-p", lower)), "path_too_long", 2))
+    add(_case("max-depth-exceeded", make_chain(4), "path_too_long", 2, max_depth=1))
 
     add(_case("wrong-name", _three(), "name_mismatch", 0, name="other.example.net"))
     add(_case("wrong-eku-server",

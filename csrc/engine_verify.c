@@ -1,0 +1,847 @@
+/* Batch certificate-chain verification for engine.verify.
+ *
+ * Path building, extension, key-strength, name and purpose checks are OpenSSL's own
+ * (X509_verify_cert with X509_V_FLAG_X509_STRICT, authentication level 2). Three parts are
+ * done here instead, because OpenSSL would repeat them for every chain of a batch:
+ *
+ * - signatures and validity periods (the store context's `verify` step): each distinct
+ *   (certificate, issuer) signature is verified once per batch and the result shared;
+ * - revocation (RFC 5280 6.3): each CRL is checked once per batch and issuer (signature,
+ *   the issuer's cRLSign usage, time window) and its serials are looked up by binary search
+ *   in a table sorted when the store is built, rather than letting OpenSSL re-verify and
+ *   re-hash every CRL for every chain;
+ * - parsing: certificates are parsed once, in parallel, and the caller keeps the handles.
+ *
+ * The batch runs on worker threads, each with its own X509_STORE_CTX; no Python object is
+ * touched, so the binding releases the GIL around the call. */
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/asn1.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
+#include "engine_verify.h"
+
+#define MAX_THREADS 256
+#define SIG_LOCKS 64
+#define CHUNK 8
+#define UNKNOWN_CERT (-1000000)
+
+/* ------------------------------------------------------------------ time */
+
+static long long days_from_civil(long long y, int m, int d)
+{
+    /* Days since 1970-01-01 of a proleptic Gregorian date. */
+    y -= m <= 2;
+    long long era = (y >= 0 ? y : y - 399) / 400;
+    long long yoe = y - era * 400;
+    long long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static int asn1_time_epoch(const ASN1_TIME *t, long long *out)
+{
+    struct tm tm;
+    if (t == NULL || !ASN1_TIME_to_tm(t, &tm))
+        return 0;
+    *out = days_from_civil((long long)tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday) * 86400
+           + tm.tm_hour * 3600 + tm.tm_min * 60 + tm.tm_sec;
+    return 1;
+}
+
+/* ------------------------------------------------------------------ store and CRLs */
+
+typedef struct {
+    const unsigned char *data;
+    int len;
+    int negative;
+    X509_REVOKED *entry;
+} serial_key;
+
+typedef struct {
+    X509_CRL *crl;
+    int problem; /* a structural fault found when loading, 0 when none */
+    long long this_update, next_update;
+    serial_key *serials;
+    size_t n_serials;
+} crl_entry;
+
+struct engine_verify_store {
+    X509_STORE *store;
+    X509 **anchors;
+    size_t n_anchors;
+    crl_entry *crls;
+    size_t n_crls;
+};
+
+static int serial_compare(const void *a, const void *b)
+{
+    const serial_key *x = a, *y = b;
+    if (x->negative != y->negative)
+        return x->negative - y->negative;
+    if (x->len != y->len)
+        return x->len < y->len ? -1 : 1;
+    return x->len ? memcmp(x->data, y->data, (size_t)x->len) : 0;
+}
+
+static void serial_of(const ASN1_INTEGER *serial, serial_key *key)
+{
+    key->data = ASN1_STRING_get0_data(serial);
+    key->len = ASN1_STRING_length(serial);
+    key->negative = ASN1_STRING_type(serial) == V_ASN1_NEG_INTEGER;
+    key->entry = NULL;
+}
+
+static int crl_structural_problem(X509_CRL *crl)
+{
+    int number_seen = 0;
+    int count = X509_CRL_get_ext_count(crl);
+    for (int i = 0; i < count; i++) {
+        X509_EXTENSION *ext = X509_CRL_get_ext(crl, i);
+        int nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
+        int critical = X509_EXTENSION_get_critical(ext);
+        if (nid == NID_crl_number) {
+            if (critical)
+                return ENGINE_VERIFY_CRL_NUMBER_CRITICAL;
+            number_seen = 1;
+        } else if (critical && nid != NID_authority_key_identifier && nid != NID_issuer_alt_name
+                   && nid != NID_info_access) {
+            return ENGINE_VERIFY_CRL_CRITICAL_EXTENSION;
+        }
+    }
+    if (!number_seen)
+        return ENGINE_VERIFY_CRL_NO_NUMBER;
+    if (X509_CRL_get0_nextUpdate(crl) == NULL)
+        return ENGINE_VERIFY_CRL_NO_NEXT_UPDATE;
+    return 0;
+}
+
+static int crl_entry_load(crl_entry *entry, const unsigned char *der, size_t len)
+{
+    memset(entry, 0, sizeof(*entry));
+    if (len == 0 || len > LONG_MAX)
+        return 0;
+    const unsigned char *p = der;
+    entry->crl = d2i_X509_CRL(NULL, &p, (long)len);
+    if (entry->crl == NULL || p != der + len)
+        return 0;
+    entry->problem = crl_structural_problem(entry->crl);
+    if (!asn1_time_epoch(X509_CRL_get0_lastUpdate(entry->crl), &entry->this_update))
+        entry->problem = entry->problem ? entry->problem : ENGINE_VERIFY_CRL_MALFORMED;
+    if (X509_CRL_get0_nextUpdate(entry->crl) != NULL
+        && !asn1_time_epoch(X509_CRL_get0_nextUpdate(entry->crl), &entry->next_update))
+        entry->problem = entry->problem ? entry->problem : ENGINE_VERIFY_CRL_MALFORMED;
+    STACK_OF(X509_REVOKED) *revoked = X509_CRL_get_REVOKED(entry->crl);
+    int n = revoked ? sk_X509_REVOKED_num(revoked) : 0;
+    if (n > 0) {
+        entry->serials = calloc((size_t)n, sizeof(serial_key));
+        if (entry->serials == NULL)
+            return -1;
+        for (int i = 0; i < n; i++) {
+            X509_REVOKED *r = sk_X509_REVOKED_value(revoked, i);
+            serial_of(X509_REVOKED_get0_serialNumber(r), &entry->serials[i]);
+            entry->serials[i].entry = r;
+        }
+        entry->n_serials = (size_t)n;
+        qsort(entry->serials, entry->n_serials, sizeof(serial_key), serial_compare);
+    }
+    return 1;
+}
+
+void engine_verify_store_free(engine_verify_store *store)
+{
+    if (store == NULL)
+        return;
+    X509_STORE_free(store->store);
+    for (size_t i = 0; i < store->n_anchors; i++)
+        X509_free(store->anchors[i]);
+    free(store->anchors);
+    for (size_t i = 0; i < store->n_crls; i++) {
+        X509_CRL_free(store->crls[i].crl);
+        free(store->crls[i].serials);
+    }
+    free(store->crls);
+    free(store);
+}
+
+engine_verify_store *engine_verify_store_new(const unsigned char *const *anchor_ders,
+                                             const size_t *anchor_lens, size_t n_anchors,
+                                             const unsigned char *const *crl_ders,
+                                             const size_t *crl_lens, size_t n_crls,
+                                             int *bad_index)
+{
+    *bad_index = -1;
+    if (n_anchors > INT_MAX / 2 || n_crls > INT_MAX / 2)
+        return NULL;
+    engine_verify_store *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return NULL;
+    s->store = X509_STORE_new();
+    s->anchors = calloc(n_anchors ? n_anchors : 1, sizeof(X509 *));
+    s->crls = calloc(n_crls ? n_crls : 1, sizeof(crl_entry));
+    if (s->store == NULL || s->anchors == NULL || s->crls == NULL)
+        goto fail;
+    for (size_t i = 0; i < n_anchors; i++) {
+        const unsigned char *p = anchor_ders[i];
+        size_t len = anchor_lens[i];
+        X509 *x = len && len <= LONG_MAX ? d2i_X509(NULL, &p, (long)len) : NULL;
+        if (x == NULL || p != anchor_ders[i] + len) {
+            X509_free(x);
+            *bad_index = (int)i;
+            goto fail;
+        }
+        s->anchors[s->n_anchors++] = x;
+        if (!X509_STORE_add_cert(s->store, x))
+            goto fail;
+    }
+    for (size_t i = 0; i < n_crls; i++) {
+        int loaded = crl_entry_load(&s->crls[i], crl_ders[i], crl_lens[i]);
+        s->n_crls = i + 1;
+        if (loaded <= 0) {
+            if (loaded == 0)
+                *bad_index = (int)(n_anchors + i);
+            goto fail;
+        }
+    }
+    ERR_clear_error();
+    return s;
+fail:
+    ERR_clear_error();
+    engine_verify_store_free(s);
+    return NULL;
+}
+
+void engine_verify_cert_free(void *cert) { X509_free((X509 *)cert); }
+
+const char *engine_verify_error_string(int code) { return X509_verify_cert_error_string(code); }
+
+/* ------------------------------------------------------------------ one batch */
+
+typedef struct {
+    X509 *issuer;
+    int problem;
+} crl_check;
+
+typedef struct {
+    pthread_mutex_t lock;
+    crl_check *checks;
+    size_t n, cap;
+} crl_state;
+
+typedef struct {
+    X509 *issuer; /* the issuer the signature was checked under, NULL when not yet */
+    int valid;
+} sig_state;
+
+typedef struct {
+    engine_verify_store *store;
+    X509 **certs;
+    const unsigned char *const *ders;
+    const size_t *der_lens;
+    size_t n_certs;
+    const size_t *starts;
+    const unsigned int *members;
+    size_t n_chains;
+    const char *const *names;
+    const unsigned char *name_kinds;
+    long long at;
+    int purpose, max_depth, check_crls;
+    engine_verify_result *results;
+    int *chain_out;
+    size_t chain_stride;
+    atomic_size_t next;
+    sig_state *sigs;
+    pthread_mutex_t sig_locks[SIG_LOCKS];
+    crl_state *crl_states;
+} batch;
+
+/* What the verify step needs about the chain being checked. */
+typedef struct {
+    batch *b;
+    const unsigned int *members;
+    size_t n_members;
+} job;
+
+static int cert_index(const job *j, const X509 *x)
+{
+    for (size_t i = 0; i < j->n_members; i++)
+        if (j->b->certs[j->members[i]] == x)
+            return (int)j->members[i];
+    return -1;
+}
+
+/* Verifies subject's signature under issuer's key, once per batch for a batch certificate. */
+static int signature_valid(const job *j, X509 *subject, X509 *issuer, EVP_PKEY *key)
+{
+    int index = cert_index(j, subject);
+    if (index < 0)
+        return X509_verify(subject, key) > 0;
+    batch *b = j->b;
+    pthread_mutex_t *lock = &b->sig_locks[(size_t)index % SIG_LOCKS];
+    pthread_mutex_lock(lock);
+    sig_state seen = b->sigs[index];
+    pthread_mutex_unlock(lock);
+    if (seen.issuer == issuer)
+        return seen.valid;
+    int valid = X509_verify(subject, key) > 0;
+    pthread_mutex_lock(lock);
+    b->sigs[index].issuer = issuer;
+    b->sigs[index].valid = valid;
+    pthread_mutex_unlock(lock);
+    return valid;
+}
+
+static int report(X509_STORE_CTX *ctx, X509 *cert, int depth, int err)
+{
+    X509_STORE_CTX_set_error(ctx, err);
+    X509_STORE_CTX_set_error_depth(ctx, depth);
+    X509_STORE_CTX_set_current_cert(ctx, cert);
+    X509_STORE_CTX_verify_cb cb = X509_STORE_CTX_get_verify_cb(ctx);
+    return cb != NULL ? cb(0, ctx) : 0;
+}
+
+static int check_time(X509_STORE_CTX *ctx, X509 *x, int depth, long long at)
+{
+    long long not_before, not_after;
+    if (!asn1_time_epoch(X509_get0_notBefore(x), &not_before)) {
+        if (!report(ctx, x, depth, X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD))
+            return 0;
+    } else if (at < not_before && !report(ctx, x, depth, X509_V_ERR_CERT_NOT_YET_VALID)) {
+        return 0;
+    }
+    if (!asn1_time_epoch(X509_get0_notAfter(x), &not_after)) {
+        if (!report(ctx, x, depth, X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD))
+            return 0;
+    } else if (at > not_after && !report(ctx, x, depth, X509_V_ERR_CERT_HAS_EXPIRED)) {
+        return 0;
+    }
+    return 1;
+}
+
+/* The store context's verify step: signatures and validity periods, top of the chain
+ * down, in the order and with the error codes of OpenSSL's internal one. */
+static int chain_verify(X509_STORE_CTX *ctx)
+{
+    job *j = X509_STORE_CTX_get_app_data(ctx);
+    STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+    int n = sk_X509_num(chain) - 1;
+    if (j == NULL || n < 0)
+        return -1;
+    long long at = j->b->at;
+    X509 *xi = sk_X509_value(chain, n);
+    X509 *xs;
+    if (X509_check_issued(xi, xi) == X509_V_OK) {
+        xs = xi;
+    } else {
+        if (n == 0) {
+            if (!report(ctx, xi, 0, X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE))
+                return 0;
+            return check_time(ctx, xi, 0, at);
+        }
+        n--;
+        xs = sk_X509_value(chain, n);
+    }
+    while (n >= 0) {
+        if (xs != xi) {
+            EVP_PKEY *key;
+            if ((X509_get_extension_flags(xi) & EXFLAG_KUSAGE) != 0
+                && (X509_get_key_usage(xi) & KU_KEY_CERT_SIGN) == 0) {
+                if (!report(ctx, xi, n + 1, X509_V_ERR_KEYUSAGE_NO_CERTSIGN))
+                    return 0;
+            } else if ((key = X509_get0_pubkey(xi)) == NULL) {
+                if (!report(ctx, xi, n + 1, X509_V_ERR_UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY))
+                    return 0;
+            } else if (!signature_valid(j, xs, xi, key)) {
+                if (!report(ctx, xs, n, X509_V_ERR_CERT_SIGNATURE_FAILURE))
+                    return 0;
+            }
+        }
+        if (!check_time(ctx, xs, n, at))
+            return 0;
+        if (--n >= 0) {
+            xi = xs;
+            xs = sk_X509_value(chain, n);
+        }
+    }
+    return 1;
+}
+
+static int verify_callback(int ok, X509_STORE_CTX *ctx)
+{
+    return ok;
+}
+
+/* ---- revocation */
+
+static int crl_problem_for(batch *b, size_t k, X509 *issuer)
+{
+    crl_entry *entry = &b->store->crls[k];
+    crl_state *state = &b->crl_states[k];
+    pthread_mutex_lock(&state->lock);
+    for (size_t i = 0; i < state->n; i++) {
+        if (state->checks[i].issuer == issuer) {
+            int problem = state->checks[i].problem;
+            pthread_mutex_unlock(&state->lock);
+            return problem;
+        }
+    }
+    pthread_mutex_unlock(&state->lock);
+
+    int problem = entry->problem;
+    if (problem == 0 && (X509_get_extension_flags(issuer) & EXFLAG_KUSAGE) != 0
+        && (X509_get_key_usage(issuer) & KU_CRL_SIGN) == 0)
+        problem = ENGINE_VERIFY_CRL_NO_CRL_SIGN;
+    if (problem == 0) {
+        EVP_PKEY *key = X509_get0_pubkey(issuer);
+        if (key == NULL || X509_CRL_verify(entry->crl, key) <= 0)
+            problem = ENGINE_VERIFY_CRL_BAD_SIGNATURE;
+        ERR_clear_error();
+    }
+
+    pthread_mutex_lock(&state->lock);
+    if (state->n == state->cap) {
+        size_t cap = state->cap ? state->cap * 2 : 4;
+        crl_check *grown = realloc(state->checks, cap * sizeof(crl_check));
+        if (grown != NULL) {
+            state->checks = grown;
+            state->cap = cap;
+        }
+    }
+    if (state->n < state->cap)
+        state->checks[state->n++] = (crl_check){issuer, problem};
+    pthread_mutex_unlock(&state->lock);
+    return problem;
+}
+
+static const X509_REVOKED *crl_lookup(const crl_entry *entry, const ASN1_INTEGER *serial)
+{
+    serial_key key;
+    serial_of(serial, &key);
+    const serial_key *hit = entry->n_serials
+        ? bsearch(&key, entry->serials, entry->n_serials, sizeof(serial_key), serial_compare)
+        : NULL;
+    return hit ? hit->entry : NULL;
+}
+
+static void revoked_details(const X509_REVOKED *revoked, engine_verify_result *r)
+{
+    int critical = 0;
+    ASN1_ENUMERATED *reason =
+        X509_REVOKED_get_ext_d2i(revoked, NID_crl_reason, &critical, NULL);
+    r->crl_reason = reason ? (int)ASN1_ENUMERATED_get(reason) : -1;
+    ASN1_ENUMERATED_free(reason);
+    long long when = 0;
+    r->revoked_at = asn1_time_epoch(X509_REVOKED_get0_revocationDate(revoked), &when) ? when : 0;
+}
+
+/* Every certificate of the path but the trust anchor, against its issuer's CRLs. */
+static void check_revocation(batch *b, STACK_OF(X509) *chain, engine_verify_result *r)
+{
+    int num = sk_X509_num(chain);
+    engine_verify_store *s = b->store;
+    for (int i = 0; i + 1 < num; i++) {
+        X509 *subject = sk_X509_value(chain, i);
+        X509 *issuer = sk_X509_value(chain, i + 1);
+        const X509_NAME *issuer_name = X509_get_issuer_name(subject);
+        int found = 0, usable = 0, first_problem = 0;
+        for (size_t k = 0; k < s->n_crls; k++) {
+            crl_entry *entry = &s->crls[k];
+            if (X509_NAME_cmp(X509_CRL_get_issuer(entry->crl), issuer_name) != 0)
+                continue;
+            found = 1;
+            int problem = crl_problem_for(b, k, issuer);
+            if (problem == 0 && b->at < entry->this_update)
+                problem = ENGINE_VERIFY_CRL_NOT_YET_VALID;
+            if (problem == 0 && b->at > entry->next_update)
+                problem = ENGINE_VERIFY_CRL_EXPIRED;
+            if (problem != 0) {
+                if (first_problem == 0)
+                    first_problem = problem;
+                continue;
+            }
+            usable = 1;
+            const X509_REVOKED *hit = crl_lookup(entry, X509_get0_serialNumber(subject));
+            if (hit != NULL) {
+                r->code = ENGINE_VERIFY_REVOKED;
+                r->depth = i;
+                revoked_details(hit, r);
+                return;
+            }
+        }
+        if (!found || !usable) {
+            r->code = found ? first_problem : ENGINE_VERIFY_CRL_MISSING;
+            r->depth = i;
+            return;
+        }
+    }
+}
+
+/* ---- names */
+
+static int has_server_identity(X509 *leaf)
+{
+    GENERAL_NAMES *names = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
+    int found = 0;
+    for (int i = 0; names != NULL && i < sk_GENERAL_NAME_num(names); i++) {
+        int type = sk_GENERAL_NAME_value(names, i)->type;
+        if (type == GEN_DNS || type == GEN_IPADD)
+            found = 1;
+    }
+    GENERAL_NAMES_free(names);
+    return found;
+}
+
+/* ---- the worker */
+
+typedef struct {
+    batch *b;
+    X509_STORE_CTX *ctx;
+    STACK_OF(X509) *untrusted;
+} worker;
+
+static void write_chain(batch *b, size_t c, STACK_OF(X509) *chain, const job *j)
+{
+    engine_verify_result *r = &b->results[c];
+    int *out = b->chain_out + c * b->chain_stride;
+    int num = chain ? sk_X509_num(chain) : 0;
+    r->chain_len = 0;
+    for (int i = 0; i < num && (size_t)i < b->chain_stride; i++) {
+        X509 *x = sk_X509_value(chain, i);
+        int index = cert_index(j, x);
+        if (index < 0) {
+            index = UNKNOWN_CERT;
+            for (size_t k = 0; k < b->store->n_anchors; k++) {
+                if (b->store->anchors[k] == x || X509_cmp(b->store->anchors[k], x) == 0) {
+                    index = -(int)k - 1;
+                    break;
+                }
+            }
+        }
+        out[i] = index;
+        r->chain_len = i + 1;
+    }
+}
+
+static void verify_one(worker *w, size_t c)
+{
+    batch *b = w->b;
+    engine_verify_result *r = &b->results[c];
+    r->code = 0;
+    r->depth = -1;
+    r->chain_len = 0;
+    r->crl_reason = -1;
+    r->revoked_at = 0;
+
+    size_t first = b->starts[c], end = b->starts[c + 1];
+    job j = {b, b->members + first, end - first};
+    if (j.n_members == 0) {
+        r->code = ENGINE_VERIFY_EMPTY_CHAIN;
+        return;
+    }
+    for (size_t i = 0; i < j.n_members; i++) {
+        if (b->certs[j.members[i]] == NULL) {
+            r->code = ENGINE_VERIFY_MALFORMED;
+            r->depth = (int)i;
+            return;
+        }
+    }
+    X509 *leaf = b->certs[j.members[0]];
+    unsigned char kind = b->name_kinds[c];
+    const char *name = b->names[c];
+    if (b->purpose == 0 && kind == 0 && !has_server_identity(leaf)) {
+        r->code = ENGINE_VERIFY_NO_SERVER_NAME;
+        r->depth = 0;
+        return;
+    }
+
+    sk_X509_zero(w->untrusted);
+    for (size_t i = 1; i < j.n_members; i++) {
+        if (!sk_X509_push(w->untrusted, b->certs[j.members[i]])) {
+            r->code = ENGINE_VERIFY_INTERNAL;
+            return;
+        }
+    }
+    if (!X509_STORE_CTX_init(w->ctx, b->store->store, leaf, w->untrusted)) {
+        r->code = ENGINE_VERIFY_INTERNAL;
+        ERR_clear_error();
+        return;
+    }
+    X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(w->ctx);
+    X509_STORE_CTX_set_purpose(w->ctx,
+                               b->purpose == 0 ? X509_PURPOSE_SSL_SERVER : X509_PURPOSE_SSL_CLIENT);
+    X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT);
+    X509_VERIFY_PARAM_set_time(param, (time_t)b->at);
+    X509_VERIFY_PARAM_set_depth(param, b->max_depth);
+    X509_VERIFY_PARAM_set_auth_level(param, 2);
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS
+                                               | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
+    int named = 1;
+    if (kind == 1 && name != NULL)
+        named = X509_VERIFY_PARAM_set1_host(param, name, 0);
+    else if (kind == 2 && name != NULL)
+        named = X509_VERIFY_PARAM_set1_ip_asc(param, name);
+    if (!named) {
+        r->code = ENGINE_VERIFY_BAD_NAME;
+        r->depth = 0;
+        X509_STORE_CTX_cleanup(w->ctx);
+        ERR_clear_error();
+        return;
+    }
+    X509_STORE_CTX_set_verify(w->ctx, chain_verify);
+    X509_STORE_CTX_set_verify_cb(w->ctx, verify_callback);
+    X509_STORE_CTX_set_app_data(w->ctx, &j);
+
+    int ok = X509_verify_cert(w->ctx);
+    STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(w->ctx);
+    if (ok <= 0) {
+        r->code = X509_STORE_CTX_get_error(w->ctx);
+        if (r->code == X509_V_OK)
+            r->code = X509_V_ERR_UNSPECIFIED;
+        r->depth = X509_STORE_CTX_get_error_depth(w->ctx);
+    } else if (b->check_crls && chain != NULL) {
+        check_revocation(b, chain, r);
+    }
+    write_chain(b, c, chain, &j);
+    X509_STORE_CTX_cleanup(w->ctx);
+    ERR_clear_error();
+}
+
+static void *parse_worker(void *arg)
+{
+    batch *b = *(batch **)arg;
+    for (;;) {
+        size_t i = atomic_fetch_add(&b->next, 1);
+        if (i >= b->n_certs)
+            break;
+        if (b->certs[i] != NULL || b->ders[i] == NULL)
+            continue;
+        size_t len = b->der_lens[i];
+        const unsigned char *p = b->ders[i];
+        X509 *x = len && len <= LONG_MAX ? d2i_X509(NULL, &p, (long)len) : NULL;
+        if (x != NULL && p != b->ders[i] + len) {
+            X509_free(x);
+            x = NULL;
+        }
+        if (x != NULL) {
+            /* Compute the cached extension data now, while still single-owner. */
+            X509_check_purpose(x, -1, 0);
+        }
+        b->certs[i] = x;
+        ERR_clear_error();
+    }
+    return NULL;
+}
+
+static void *verify_worker(void *arg)
+{
+    worker *w = arg;
+    batch *b = w->b;
+    for (;;) {
+        size_t start = atomic_fetch_add(&b->next, CHUNK);
+        if (start >= b->n_chains)
+            break;
+        size_t stop = start + CHUNK < b->n_chains ? start + CHUNK : b->n_chains;
+        for (size_t c = start; c < stop; c++)
+            verify_one(w, c);
+    }
+    return NULL;
+}
+
+static int run_threads(void *(*fn)(void *), void *args, size_t arg_size, int threads)
+{
+    pthread_t ids[MAX_THREADS];
+    int started = 0;
+    for (int t = 1; t < threads; t++) {
+        if (pthread_create(&ids[started], NULL, fn, (char *)args + (size_t)t * arg_size) != 0)
+            break;
+        started++;
+    }
+    fn(args);
+    for (int t = 0; t < started; t++)
+        pthread_join(ids[t], NULL);
+    return 0;
+}
+
+int engine_verify_batch(engine_verify_store *store, void **certs,
+                        const unsigned char *const *ders, const size_t *der_lens, size_t n_certs,
+                        const size_t *starts, const unsigned int *members, size_t n_chains,
+                        const char *const *names, const unsigned char *name_kinds,
+                        long long at, int purpose, int max_depth, int check_crls, int threads,
+                        engine_verify_result *results, int *chain_out, size_t chain_stride)
+{
+    if (store == NULL || (n_chains && (starts == NULL || results == NULL)) || chain_stride == 0
+        || n_certs > UINT_MAX || max_depth < 0 || max_depth > 64)
+        return -1;
+    for (size_t c = 0; c < n_chains; c++) {
+        if (starts[c] > starts[c + 1])
+            return -1;
+    }
+    size_t n_members = n_chains ? starts[n_chains] : 0;
+    for (size_t m = 0; m < n_members; m++) {
+        if (members[m] >= n_certs)
+            return -1;
+    }
+    if (threads < 1)
+        threads = 1;
+    if (threads > MAX_THREADS)
+        threads = MAX_THREADS;
+
+    batch b;
+    memset(&b, 0, sizeof(b));
+    b.store = store;
+    b.certs = (X509 **)certs;
+    b.ders = ders;
+    b.der_lens = der_lens;
+    b.n_certs = n_certs;
+    b.starts = starts;
+    b.members = members;
+    b.n_chains = n_chains;
+    b.names = names;
+    b.name_kinds = name_kinds;
+    b.at = at;
+    b.purpose = purpose;
+    b.max_depth = max_depth;
+    b.check_crls = check_crls && store->n_crls > 0;
+    b.results = results;
+    b.chain_out = chain_out;
+    b.chain_stride = chain_stride;
+
+    int rc = -1;
+    worker *workers = calloc((size_t)threads, sizeof(worker));
+    b.sigs = calloc(n_certs ? n_certs : 1, sizeof(sig_state));
+    b.crl_states = calloc(store->n_crls ? store->n_crls : 1, sizeof(crl_state));
+    if (workers == NULL || b.sigs == NULL || b.crl_states == NULL)
+        goto done;
+    for (int i = 0; i < SIG_LOCKS; i++)
+        pthread_mutex_init(&b.sig_locks[i], NULL);
+    for (size_t k = 0; k < store->n_crls; k++)
+        pthread_mutex_init(&b.crl_states[k].lock, NULL);
+
+    /* Parse what the caller has no handle for yet. */
+    int parse_threads = n_certs < 64 ? 1 : threads;
+    batch *parse_args[MAX_THREADS];
+    for (int t = 0; t < parse_threads; t++)
+        parse_args[t] = &b;
+    atomic_store(&b.next, 0);
+    run_threads(parse_worker, parse_args, sizeof(batch *), parse_threads);
+
+    int verify_threads = (size_t)threads > (n_chains + CHUNK - 1) / CHUNK
+        ? (int)((n_chains + CHUNK - 1) / CHUNK) : threads;
+    if (verify_threads < 1)
+        verify_threads = 1;
+    int ready = 0;
+    for (; ready < verify_threads; ready++) {
+        workers[ready].b = &b;
+        workers[ready].ctx = X509_STORE_CTX_new();
+        workers[ready].untrusted = sk_X509_new_null();
+        if (workers[ready].ctx == NULL || workers[ready].untrusted == NULL) {
+            X509_STORE_CTX_free(workers[ready].ctx);
+            sk_X509_free(workers[ready].untrusted);
+            break;
+        }
+    }
+    if (ready == 0)
+        goto cleanup;
+    atomic_store(&b.next, 0);
+    run_threads(verify_worker, workers, sizeof(worker), ready);
+    rc = 0;
+    for (int t = 0; t < ready; t++) {
+        X509_STORE_CTX_free(workers[t].ctx);
+        sk_X509_free(workers[t].untrusted);
+    }
+cleanup:
+    for (int i = 0; i < SIG_LOCKS; i++)
+        pthread_mutex_destroy(&b.sig_locks[i]);
+    for (size_t k = 0; k < store->n_crls; k++) {
+        pthread_mutex_destroy(&b.crl_states[k].lock);
+        free(b.crl_states[k].checks);
+    }
+done:
+    free(workers);
+    free(b.sigs);
+    free(b.crl_states);
+    ERR_clear_error();
+    return rc;
+}
+
+/* ------------------------------------------------------------------ the bench's bound */
+
+typedef struct {
+    engine_verify_store *store;
+    void *const *subjects, *const *issuers;
+    size_t n;
+    void *const *crl_issuers;
+    size_t n_crl_issuers;
+    atomic_size_t next;
+    atomic_long failures;
+} sig_batch;
+
+static void *signature_worker(void *arg)
+{
+    sig_batch *s = *(sig_batch **)arg;
+    size_t total = s->n + s->n_crl_issuers;
+    for (;;) {
+        size_t start = atomic_fetch_add(&s->next, CHUNK);
+        if (start >= total)
+            break;
+        size_t stop = start + CHUNK < total ? start + CHUNK : total;
+        for (size_t i = start; i < stop; i++) {
+            int ok = 1;
+            if (i < s->n) {
+                EVP_PKEY *key = X509_get0_pubkey((X509 *)s->issuers[i]);
+                ok = key != NULL && X509_verify((X509 *)s->subjects[i], key) > 0;
+            } else {
+                size_t k = i - s->n;
+                X509 *issuer = (X509 *)s->crl_issuers[k];
+                if (issuer == NULL || k >= s->store->n_crls)
+                    continue;
+                EVP_PKEY *key = X509_get0_pubkey(issuer);
+                ok = key != NULL && X509_CRL_verify(s->store->crls[k].crl, key) > 0;
+            }
+            if (!ok)
+                atomic_fetch_add(&s->failures, 1);
+        }
+    }
+    ERR_clear_error();
+    return NULL;
+}
+
+long engine_verify_signatures(engine_verify_store *store, void *const *subjects,
+                              void *const *issuers, size_t n, void *const *crl_issuers,
+                              size_t n_crl_issuers, int threads)
+{
+    if (store == NULL || (n && (subjects == NULL || issuers == NULL)))
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (subjects[i] == NULL || issuers[i] == NULL)
+            return -1;
+    if (threads < 1)
+        threads = 1;
+    if (threads > MAX_THREADS)
+        threads = MAX_THREADS;
+    sig_batch s;
+    memset(&s, 0, sizeof(s));
+    s.store = store;
+    s.subjects = subjects;
+    s.issuers = issuers;
+    s.n = n;
+    s.crl_issuers = crl_issuers;
+    s.n_crl_issuers = crl_issuers ? n_crl_issuers : 0;
+    atomic_store(&s.next, 0);
+    atomic_store(&s.failures, 0);
+    sig_batch *args[MAX_THREADS];
+    for (int t = 0; t < threads; t++)
+        args[t] = &s;
+    run_threads(signature_worker, args, sizeof(sig_batch *), threads);
+    return atomic_load(&s.failures);
+}

@@ -1,0 +1,84 @@
+#ifndef ENGINE_VERIFY_H
+#define ENGINE_VERIFY_H
+
+#include <stddef.h>
+
+/* Batch certificate-chain verification over libcrypto's X509_STORE (engine.verify).
+ *
+ * A store holds the trust anchors and the CRLs, parsed once and kept for later batches.
+ * Certificates are passed as opaque handles (X509 objects) that the batch call parses from
+ * DER where a handle is NULL, so a caller can keep parsed certificates across calls. */
+
+typedef struct engine_verify_store engine_verify_store;
+
+/* Codes of the project's own checks, beside OpenSSL's X509_V_ERR_* values (all below 1000). */
+enum {
+    ENGINE_VERIFY_REVOKED = 1001,
+    ENGINE_VERIFY_CRL_MISSING = 1002,
+    ENGINE_VERIFY_CRL_BAD_SIGNATURE = 1003,
+    ENGINE_VERIFY_CRL_NO_CRL_SIGN = 1004,
+    ENGINE_VERIFY_CRL_EXPIRED = 1005,
+    ENGINE_VERIFY_CRL_NOT_YET_VALID = 1006,
+    ENGINE_VERIFY_CRL_NO_NUMBER = 1007,
+    ENGINE_VERIFY_CRL_NUMBER_CRITICAL = 1008,
+    ENGINE_VERIFY_CRL_CRITICAL_EXTENSION = 1009,
+    ENGINE_VERIFY_CRL_NO_NEXT_UPDATE = 1010,
+    ENGINE_VERIFY_CRL_MALFORMED = 1011,
+    ENGINE_VERIFY_MALFORMED = 1020,
+    ENGINE_VERIFY_NO_SERVER_NAME = 1021,
+    ENGINE_VERIFY_BAD_NAME = 1022,
+    ENGINE_VERIFY_EMPTY_CHAIN = 1023,
+    ENGINE_VERIFY_INTERNAL = 1030
+};
+
+/* The outcome for one chain. */
+typedef struct {
+    int code;             /* 0: valid; else an X509_V_ERR_* value or an ENGINE_VERIFY_* code */
+    int depth;            /* position in the built chain of the certificate at fault, or -1 */
+    int chain_len;        /* entries written to this chain's slice of chain_out */
+    int crl_reason;       /* CRLReason of a revoked certificate, -1 when absent */
+    long long revoked_at; /* its revocationDate, seconds since 1970 (UTC) */
+} engine_verify_result;
+
+/* Builds a store from DER trust anchors and DER CRLs. Returns NULL on failure; then
+ * *bad_index is the index of the unreadable anchor, or n_anchors + the index of the CRL,
+ * or -1 when memory ran out. */
+engine_verify_store *engine_verify_store_new(const unsigned char *const *anchor_ders,
+                                             const size_t *anchor_lens, size_t n_anchors,
+                                             const unsigned char *const *crl_ders,
+                                             const size_t *crl_lens, size_t n_crls,
+                                             int *bad_index);
+void engine_verify_store_free(engine_verify_store *store);
+
+/* Verifies n_chains chains against the store, on `threads` threads, without the GIL.
+ *
+ * certs[i] is an X509 handle or NULL; a NULL one is parsed from ders[i]/der_lens[i] and the
+ * handle written back (still NULL when the DER cannot be read). Chain c is made of
+ * certs[members[starts[c]]] ... certs[members[starts[c+1]-1]], leaf first.
+ * names[c] is NULL or a NUL-terminated name; name_kinds[c] is 0 (none), 1 (DNS) or 2 (IP).
+ * at: verification time (seconds since 1970); purpose: 0 server, 1 client; max_depth: most
+ * intermediates; check_crls: non-zero to check every certificate of the path against the
+ * store's CRLs. chain_out holds chain_stride ints per chain: the built path, each entry an
+ * index into certs (>= 0) or -(k+1) for trust anchor k, or -1000000 for an unknown one.
+ * Returns 0, or -1 when the arguments are inconsistent or memory ran out. */
+int engine_verify_batch(engine_verify_store *store, void **certs,
+                        const unsigned char *const *ders, const size_t *der_lens, size_t n_certs,
+                        const size_t *starts, const unsigned int *members, size_t n_chains,
+                        const char *const *names, const unsigned char *name_kinds,
+                        long long at, int purpose, int max_depth, int check_crls, int threads,
+                        engine_verify_result *results, int *chain_out, size_t chain_stride);
+
+/* Frees a certificate handle returned through engine_verify_batch (NULL is ignored). */
+void engine_verify_cert_free(void *cert);
+
+/* OpenSSL's sentence for an X509_V_ERR_* value. */
+const char *engine_verify_error_string(int code);
+
+/* The bench's lower bound: verifies subjects[i]'s signature under issuers[i]'s key for every i,
+ * and each of the store's CRLs under crl_issuers[k]'s key (NULL entries skipped), back to back
+ * on `threads` threads. Returns the number of signatures that did not verify, or -1. */
+long engine_verify_signatures(engine_verify_store *store, void *const *subjects,
+                              void *const *issuers, size_t n, void *const *crl_issuers,
+                              size_t n_crl_issuers, int threads);
+
+#endif

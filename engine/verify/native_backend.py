@@ -1,0 +1,212 @@
+"""The native verifier: the batch goes to csrc/engine_verify.c in one call.
+
+Kept across calls: one C store (X509_STORE plus CRL tables) per (trust anchors, CRLs) pair,
+keyed by their DER contents, and parsed certificate handles keyed by DER, both bounded. The C
+side parses what has no handle yet, verifies on worker threads without the GIL, and reports an
+OpenSSL error code (or one of the project's codes) and depth per chain; :mod:`.reasons` turns
+those into verdict reasons.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import threading
+
+from .. import _backend
+from ..errors import CRLError, TrustStoreError
+from . import inputs, reasons
+from .verdict import Verdict, accepted, rejected
+
+DEFAULT_MAX_DEPTH = 8  # cryptography's default, so that both backends agree
+HANDLE_CACHE_SIZE = 16384
+STORE_CACHE_SIZE = 8
+CHAIN_STRIDE = 72  # more than any path the depth limit (at most 64) lets through
+_UNKNOWN = -1000000
+
+_lock = threading.Lock()
+_handles = inputs._LRU(HANDLE_CACHE_SIZE)
+_stores = inputs._LRU(STORE_CACHE_SIZE)
+
+
+def available() -> bool:
+    try:
+        _, lib = _backend.native()
+    except Exception:
+        return False
+    return hasattr(lib, "engine_verify_batch")
+
+
+def _store(anchors: tuple[bytes, ...], crls: tuple[bytes, ...]):
+    """The C store for this pair, built once."""
+    key = (anchors, crls)
+    found = _stores.get(key)
+    if found is not None:
+        return found
+    ffi, lib = _backend.native()
+    blobs = list(anchors) + list(crls)
+    buffers = [ffi.from_buffer(b) for b in blobs]
+    pointers = ffi.new("const unsigned char *[]", buffers or [ffi.NULL])
+    lengths = ffi.new("size_t[]", [len(b) for b in blobs] or [0])
+    bad = ffi.new("int *")
+    n = len(anchors)
+    store = lib.engine_verify_store_new(
+        pointers, lengths, n, pointers + n, lengths + n, len(crls), bad
+    )
+    if store == ffi.NULL:
+        if 0 <= bad[0] < n:
+            raise TrustStoreError("trust anchor %d cannot be read by libcrypto" % bad[0])
+        if bad[0] >= n:
+            raise CRLError("CRL %d cannot be read by libcrypto" % (bad[0] - n), reason="malformed")
+        raise MemoryError("cannot build the certificate store")
+    store = ffi.gc(store, lib.engine_verify_store_free)
+    return _stores.put(key, store)
+
+
+def store_handle(anchors: tuple[bytes, ...], crls: tuple[bytes, ...]):
+    """The C store for (anchors, CRLs), for the bench's signature bound."""
+    return _store(anchors, crls)
+
+
+def handles(ders: list[bytes], threads: int = 1):
+    """Parsed handles for ``ders`` (None for unreadable ones), from the cache or parsed now."""
+    ffi, lib = _backend.native()
+    store = _store((), ())
+    n = len(ders)
+    certs = ffi.new("void *[]", max(n, 1))
+    results = ffi.new("engine_verify_result[]", 1)
+    out = ffi.new("int[]", 1)
+    keep = _fill(ffi, lib, ders, certs, store, threads, results, out)
+    del keep
+    return [_handles.get(d) for d in ders]
+
+
+def _fill(ffi, lib, ders, certs, store, threads, results, out):
+    """Put cached handles into ``certs``; parse the rest in C (with no chain to verify)."""
+    keep = []
+    missing = []
+    for i, der in enumerate(ders):
+        handle = _handles.get(der)
+        if handle is not None:
+            certs[i] = handle
+            keep.append(handle)  # alive for the whole call, even if evicted meanwhile
+        else:
+            missing.append(i)
+    if missing:
+        pointers = ffi.new("const unsigned char *[]", len(ders))
+        lengths = ffi.new("size_t[]", len(ders))
+        for i in missing:
+            buffer = ffi.from_buffer(ders[i])
+            keep.append(buffer)
+            pointers[i] = buffer
+            lengths[i] = len(ders[i])
+        starts = ffi.new("size_t[]", 1)
+        rc = lib.engine_verify_batch(
+            store, certs, pointers, lengths, len(ders), starts, ffi.NULL, 0, ffi.NULL,
+            ffi.NULL, 0, 0, 0, 0, threads, results, out, 1,
+        )
+        if rc != 0:
+            raise MemoryError("the native verifier could not parse the certificates")
+        for i in missing:
+            if certs[i] != ffi.NULL:
+                handle = ffi.gc(certs[i], lib.engine_verify_cert_free)
+                keep.append(handle)
+                _handles.put(ders[i], handle)
+    return keep
+
+
+def _name_kind(name: str | None) -> int:
+    if name is None:
+        return 0
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return 1
+    return 2
+
+
+def verify(
+    chains: list[tuple[bytes, ...]],
+    names: list[str | None],
+    anchors: tuple[bytes, ...],
+    crls: tuple[bytes, ...],
+    revocation,
+    *,
+    at: datetime.datetime,
+    purpose: str,
+    max_depth: int | None,
+    threads: int,
+) -> list[Verdict]:
+    """One verdict per chain (already in DER), in order."""
+    ffi, lib = _backend.native()
+    if not chains:
+        return []
+    store = _store(anchors, crls)
+    index: dict[bytes, int] = {}
+    ders: list[bytes] = []
+    members: list[int] = []
+    starts = [0]
+    for chain in chains:
+        for der in chain:
+            slot = index.get(der)
+            if slot is None:
+                slot = index[der] = len(ders)
+                ders.append(der)
+            members.append(slot)
+        starts.append(len(members))
+
+    n = len(chains)
+    certs = ffi.new("void *[]", len(ders))
+    results = ffi.new("engine_verify_result[]", n)
+    chain_out = ffi.new("int[]", n * CHAIN_STRIDE)
+    name_buffers = [ffi.new("char[]", name.encode("utf-8", "surrogateescape"))
+                    if name is not None else ffi.NULL for name in names]
+    c_names = ffi.new("const char *[]", name_buffers)
+    kinds = ffi.new("unsigned char[]", [_name_kind(name) for name in names])
+    c_starts = ffi.new("size_t[]", starts)
+    c_members = ffi.new("unsigned int[]", members or [0])
+    depth = DEFAULT_MAX_DEPTH if max_depth is None else min(max_depth, 64)
+    # Handles first (cached or parsed now, in C), then the verification itself.
+    keep = _fill(ffi, lib, ders, certs, store, threads, results, chain_out)
+    rc = lib.engine_verify_batch(
+        store, certs, ffi.NULL, ffi.NULL, len(ders), c_starts, c_members, n, c_names, kinds,
+        int(at.timestamp()), 0 if purpose == "server" else 1, depth, 1 if crls else 0,
+        threads, results, chain_out, CHAIN_STRIDE,
+    )
+    del keep
+    if rc != 0:
+        raise MemoryError("the native verifier ran out of memory")
+
+    anchor_certs = [inputs.certificate(d) for d in anchors]
+    verdicts = []
+    for c in range(n):
+        result = results[c]
+        path = []
+        for k in range(result.chain_len):
+            entry = chain_out[c * CHAIN_STRIDE + k]
+            if entry >= 0:
+                path.append(ders[entry])
+            elif entry != _UNKNOWN:
+                path.append(anchor_certs[-entry - 1])
+        built = tuple(p if not isinstance(p, bytes) else _parsed(p) for p in path)
+        if result.code == 0:
+            verdicts.append(accepted(built))
+            continue
+        chain = built or tuple(_parsed_or_none(d) for d in chains[c][:1] if _parsed_or_none(d))
+        reason, detail = reasons.from_native(
+            lib, result.code, result.depth, result.crl_reason, result.revoked_at
+        )
+        verdicts.append(rejected(reason, detail, result.depth if result.depth >= 0 else None,
+                                 chain))
+    return verdicts
+
+
+def _parsed(der: bytes):
+    return inputs.certificate(der)
+
+
+def _parsed_or_none(der: bytes):
+    try:
+        return inputs.certificate(der)
+    except inputs.MalformedInput:
+        return None
