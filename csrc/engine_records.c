@@ -764,8 +764,9 @@ int engine_records_open(engine_record_key *k, const unsigned char *in, size_t in
         int j = 0;
         for (; j < used_runs; j++) {
             open_run *r = &runs[j];
-            if (r->out_base != content && r->content > 0) {
-                memmove(out + content, out + r->out_base, r->content);
+            if (r->out_base != content) {
+                if (r->content > 0)
+                    memmove(out + content, out + r->out_base, r->content);
                 for (size_t i = 0; i < r->done; i++)
                     r->segments[3 * i + 1] -= (uint64_t)(r->out_base - content);
             }
