@@ -192,8 +192,7 @@ class TLSProtocol(asyncio.Protocol):
             return
         self._closing = True
         try:
-            if not getattr(self.connection, "closed", False):
-                self.connection.close()
+            self.connection.close()
             self._flush()
         except TLSError:
             pass

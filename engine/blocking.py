@@ -175,8 +175,7 @@ class TLSSocket:
             if self._closed:
                 return
             try:
-                if not getattr(self._conn, "closed", False):
-                    self._conn.close()
+                self._conn.close()  # no-op once close_notify was queued or the connection failed
                 self._flush()
             except (OSError, TLSError):
                 pass

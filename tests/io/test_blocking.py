@@ -1,0 +1,289 @@
+"""engine.connect and engine.serve: TLS over blocking sockets on loopback."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+
+import pytest
+
+import engine
+from engine.blocking import Server, TLSSocket
+from engine.errors import PeerAlertError, ProtocolError
+from engine.tls import ClientConfig, HandshakeComplete, ServerConfig
+
+TIMEOUT = 10.0
+
+
+def echo(tls: TLSSocket) -> None:
+    while True:
+        data = tls.recv(65536)
+        if not data:
+            return
+        tls.sendall(data)
+
+
+@contextlib.contextmanager
+def running(config, handler=echo, **serve_options):
+    """serve() on 127.0.0.1:0 in a thread; yields (port, errors) and stops it afterwards."""
+    errors = []
+    ready = threading.Event()
+    address = []
+    stop = threading.Event()
+
+    def on_ready(bound):
+        address.append(bound)
+        ready.set()
+
+    thread = threading.Thread(target=engine.serve, args=("127.0.0.1", 0, config, handler),
+                              kwargs={"ready": on_ready, "stop": stop,
+                                      "on_error": lambda a, e: errors.append(e),
+                                      **serve_options}, daemon=True)
+    thread.start()
+    assert ready.wait(TIMEOUT)
+    try:
+        yield address[0][1], errors
+    finally:
+        stop.set()
+        thread.join(TIMEOUT)
+        assert not thread.is_alive()
+
+
+def wait_for(condition, timeout: float = TIMEOUT) -> None:
+    event = threading.Event()
+    for _ in range(int(timeout / 0.02)):
+        if condition():
+            return
+        event.wait(0.02)
+    raise AssertionError("condition not met in time")
+
+
+def test_connect_runs_the_handshake_and_exposes_what_was_agreed(creds):
+    with running(ServerConfig([creds.server])) as (port, _):
+        with engine.connect("localhost", port, ClientConfig(trust=creds.trust),
+                            timeout=TIMEOUT) as tls:
+            assert isinstance(tls.handshake, HandshakeComplete)
+            assert tls.cipher_suite == tls.handshake.cipher_suite
+            assert tls.group == "x25519"
+            assert tls.peer_certificate == creds.server.certificate
+            assert tls.getpeername()[:2] == ("127.0.0.1", port)
+
+
+def test_connect_by_dns_name_uses_it_for_sni_and_the_name_check(creds):
+    seen = []
+
+    def record(tls):
+        seen.append(tls.server_name)
+        echo(tls)
+
+    with running(ServerConfig([creds.server]), record) as (port, _):
+        with engine.connect("localhost", port, ClientConfig(trust=creds.trust),
+                            timeout=TIMEOUT) as tls:
+            assert tls.server_hostname == "localhost"
+            tls.sendall(b"x")
+            assert tls.recv(1) == b"x"
+    assert seen == ["localhost"]
+
+
+def test_connect_with_another_server_name_fails_the_name_check(creds):
+    with running(ServerConfig([creds.server])) as (port, errors):
+        with pytest.raises(ProtocolError) as caught:
+            engine.connect("localhost", port, ClientConfig(trust=creds.trust),
+                           server_name="other.example", timeout=TIMEOUT)
+        assert caught.value.reason == "name_mismatch"
+        wait_for(lambda: errors)
+    assert isinstance(errors[0], PeerAlertError)
+    assert errors[0].description == caught.value.alert
+
+
+def test_failed_handshake_sends_the_alert_before_closing(creds):
+    with running(ServerConfig([creds.server])) as (port, errors):
+        with pytest.raises(ProtocolError) as caught:
+            engine.connect("localhost", port, ClientConfig(trust=creds.stranger_trust),
+                           timeout=TIMEOUT)
+        assert caught.value.alert.name == "unknown_ca"
+        wait_for(lambda: errors)
+    assert isinstance(errors[0], PeerAlertError)
+    assert errors[0].description.name == "unknown_ca"
+
+
+def test_sendall_and_recv_move_a_large_payload_both_ways(creds):
+    payload = bytes(range(256)) * 4096  # 1 MiB
+    with running(ServerConfig([creds.server])) as (port, _):
+        with engine.connect("localhost", port, ClientConfig(trust=creds.trust),
+                            timeout=TIMEOUT) as tls:
+            tls.sendall(payload)
+            assert tls.recv_exactly(len(payload)) == payload
+            assert tls.plaintext_sent == tls.plaintext_received == len(payload)
+            assert tls.bytes_sent > len(payload) and tls.bytes_received > len(payload)
+
+
+def test_recv_returns_empty_bytes_after_close_notify(creds):
+    def say_bye(tls):
+        tls.sendall(b"bye")
+        tls.close()
+
+    with running(ServerConfig([creds.server]), say_bye) as (port, _):
+        with engine.connect("localhost", port, ClientConfig(trust=creds.trust),
+                            timeout=TIMEOUT) as tls:
+            assert tls.recv_exactly(3) == b"bye"
+            assert tls.recv(10) == b""
+            assert tls.recv(10) == b""
+            assert "close_notify" in [alert.name for alert in tls.alerts]
+
+
+def test_close_sends_close_notify_that_the_server_sees_as_end_of_data(creds):
+    ended = threading.Event()
+
+    def read_to_end(tls):
+        while tls.recv(100):
+            pass
+        ended.set()
+
+    with running(ServerConfig([creds.server]), read_to_end) as (port, _):
+        tls = engine.connect("localhost", port, ClientConfig(trust=creds.trust), timeout=TIMEOUT)
+        tls.sendall(b"some data")
+        tls.close()
+        assert ended.wait(TIMEOUT)
+        assert tls.closed
+        tls.close()  # twice is harmless
+        with pytest.raises(OSError):
+            tls.sendall(b"more")
+
+
+def test_key_update_from_the_client_keeps_data_flowing(creds):
+    with running(ServerConfig([creds.server])) as (port, _):
+        with engine.connect("localhost", port, ClientConfig(trust=creds.trust),
+                            timeout=TIMEOUT) as tls:
+            for request_peer in (True, False, True):
+                tls.key_update(request_peer=request_peer)
+                tls.sendall(b"ping")
+                assert tls.recv_exactly(4) == b"ping"
+
+
+def test_mutual_tls_gives_the_handler_the_client_certificate(creds):
+    subjects = []
+
+    def record(tls):
+        subjects.append(tls.peer_certificate.subject.rfc4514_string())
+        echo(tls)
+
+    config = ServerConfig([creds.server], trust=creds.trust, verify_client="require")
+    with running(config, record) as (port, _):
+        with engine.connect("localhost", port,
+                            ClientConfig(trust=creds.trust, certificate=creds.client),
+                            timeout=TIMEOUT) as tls:
+            tls.sendall(b"hi")
+            assert tls.recv_exactly(2) == b"hi"
+    assert subjects == ["CN=alice"]
+
+
+def test_connect_times_out_against_a_silent_server():
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = silent.getsockname()[1]
+        with pytest.raises(TimeoutError):
+            engine.connect("127.0.0.1", port, ClientConfig(verify=False), timeout=0.3)
+
+
+def test_connect_reports_a_peer_that_closes_during_the_handshake():
+    with socket.create_server(("127.0.0.1", 0)) as rude:
+        port = rude.getsockname()[1]
+
+        def accept_and_close():
+            sock, _ = rude.accept()
+            sock.recv(4096)
+            sock.close()
+
+        thread = threading.Thread(target=accept_and_close, daemon=True)
+        thread.start()
+        with pytest.raises((ConnectionError, ProtocolError)):
+            engine.connect("127.0.0.1", port, ClientConfig(verify=False), timeout=TIMEOUT)
+        thread.join(TIMEOUT)
+
+
+def test_serve_runs_connections_concurrently(creds):
+    both_inside = threading.Barrier(2, timeout=TIMEOUT)
+
+    def meet(tls):
+        both_inside.wait()  # only passes if two handlers run at the same time
+        tls.sendall(b"met")
+
+    with running(ServerConfig([creds.server]), meet) as (port, _):
+        results = []
+
+        def client():
+            with engine.connect("localhost", port, ClientConfig(trust=creds.trust),
+                                timeout=TIMEOUT) as tls:
+                results.append(tls.recv_exactly(3))
+
+        threads = [threading.Thread(target=client) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(TIMEOUT)
+    assert results == [b"met", b"met"]
+
+
+def test_serve_returns_after_max_connections(creds):
+    ready = threading.Event()
+    address = []
+    counted = []
+
+    def on_ready(bound):
+        address.append(bound)
+        ready.set()
+
+    thread = threading.Thread(
+        target=lambda: counted.append(engine.serve(
+            "127.0.0.1", 0, ServerConfig([creds.server]), echo, ready=on_ready,
+            max_connections=2)), daemon=True)
+    thread.start()
+    assert ready.wait(TIMEOUT)
+    for _ in range(2):
+        with engine.connect("localhost", address[0][1], ClientConfig(trust=creds.trust),
+                            timeout=TIMEOUT) as tls:
+            tls.sendall(b"a")
+            assert tls.recv(1) == b"a"
+    thread.join(TIMEOUT)
+    assert counted == [2]
+
+
+def test_a_failing_handler_does_not_stop_the_server(creds):
+    calls = []
+
+    def flaky(tls):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("handler bug")
+        echo(tls)
+
+    with running(ServerConfig([creds.server]), flaky) as (port, errors):
+        with engine.connect("localhost", port, ClientConfig(trust=creds.trust),
+                            timeout=TIMEOUT) as tls:
+            assert tls.recv(10) == b""  # the server closed this one after the handler raised
+        with engine.connect("localhost", port, ClientConfig(trust=creds.trust),
+                            timeout=TIMEOUT) as tls:
+            tls.sendall(b"still up")
+            assert tls.recv_exactly(8) == b"still up"
+    assert isinstance(errors[0], RuntimeError)
+
+
+def test_stop_ends_open_connections_with_close_notify(creds):
+    entered = threading.Event()
+
+    def hold(tls):
+        entered.set()
+        echo(tls)
+
+    server = Server("127.0.0.1", 0, ServerConfig([creds.server]), hold)
+    stop = threading.Event()
+    thread = threading.Thread(target=server.serve_forever, kwargs={"stop": stop}, daemon=True)
+    thread.start()
+    with engine.connect("localhost", server.port, ClientConfig(trust=creds.trust),
+                        timeout=TIMEOUT) as tls:
+        assert entered.wait(TIMEOUT)
+        stop.set()
+        assert tls.recv(10) == b""
+    thread.join(TIMEOUT)
+    assert not thread.is_alive()
