@@ -1,0 +1,145 @@
+"""Certificates in the handshake: our credentials and the check of the peer's chain.
+
+A :class:`Credential` is a KeyStore prepared once per configuration: its Certificate message
+bytes, the signature schemes its key can make and the names it serves. :func:`select_credential`
+picks one by server name and the client's signature_algorithms (RFC 8446 section 4.4.2.2).
+:func:`check_peer_chain` runs :func:`engine.verify.verify_chains` and turns a refusal into the
+alert of RFC 8446 section 6.2.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from .. import errors
+from . import codec, signatures
+from .constants import SIGNATURE_SCHEME_CODES
+
+# Verdict reasons of engine.verify and the alert each one sends.
+REASON_ERRORS = {
+    "expired": errors.CertificateExpiredError,
+    "not_yet_valid": errors.CertificateExpiredError,
+    "revoked": errors.CertificateRevokedError,
+    "untrusted": errors.UnknownCaError,
+    "bad_signature": errors.BadCertificateError,
+    "name_mismatch": errors.BadCertificateError,
+    "path_too_long": errors.BadCertificateError,
+    "invalid_ca": errors.BadCertificateError,
+    "malformed": errors.BadCertificateError,
+    "bad_usage": errors.UnsupportedCertificateError,
+    "unsupported": errors.UnsupportedCertificateError,
+    "crl_invalid": errors.CertificateUnknownError,
+}
+
+
+def certificate_error(reason: str, detail: str = "") -> errors.ProtocolError:
+    """The ProtocolError for a verdict reason, with ``.reason`` set and named in the message."""
+    cls = REASON_ERRORS.get(reason, errors.BadCertificateError)
+    message = "peer certificate rejected: %s" % reason
+    if detail:
+        message += " (%s)" % detail
+    error = cls(message)
+    error.reason = reason
+    return error
+
+
+class Credential:
+    """One KeyStore made ready for handshakes: parsed once, its Certificate message built once."""
+
+    __slots__ = ("keystore", "private_key", "schemes", "dns_names", "ip_addresses",
+                 "certificate_message")
+
+    def __init__(self, keystore):
+        self.keystore = keystore
+        self.private_key = keystore.private_key
+        self.schemes = signatures.schemes_for_key(self.private_key)
+        chain = [keystore.certificate, *keystore.chain]
+        entries = [(cert.public_bytes(Encoding.DER), b"") for cert in chain]
+        self.certificate_message = codec.build_certificate(codec.Certificate(b"", entries))
+        self.dns_names: list[str] = []
+        self.ip_addresses: list = []
+        try:
+            san = keystore.certificate.extensions.get_extension_for_class(
+                x509.SubjectAlternativeName
+            ).value
+        except x509.ExtensionNotFound:
+            san = None
+        if san is not None:
+            self.dns_names = [name.lower() for name in san.get_values_for_type(x509.DNSName)]
+            self.ip_addresses = list(san.get_values_for_type(x509.IPAddress))
+
+    def certificate_message_with_context(self, context: bytes) -> bytes:
+        if not context:
+            return self.certificate_message
+        body = self.certificate_message[4:]
+        return codec.handshake(self.certificate_message[0], bytes((len(context),)) + context + body[1:])
+
+    def serves(self, server_name: str) -> bool:
+        """Whether a SAN of the certificate matches ``server_name`` (RFC 6125 wildcards)."""
+        try:
+            address = ipaddress.ip_address(server_name)
+        except ValueError:
+            address = None
+        if address is not None:
+            return address in self.ip_addresses
+        name = server_name.lower().rstrip(".")
+        for pattern in self.dns_names:
+            if pattern == name:
+                return True
+            if pattern.startswith("*.") and "." in name:
+                if name.split(".", 1)[1] == pattern[2:]:
+                    return True
+        return False
+
+
+def select_credential(credentials, server_name: str | None, peer_schemes) -> tuple[Credential, str]:
+    """Pick (credential, scheme): one naming ``server_name`` if any does, else any (the default).
+
+    ``peer_schemes`` holds the client's signature_algorithms code points; we take its first
+    scheme our key can sign with. No credential with a common scheme is handshake_failure.
+    """
+    if server_name:
+        named = [c for c in credentials if c.serves(server_name)]
+        candidates = named + [c for c in credentials if c not in named]
+    else:
+        candidates = list(credentials)
+    offered = set(peer_schemes)
+    for credential in candidates:
+        for scheme in credential.schemes:
+            if SIGNATURE_SCHEME_CODES[scheme] in offered:
+                return credential, scheme
+    raise errors.HandshakeFailureError(
+        "no certificate signs with a scheme from the peer's signature_algorithms"
+    )
+
+
+def load_chain(certificate: codec.Certificate) -> tuple[list[bytes], list[x509.Certificate]]:
+    """The DER entries of a Certificate message and their parsed form (bad DER: bad_certificate)."""
+    ders = [cert_data for cert_data, _ in certificate.certificate_list]
+    try:
+        parsed = [x509.load_der_x509_certificate(der) for der in ders]
+        parsed[0].public_key()
+    except (ValueError, TypeError) as exc:
+        error = errors.BadCertificateError("peer certificate cannot be parsed: %s" % exc)
+        error.reason = "malformed"
+        raise error from None
+    except Exception:  # cryptography raises UnsupportedAlgorithm for unknown key types
+        error = errors.UnsupportedCertificateError("peer certificate key is not supported")
+        error.reason = "unsupported"
+        raise error from None
+    return ders, parsed
+
+
+def check_peer_chain(ders, *, trust, crls, purpose: str, name: str | None, at=None) -> None:
+    """Verify the peer's chain with engine.verify; raise the certificate alert on refusal."""
+    from ..verify import verify_chains
+
+    verdict = verify_chains(
+        [ders], trust, crls=crls or (), at=at, purpose=purpose,
+        names=None if name is None else [name], threads=1,
+    )[0]
+    if not verdict.ok:
+        raise certificate_error(verdict.reason or "malformed", verdict.detail or "")

@@ -1,0 +1,286 @@
+"""The TLS 1.3 client (RFC 8446 section 2, appendix A.1), one handler per accepted message."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import os
+
+from .. import errors
+from ..errors import (
+    HandshakeFailureError, IllegalParameterError, LocalProtocolError, MissingExtensionError,
+    ProtocolVersionError, UnexpectedMessageError, UnsupportedExtensionError,
+)
+from . import codec, signatures
+from .certificates import check_peer_chain, load_chain, select_credential
+from .connection import Connection
+from .constants import (
+    CERTIFICATE_SIGNATURE_CODES, DOWNGRADE_TLS11, DOWNGRADE_TLS12, GROUP_CODES, GROUP_NAMES,
+    SIGNATURE_SCHEME_CODES, SIGNATURE_SCHEME_NAMES, SUITE_BY_CODE, TLS13, ContentType,
+)
+from .constants import ExtensionType as ET
+from .events import HandshakeComplete
+from .key_exchange import KeyShare
+from .key_schedule import KeySchedule
+from .keylog import write_keylog
+from .record_layer import CHANGE_CIPHER_SPEC, plaintext_records
+from .states import CLIENT_TRANSITIONS, ClientState, handler_table
+
+_SERVER_HELLO_EXTENSIONS = {ET.supported_versions, ET.key_share, ET.pre_shared_key}
+_RETRY_EXTENSIONS = {ET.supported_versions, ET.key_share, ET.cookie}
+
+
+def _is_ip_address(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+class ClientConnection(Connection):
+    """A TLS 1.3 client; the ClientHello is queued at construction."""
+
+    _connected_state = ClientState.CONNECTED
+    _closed_state = ClientState.CLOSED
+
+    def __init__(self, config, server_name: str | None = None):
+        super().__init__(config)
+        if config.verify and config.trust is None:
+            raise LocalProtocolError("verify=True needs a trust store (ClientConfig.trust)")
+        self._server_name = server_name if server_name is not None else config.server_name
+        prepared = config._prepared
+        self._shares = {group: KeyShare(group) for group in config.key_share_groups}
+        self.client_random = os.urandom(32)
+        self._hello = codec.ClientHello(
+            random=self.client_random,
+            legacy_session_id=os.urandom(32) if config.middlebox_compat else b"",
+            cipher_suites=list(prepared.suite_codes),
+            supported_versions=[TLS13],
+            supported_groups=list(prepared.group_codes),
+            signature_algorithms=list(prepared.scheme_codes),
+            signature_algorithms_cert=list(CERTIFICATE_SIGNATURE_CODES),
+            key_share=[(GROUP_CODES[g], share.public) for g, share in self._shares.items()],
+            alpn_protocols=list(prepared.alpn) or None,
+        )
+        name = self._server_name
+        if name and not _is_ip_address(name):
+            self._hello.server_name = name
+        self._client_hello = codec.build_client_hello(self._hello)
+        self._retried = None  # the HelloRetryRequest, once one came
+        self._ccs_sent = False
+        self._ccs_allowed = True
+        self._certificate_request = None
+        self._peer_chain = ()
+        self._peer_key = None
+        self._peer_scheme = None
+        self._alpn = None
+        self._group = None
+        self._state = ClientState.WAIT_SH
+        self._out.append(plaintext_records(ContentType.handshake, self._client_hello, b"\x03\x01"))
+
+    # --- ServerHello and HelloRetryRequest (4.1.3, 4.1.4) -------------------------------------
+
+    def _on_server_hello(self, message: bytes, events: list) -> None:
+        hello = codec.parse_server_hello(message[4:])
+        if hello.supported_version is None:
+            tail = hello.random[-8:]
+            if tail in (DOWNGRADE_TLS12, DOWNGRADE_TLS11):
+                raise IllegalParameterError("ServerHello.random carries a downgrade sentinel")
+            raise ProtocolVersionError("the server did not select TLS 1.3")
+        if hello.supported_version != TLS13:
+            raise IllegalParameterError("the server selected version 0x%04x" % hello.supported_version)
+        if hello.legacy_session_id_echo != self._hello.legacy_session_id:
+            raise IllegalParameterError("legacy_session_id_echo differs from what we sent")
+        if hello.legacy_compression_method != 0:
+            raise IllegalParameterError("legacy_compression_method is not 0")
+        suite = SUITE_BY_CODE.get(hello.cipher_suite)
+        if suite is None or suite.code not in self._hello.cipher_suites:
+            raise IllegalParameterError("the server selected a cipher suite we did not offer")
+        if hello.is_hello_retry_request:
+            self._on_hello_retry_request(hello, suite, message)
+            return
+        for ext_type, _ in hello.other_extensions:
+            if ext_type not in _SERVER_HELLO_EXTENSIONS:
+                raise UnsupportedExtensionError("ServerHello carries extension %d" % ext_type)
+        if self._retried is not None and suite is not self.suite:
+            raise IllegalParameterError("ServerHello cipher suite differs from the HelloRetryRequest")
+        if hello.key_share is None:
+            raise MissingExtensionError("ServerHello without key_share")
+        group_code, server_share = hello.key_share
+        group = GROUP_NAMES.get(group_code)
+        share = self._shares.get(group)
+        if share is None:
+            raise IllegalParameterError("ServerHello key_share for a group we sent no share for")
+        shared_secret = share.exchange(server_share)
+        self._group = group
+        if self._schedule is None:
+            self.suite = suite
+            self._schedule = KeySchedule(suite)
+            self._schedule.update(self._client_hello)
+        schedule = self._schedule
+        schedule.update(message)
+        schedule.set_shared_secret(shared_secret)
+        self._client_hs, self._server_hs = schedule.handshake_traffic()
+        write_keylog(self._config.keylog_file, self.client_random, (
+            ("CLIENT_HANDSHAKE_TRAFFIC_SECRET", self._client_hs),
+            ("SERVER_HANDSHAKE_TRAFFIC_SECRET", self._server_hs),
+        ))
+        self._set_read_secret(self._server_hs)
+        self._state = ClientState.WAIT_EE
+
+    def _on_hello_retry_request(self, hello, suite, message: bytes) -> None:
+        if self._retried is not None:
+            raise UnexpectedMessageError("a second HelloRetryRequest")
+        for ext_type, _ in hello.other_extensions:
+            if ext_type not in _RETRY_EXTENSIONS:
+                raise UnsupportedExtensionError("HelloRetryRequest carries extension %d" % ext_type)
+        group = GROUP_NAMES.get(hello.selected_group) if hello.selected_group is not None else None
+        if hello.selected_group is not None:
+            if group is None or group not in self._config.groups:
+                raise IllegalParameterError("HelloRetryRequest selects a group we did not offer")
+            if group in self._shares:
+                raise IllegalParameterError("HelloRetryRequest selects a group we sent a share for")
+        elif hello.cookie is None:
+            raise IllegalParameterError("HelloRetryRequest that would change nothing")
+        self._retried = hello
+        self.suite = suite
+        self._schedule = KeySchedule(suite)
+        self._schedule.replace_client_hello(self._client_hello)
+        self._schedule.update(message)
+        if group is not None:
+            self._shares = {group: KeyShare(group)}
+            self._hello.key_share = [(GROUP_CODES[group], self._shares[group].public)]
+        self._hello.cookie = hello.cookie
+        self._client_hello = codec.build_client_hello(self._hello)
+        self._schedule.update(self._client_hello)
+        self._send_compat_ccs()
+        self._out.append(plaintext_records(ContentType.handshake, self._client_hello))
+        self._state = ClientState.WAIT_SH
+
+    def _send_compat_ccs(self) -> None:
+        """One change_cipher_spec before our second flight in compatibility mode (D.4)."""
+        if self._config.middlebox_compat and not self._ccs_sent:
+            self._out.append(CHANGE_CIPHER_SPEC)
+            self._ccs_sent = True
+
+    # --- the server's encrypted flight (4.3, 4.4) ---------------------------------------------
+
+    def _on_encrypted_extensions(self, message: bytes, events: list) -> None:
+        extensions = codec.parse_encrypted_extensions(message[4:])
+        if extensions.alpn_protocol is not None:
+            offered = self._hello.alpn_protocols or ()
+            if not offered:
+                raise UnsupportedExtensionError("ALPN in EncryptedExtensions that we did not offer")
+            if extensions.alpn_protocol not in offered:
+                raise IllegalParameterError("the server selected an ALPN protocol we did not offer")
+            self._alpn = extensions.alpn_protocol.decode("latin-1")
+        for ext_type, _ in extensions.other_extensions:
+            if ext_type in (ET.supported_versions, ET.key_share, ET.cookie, ET.pre_shared_key,
+                            ET.signature_algorithms, ET.psk_key_exchange_modes):
+                raise IllegalParameterError("extension %d is not allowed in EncryptedExtensions" % ext_type)
+        self._schedule.update(message)
+        self._state = ClientState.WAIT_CERT_CR
+
+    def _on_certificate_request(self, message: bytes, events: list) -> None:
+        request = codec.parse_certificate_request(message[4:])
+        if request.signature_algorithms is None:
+            raise MissingExtensionError("CertificateRequest without signature_algorithms")
+        self._certificate_request = request
+        self._schedule.update(message)
+        self._state = ClientState.WAIT_CERT
+
+    def _on_certificate(self, message: bytes, events: list) -> None:
+        certificate = codec.parse_certificate(message[4:])
+        if certificate.certificate_request_context:
+            raise IllegalParameterError("server Certificate with a request context")
+        if not certificate.certificate_list:
+            raise errors.DecodeError("the server sent an empty Certificate")
+        ders, chain = load_chain(certificate)
+        config = self._config
+        if config.verify:
+            check_peer_chain(ders, trust=config.trust, crls=config.crls, purpose="server",
+                             name=self._server_name, at=config.verify_time)
+        self._peer_chain = tuple(chain)
+        self._peer_key = chain[0].public_key()
+        self._schedule.update(message)
+        self._state = ClientState.WAIT_CV
+
+    def _on_certificate_verify(self, message: bytes, events: list) -> None:
+        verify = codec.parse_certificate_verify(message[4:])
+        scheme = SIGNATURE_SCHEME_NAMES.get(verify.algorithm)
+        if scheme is None or verify.algorithm not in self._hello.signature_algorithms:
+            raise IllegalParameterError("CertificateVerify with a scheme we did not offer")
+        content = signatures.signed_content(signatures.SERVER_CONTEXT, self._schedule.transcript_hash())
+        signatures.verify(self._peer_key, scheme, content, verify.signature)
+        self._peer_scheme = scheme
+        self._schedule.update(message)
+        self._state = ClientState.WAIT_FINISHED
+
+    def _on_finished(self, message: bytes, events: list) -> None:
+        schedule = self._schedule
+        finished = codec.parse_finished(message[4:], self.suite.hash_len)
+        expected = schedule.finished(self._server_hs)
+        if not hmac.compare_digest(expected, finished.verify_data):
+            raise errors.DecryptError("server Finished does not verify")
+        schedule.update(message)
+        client_ap, server_ap = schedule.application_traffic()
+        self._read_secret, self._write_secret = server_ap, client_ap
+        self._set_read_secret(server_ap)
+        self._ccs_allowed = False
+        self._send_compat_ccs()
+        self._set_write_secret(self._client_hs)
+        flight = []
+        if self._certificate_request is not None:
+            flight.extend(self._client_certificate())
+        flight.append(codec.build_finished(codec.Finished(schedule.finished(self._client_hs))))
+        self._send_handshake(b"".join(flight))
+        self._set_write_secret(client_ap)
+        write_keylog(self._config.keylog_file, self.client_random, (
+            ("CLIENT_TRAFFIC_SECRET_0", client_ap), ("SERVER_TRAFFIC_SECRET_0", server_ap),
+        ))
+        self._client_hs = self._server_hs = None
+        self.handshake_complete = True
+        self._state = ClientState.CONNECTED
+        events.append(HandshakeComplete(
+            cipher_suite=self.suite.name, group=self._group, alpn_protocol=self._alpn,
+            server_name=self._server_name, peer_chain=self._peer_chain,
+            signature_scheme=self._peer_scheme,
+        ))
+
+    def _client_certificate(self) -> list:
+        """Our Certificate (and CertificateVerify) in answer to a CertificateRequest (4.4.2)."""
+        request = self._certificate_request
+        schedule = self._schedule
+        credential = self._config._credential
+        chosen = None
+        if credential is not None:
+            allowed = [SIGNATURE_SCHEME_CODES[s] for s in self._config.signature_schemes]
+            offered = [code for code in request.signature_algorithms if code in allowed]
+            try:
+                chosen = select_credential([credential], None, offered)
+            except HandshakeFailureError:
+                chosen = None
+        context = request.certificate_request_context
+        if chosen is None:
+            empty = codec.build_certificate(codec.Certificate(context, []))
+            schedule.update(empty)
+            return [empty]
+        credential, scheme = chosen
+        certificate = credential.certificate_message_with_context(context)
+        schedule.update(certificate)
+        content = signatures.signed_content(signatures.CLIENT_CONTEXT, schedule.transcript_hash())
+        signature = signatures.sign(credential.private_key, scheme, content)
+        verify = codec.build_certificate_verify(
+            codec.CertificateVerify(SIGNATURE_SCHEME_CODES[scheme], signature)
+        )
+        schedule.update(verify)
+        return [certificate, verify]
+
+    # --- after the handshake (4.6) --------------------------------------------------------
+
+    def _on_new_session_ticket(self, message: bytes, events: list) -> None:
+        codec.parse_new_session_ticket(message[4:])  # checked, then ignored: no resumption
+
+
+ClientConnection._handlers = handler_table(ClientConnection, CLIENT_TRANSITIONS)

@@ -1,0 +1,252 @@
+"""What client and server connections share: records in and out, alerts, KeyUpdate, close.
+
+A connection is sans-I/O (in the manner of h11): :meth:`receive_data` takes bytes from the
+transport and returns events, :meth:`data_to_send` gives the bytes to write. A fault of the peer
+queues the alert of RFC 8446 section 6 in ``data_to_send()`` and raises the
+:class:`~engine.errors.ProtocolError` subclass for it; a fatal alert from the peer raises
+:class:`~engine.errors.PeerAlertError`. Either way the connection is then closed: a later
+``receive_data`` raises :class:`~engine.errors.LocalProtocolError`. After an orderly close
+(close_notify or EOF) ``receive_data`` returns no events.
+"""
+
+from __future__ import annotations
+
+from .. import errors
+from ..errors import (
+    AlertDescription, DecodeError, EngineError, LocalProtocolError, PeerAlertError, ProtocolError,
+    UnexpectedMessageError,
+)
+from . import codec
+from .constants import MAX_HANDSHAKE_MESSAGE, ContentType, KeyUpdateRequest
+from .events import AlertReceived, ApplicationData, ConnectionClosed
+from .key_schedule import next_traffic_secret, traffic_key
+from .record_layer import RecordLayer
+
+_CLOSE_NOTIFY = AlertDescription.close_notify
+_USER_CANCELED = AlertDescription.user_canceled
+
+
+class Connection:
+    """Base of ClientConnection and ServerConnection."""
+
+    _handlers: dict = {}
+    _connected_state = None
+    _closed_state = None
+
+    def __init__(self, config):
+        self._config = config
+        self._records = RecordLayer()
+        self._out: list[bytes] = []
+        self._handshake_buffer = bytearray()
+        self._read_keys_changed = False
+        self.suite = None  # CipherSuite once negotiated
+        self._schedule = None
+        self._read_secret: bytes | None = None  # application traffic secrets, for KeyUpdate
+        self._write_secret: bytes | None = None
+        self._ccs_allowed = False  # between the first ClientHello and the peer's Finished
+        self._receive_closed = False
+        self._send_closed = False
+        self._failed: str | None = None
+        self.handshake_complete = False
+        self.client_random = b""
+
+    # --- public API ---------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        """True once the connection failed, the peer closed it, or :meth:`close` was called."""
+        return self._failed is not None or self._receive_closed or self._send_closed
+
+    def data_to_send(self) -> bytes:
+        """Everything queued for the transport, emptied."""
+        out = self._out
+        if not out:
+            return b""
+        data = out[0] if len(out) == 1 else b"".join(out)
+        out.clear()
+        return data
+
+    def receive_data(self, data) -> list:
+        """Process bytes from the peer; ``b""`` means the transport reached end of file."""
+        if self._failed is not None:
+            raise LocalProtocolError("the connection has failed (%s)" % self._failed)
+        events: list = []
+        if self._receive_closed:
+            return events
+        if not data:
+            self._receive_closed = True
+            self._state = self._closed_state
+            events.append(ConnectionClosed())
+            return events
+        self._records.feed(data)
+        try:
+            self._process_records(events)
+        except ProtocolError as exc:
+            self._fail(exc.alert, str(exc))
+            raise
+        except PeerAlertError as exc:
+            self._failed = "peer sent alert %s" % getattr(exc.description, "name", exc.description)
+            self._state = self._closed_state
+            raise
+        except EngineError as exc:
+            self._fail(AlertDescription.internal_error, str(exc))
+            raise errors.InternalError(str(exc)) from exc
+        except Exception as exc:  # a defect of ours: still a typed error and an alert
+            self._fail(AlertDescription.internal_error, type(exc).__name__)
+            raise errors.InternalError(
+                "internal error while processing peer data (%s)" % type(exc).__name__
+            ) from exc
+        return events
+
+    def send_data(self, data) -> None:
+        """Queue application data (after HandshakeComplete): one Sealer call for the buffer."""
+        if not self.handshake_complete:
+            raise LocalProtocolError("send_data before the handshake is complete")
+        if self.closed:
+            raise LocalProtocolError("send_data on a closed connection")
+        if data:
+            self._out.append(self._records.sealer.seal(data))
+
+    def close(self) -> None:
+        """Queue close_notify (section 6.1); nothing more may be sent."""
+        if self._send_closed or self._failed is not None:
+            return
+        self._send_alert(_CLOSE_NOTIFY, level=1)
+        self._send_closed = True
+
+    def key_update(self, request_peer: bool = True) -> None:
+        """Send KeyUpdate and move to the next write key (section 4.6.3)."""
+        if not self.handshake_complete:
+            raise LocalProtocolError("key_update before the handshake is complete")
+        if self.closed:
+            raise LocalProtocolError("key_update on a closed connection")
+        self._send_key_update(
+            KeyUpdateRequest.update_requested if request_peer else KeyUpdateRequest.update_not_requested
+        )
+
+    # --- receiving ------------------------------------------------------------------------
+
+    def _process_records(self, events: list) -> None:
+        records = self._records
+        while not self._receive_closed:
+            segments, protected = records.read()
+            if not segments:
+                return
+            for content_type, payload in segments:
+                if content_type == ContentType.application_data:
+                    self._on_application_data(payload, events)
+                elif content_type == ContentType.handshake:
+                    self._on_handshake_record(payload, events)
+                elif content_type == ContentType.alert:
+                    self._on_alert(payload, events)
+                    if self._receive_closed:
+                        return
+                elif content_type == ContentType.change_cipher_spec and not protected:
+                    self._on_change_cipher_spec(payload)
+                else:
+                    raise UnexpectedMessageError("record of content type %d" % content_type)
+
+    def _on_application_data(self, payload: bytes, events: list) -> None:
+        if not self.handshake_complete or self._read_secret is None:
+            raise UnexpectedMessageError("application data before the handshake is complete")
+        if self._handshake_buffer:
+            raise UnexpectedMessageError("application data inside a fragmented handshake message")
+        if payload:
+            events.append(ApplicationData(payload))
+
+    def _on_change_cipher_spec(self, payload: bytes) -> None:
+        if payload != b"\x01" or not self._ccs_allowed:
+            raise UnexpectedMessageError("change_cipher_spec out of place (section 5)")
+
+    def _on_alert(self, payload: bytes, events: list) -> None:
+        if len(payload) != 2:
+            raise DecodeError("alert of %d bytes" % len(payload))
+        if self._handshake_buffer:
+            raise UnexpectedMessageError("alert inside a fragmented handshake message")
+        description = payload[1]
+        if description == _CLOSE_NOTIFY:
+            events.append(AlertReceived(AlertDescription.close_notify))
+            events.append(ConnectionClosed())
+            self._receive_closed = True
+            self._state = self._closed_state
+            if not self._send_closed:
+                self._send_alert(_CLOSE_NOTIFY, level=1)
+                self._send_closed = True
+            return
+        if description == _USER_CANCELED:
+            events.append(AlertReceived(AlertDescription.user_canceled))
+            return
+        raise PeerAlertError(description)
+
+    def _on_handshake_record(self, payload: bytes, events: list) -> None:
+        buffer = self._handshake_buffer
+        if buffer:
+            buffer += payload
+            data = bytes(buffer)
+            buffer.clear()
+        else:
+            data = payload
+        pos = 0
+        end = len(data)
+        handlers = self._handlers
+        while end - pos >= 4:
+            length = (data[pos + 1] << 16) | (data[pos + 2] << 8) | data[pos + 3]
+            if length > MAX_HANDSHAKE_MESSAGE:
+                raise DecodeError("handshake message of %d bytes is over our limit" % length)
+            if end - pos - 4 < length:
+                break
+            msg_type = data[pos]
+            message = data[pos:pos + 4 + length]
+            pos += 4 + length
+            handler = handlers.get((self._state, msg_type))
+            if handler is None:
+                raise UnexpectedMessageError(
+                    "handshake message %d in state %s" % (msg_type, self._state.name)
+                )
+            handler(self, message, events)
+            if self._read_keys_changed:
+                self._read_keys_changed = False
+                if pos != end:
+                    raise UnexpectedMessageError("handshake message spans a key change (section 5.1)")
+        if pos != end:
+            buffer += data[pos:]
+
+    # --- keys -----------------------------------------------------------------------------
+
+    def _set_read_secret(self, secret: bytes) -> None:
+        self._records.set_keys(self.suite.name, read=traffic_key(self.suite, secret))
+        self._read_keys_changed = True
+
+    def _set_write_secret(self, secret: bytes) -> None:
+        self._records.set_keys(self.suite.name, write=traffic_key(self.suite, secret))
+
+    def _on_key_update(self, message: bytes, events: list) -> None:
+        request = codec.parse_key_update(message[4:]).request_update
+        self._read_secret = next_traffic_secret(self.suite, self._read_secret)
+        self._set_read_secret(self._read_secret)
+        if request == KeyUpdateRequest.update_requested and not self._send_closed:
+            self._send_key_update(KeyUpdateRequest.update_not_requested)
+
+    def _send_key_update(self, request: int) -> None:
+        self._send_handshake(codec.build_key_update(codec.KeyUpdate(request)))
+        self._write_secret = next_traffic_secret(self.suite, self._write_secret)
+        self._set_write_secret(self._write_secret)
+
+    # --- sending --------------------------------------------------------------------------
+
+    def _send_handshake(self, message: bytes) -> None:
+        self._out.append(self._records.protect(ContentType.handshake, message))
+
+    def _send_alert(self, description: int, level: int = 2) -> None:
+        self._out.append(self._records.protect(ContentType.alert, bytes((level, description))))
+
+    def _fail(self, alert: AlertDescription, reason: str) -> None:
+        """Queue a fatal alert and close (section 6.2)."""
+        if self._failed is None and not self._send_closed:
+            try:
+                self._send_alert(alert)
+            except Exception:  # no way to protect the alert (keys used up): send nothing
+                pass
+        self._failed = reason or alert.name
+        self._send_closed = True
+        self._state = self._closed_state

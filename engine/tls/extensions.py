@@ -1,0 +1,196 @@
+"""The extension block and the bodies of the extensions this engine speaks (RFC 8446 4.2).
+
+Each extension has a ``decode_*`` function over its body (the bytes inside
+``extension_data``) and an ``encode_*`` function that returns the whole extension
+(type, length and body). Unknown extensions travel as ``(type, body)`` pairs.
+"""
+
+from __future__ import annotations
+
+from ..errors import DecodeError, IllegalParameterError
+from .constants import ExtensionType as ET
+from .wire import Reader, opaque8, opaque16, u16, uint16_list
+
+
+def read_extensions(reader: Reader) -> list[tuple[int, bytes]]:
+    """Read ``Extension extensions<0..2^16-1>``; a repeated type is illegal_parameter (4.2)."""
+    out: list[tuple[int, bytes]] = []
+    seen: set[int] = set()
+    with reader.vector(2):
+        while not reader.at_end():
+            ext_type = reader.uint16()
+            body = reader.opaque(2)
+            if ext_type in seen:
+                raise IllegalParameterError("extension %d appears twice" % ext_type)
+            seen.add(ext_type)
+            out.append((ext_type, body))
+    return out
+
+
+def extension(ext_type: int, body: bytes) -> bytes:
+    return u16(ext_type) + opaque16(body)
+
+
+def extension_block(extensions) -> bytes:
+    return opaque16(b"".join(extensions))
+
+
+def _whole(body: bytes) -> Reader:
+    return Reader(body)
+
+
+# --- server_name (RFC 6066 section 3) -------------------------------------------------------
+
+
+def decode_server_name(body: bytes) -> str | None:
+    """The host_name of a ClientHello's server_name; empty body (a server's ack) gives None."""
+    if not body:
+        return None
+    reader = _whole(body)
+    name = None
+    with reader.vector(2, minimum=1):
+        while not reader.at_end():
+            name_type = reader.uint8()
+            value = reader.opaque(2, minimum=1)
+            if name_type == 0 and name is None:
+                try:
+                    name = value.decode("ascii")
+                except UnicodeDecodeError:
+                    raise DecodeError("server_name is not ASCII") from None
+    reader.expect_end()
+    return name
+
+
+def encode_server_name(host: str | None) -> bytes:
+    if host is None:
+        return extension(ET.server_name, b"")
+    entry = b"\x00" + opaque16(host.encode("ascii"))
+    return extension(ET.server_name, opaque16(entry))
+
+
+# --- supported_versions (section 4.2.1) -----------------------------------------------------
+
+
+def decode_supported_versions_list(body: bytes) -> list[int]:
+    reader = _whole(body)
+    versions = reader.uint16_list(1, minimum=2)
+    reader.expect_end()
+    return versions
+
+
+def decode_supported_version(body: bytes) -> int:
+    reader = _whole(body)
+    version = reader.uint16()
+    reader.expect_end()
+    return version
+
+
+def encode_supported_versions_list(versions) -> bytes:
+    return extension(ET.supported_versions, uint16_list(versions, 1))
+
+
+def encode_supported_version(version: int) -> bytes:
+    return extension(ET.supported_versions, u16(version))
+
+
+# --- supported_groups, signature_algorithms(_cert) (4.2.7, 4.2.3) ----------------------------
+
+
+def decode_uint16_list(body: bytes) -> list[int]:
+    reader = _whole(body)
+    values = reader.uint16_list(2, minimum=2)
+    reader.expect_end()
+    return values
+
+
+def encode_uint16_list(ext_type: int, values) -> bytes:
+    return extension(ext_type, uint16_list(values))
+
+
+# --- key_share (section 4.2.8) -------------------------------------------------------------
+
+
+def decode_client_shares(body: bytes) -> list[tuple[int, bytes]]:
+    """KeyShareClientHello; the same group twice is illegal_parameter."""
+    reader = _whole(body)
+    shares: list[tuple[int, bytes]] = []
+    groups: set[int] = set()
+    with reader.vector(2):
+        while not reader.at_end():
+            group = reader.uint16()
+            key = reader.opaque(2, minimum=1)
+            if group in groups:
+                raise IllegalParameterError("two key shares for group %d" % group)
+            groups.add(group)
+            shares.append((group, key))
+    reader.expect_end()
+    return shares
+
+
+def encode_client_shares(shares) -> bytes:
+    body = b"".join(u16(group) + opaque16(key) for group, key in shares)
+    return extension(ET.key_share, opaque16(body))
+
+
+def decode_server_share(body: bytes) -> tuple[int, bytes]:
+    reader = _whole(body)
+    group = reader.uint16()
+    key = reader.opaque(2, minimum=1)
+    reader.expect_end()
+    return group, key
+
+
+def encode_server_share(group: int, key: bytes) -> bytes:
+    return extension(ET.key_share, u16(group) + opaque16(key))
+
+
+def decode_selected_group(body: bytes) -> int:
+    """KeyShareHelloRetryRequest: just the selected group."""
+    return decode_supported_version(body)
+
+
+def encode_selected_group(group: int) -> bytes:
+    return extension(ET.key_share, u16(group))
+
+
+# --- application_layer_protocol_negotiation (RFC 7301) ---------------------------------------
+
+
+def decode_alpn(body: bytes) -> list[bytes]:
+    reader = _whole(body)
+    protocols = []
+    with reader.vector(2, minimum=2):
+        while not reader.at_end():
+            protocols.append(reader.opaque(1, minimum=1))
+    reader.expect_end()
+    return protocols
+
+
+def encode_alpn(protocols) -> bytes:
+    return extension(
+        ET.application_layer_protocol_negotiation, opaque16(b"".join(opaque8(p) for p in protocols))
+    )
+
+
+# --- cookie (section 4.2.2) ----------------------------------------------------------------
+
+
+def decode_cookie(body: bytes) -> bytes:
+    reader = _whole(body)
+    cookie = reader.opaque(2, minimum=1)
+    reader.expect_end()
+    return cookie
+
+
+def encode_cookie(cookie: bytes) -> bytes:
+    return extension(ET.cookie, opaque16(cookie))
+
+
+# --- psk_key_exchange_modes (section 4.2.9) -------------------------------------------------
+
+
+def decode_psk_modes(body: bytes) -> bytes:
+    reader = _whole(body)
+    modes = reader.opaque(1, minimum=1)
+    reader.expect_end()
+    return modes

@@ -1,0 +1,127 @@
+"""The TLS 1.3 record layer around engine.records (RFC 8446 section 5).
+
+Received bytes go into a bytearray read from an offset, so parsing stays linear however the
+bytes arrive. Before keys are set, records are plaintext (TLSPlaintext, section 5.1); once an
+:class:`~engine.records.Opener` is set, every complete application_data record at the front of
+the buffer is opened in one call, and the only plaintext records let through are
+change_cipher_spec (middlebox compatibility, section 5) and alerts (a peer may fail before it
+has keys). All protection goes through :class:`~engine.records.Sealer` and ``Opener``.
+"""
+
+from __future__ import annotations
+
+from ..errors import RecordOverflowError, UnexpectedMessageError
+from ..records import Opener, Sealer
+from .constants import MAX_CIPHERTEXT, MAX_PLAINTEXT, ContentType
+
+_HEADER = 5
+_PLAINTEXT_TYPES = (ContentType.change_cipher_spec, ContentType.alert, ContentType.handshake)
+
+
+def plaintext_records(content_type: int, data: bytes, version: bytes = b"\x03\x03") -> bytes:
+    """TLSPlaintext records of at most 2^14 bytes each carrying ``data`` (section 5.1)."""
+    prefix = bytes((content_type,)) + version
+    if len(data) <= MAX_PLAINTEXT:
+        return prefix + len(data).to_bytes(2, "big") + data
+    out = []
+    for start in range(0, len(data), MAX_PLAINTEXT):
+        chunk = data[start:start + MAX_PLAINTEXT]
+        out.append(prefix + len(chunk).to_bytes(2, "big") + chunk)
+    return b"".join(out)
+
+
+CHANGE_CIPHER_SPEC = plaintext_records(ContentType.change_cipher_spec, b"\x01")
+
+
+class RecordLayer:
+    """Framing of received records and the current read and write protection."""
+
+    __slots__ = ("_buffer", "_offset", "opener", "sealer", "_pending_error")
+
+    def __init__(self):
+        self._buffer = bytearray()
+        self._offset = 0
+        self.opener: Opener | None = None
+        self.sealer: Sealer | None = None
+        self._pending_error: Exception | None = None
+
+    def feed(self, data) -> None:
+        buffer = self._buffer
+        offset = self._offset
+        try:
+            if offset and offset == len(buffer):
+                del buffer[:]
+                self._offset = 0
+            elif offset > 4096 and offset * 2 > len(buffer):
+                del buffer[:offset]
+                self._offset = 0
+            buffer += data
+        except BufferError:  # a view of the old buffer is still alive: move to a new one
+            self._buffer = bytearray(memoryview(buffer)[offset:]) + data
+            self._offset = 0
+
+    def buffered(self) -> int:
+        return len(self._buffer) - self._offset
+
+    def set_keys(self, suite_name: str, *, read=None, write=None) -> None:
+        """Install (key, iv) pairs for reading and/or writing, sequence numbers from zero."""
+        if read is not None:
+            self.opener = Opener(suite_name, read[0], read[1])
+        if write is not None:
+            self.sealer = Sealer(suite_name, write[0], write[1])
+
+    def read(self) -> tuple[list, bool]:
+        """The next records: ``([(content_type, payload), ...], protected)``; ``[]`` if none.
+
+        Plaintext records come one at a time, protected ones as many as the Opener opens in one
+        call. Records before one that fails authentication are returned first; the error is
+        raised by the next call.
+        """
+        if self._pending_error is not None:
+            raise self._pending_error
+        buffer = self._buffer
+        offset = self._offset
+        available = len(buffer) - offset
+        if available < _HEADER:
+            return [], False
+        content_type = buffer[offset]
+        length = (buffer[offset + 3] << 8) | buffer[offset + 4]
+        if length > MAX_CIPHERTEXT:
+            raise RecordOverflowError("record of %d bytes exceeds 2^14 + 256" % length)
+        opener = self.opener
+        if opener is not None and content_type == ContentType.application_data:
+            view = memoryview(buffer)
+            try:
+                segments, consumed = opener.open(view[offset:])
+            except Exception as exc:
+                segments = getattr(exc, "segments", None)
+                if not segments:
+                    raise
+                self._offset = offset + exc.consumed
+                self._pending_error = exc
+                return segments, True
+            finally:
+                view.release()
+            self._offset = offset + consumed
+            return segments, True
+        if available < _HEADER + length:
+            return [], False
+        if content_type not in _PLAINTEXT_TYPES:
+            if content_type == ContentType.application_data:
+                raise UnexpectedMessageError("application_data record before keys were set")
+            raise UnexpectedMessageError("record of unknown content type %d" % content_type)
+        if content_type == ContentType.handshake and opener is not None:
+            raise UnexpectedMessageError("plaintext handshake record after keys were set")
+        if length > MAX_PLAINTEXT:
+            raise RecordOverflowError("plaintext record of %d bytes exceeds 2^14" % length)
+        start = offset + _HEADER
+        payload = bytes(buffer[start:start + length])
+        self._offset = start + length
+        return [(content_type, payload)], False
+
+    def protect(self, content_type: int, data: bytes) -> bytes:
+        """Records carrying ``data``: sealed if a write key is set, else plaintext."""
+        sealer = self.sealer
+        if sealer is None:
+            return plaintext_records(content_type, data)
+        return sealer.seal(data, content_type=content_type)

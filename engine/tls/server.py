@@ -1,0 +1,246 @@
+"""The TLS 1.3 server (RFC 8446 section 2, appendix A.2), one handler per accepted message."""
+
+from __future__ import annotations
+
+import hmac
+import os
+
+from .. import errors
+from ..errors import (
+    CertificateRequiredError, DecodeError, HandshakeFailureError, IllegalParameterError,
+    MissingExtensionError, NoApplicationProtocolError, ProtocolVersionError,
+)
+from . import codec, signatures
+from .certificates import check_peer_chain, load_chain, select_credential
+from .connection import Connection
+from .constants import (
+    CERTIFICATE_SIGNATURE_CODES, GROUP_CODES, GROUP_NAMES, HELLO_RETRY_REQUEST_RANDOM,
+    SIGNATURE_SCHEME_CODES, SIGNATURE_SCHEME_NAMES, TLS13, ContentType,
+)
+from .events import HandshakeComplete
+from .key_exchange import server_exchange
+from .key_schedule import KeySchedule
+from .keylog import write_keylog
+from .record_layer import CHANGE_CIPHER_SPEC, plaintext_records
+from .states import SERVER_TRANSITIONS, ServerState, handler_table
+
+
+class ServerConnection(Connection):
+    """A TLS 1.3 server: it waits for a ClientHello."""
+
+    _connected_state = ServerState.CONNECTED
+    _closed_state = ServerState.CLOSED
+
+    def __init__(self, config):
+        super().__init__(config)
+        self._state = ServerState.WAIT_CH
+        self._first_hello = None  # the first ClientHello, after a HelloRetryRequest
+        self._cookie = None
+        self._ccs_sent = False
+        self._server_name = None
+        self._alpn = None
+        self._group = None
+        self._scheme = None
+        self._peer_chain = ()
+        self._peer_key = None
+        self._request_schemes = None
+
+    # --- ClientHello (4.1.2) ----------------------------------------------------------------
+
+    def _on_client_hello(self, message: bytes, events: list) -> None:
+        hello = codec.parse_client_hello(message[4:])
+        self._ccs_allowed = True
+        if hello.supported_versions is None or TLS13 not in hello.supported_versions:
+            raise ProtocolVersionError("the client does not offer TLS 1.3")
+        if hello.legacy_compression_methods != b"\x00":
+            raise IllegalParameterError("legacy_compression_methods is not the single null method")
+        prepared = self._config._prepared
+        first = self._first_hello
+        suite = next((s for s in prepared.suites if s.code in hello.cipher_suites), None)
+        if suite is None:
+            raise HandshakeFailureError("no cipher suite in common")
+        if hello.supported_groups is None:
+            raise MissingExtensionError("ClientHello without supported_groups")
+        if hello.key_share is None:
+            raise MissingExtensionError("ClientHello without key_share")
+        if hello.signature_algorithms is None:
+            raise MissingExtensionError("ClientHello without signature_algorithms")
+        shares = dict(hello.key_share)
+        for group_code in shares:
+            if group_code not in hello.supported_groups:
+                raise IllegalParameterError("key share for a group not in supported_groups")
+        if first is not None:
+            self._check_second_hello(first, hello, suite, shares)
+        group = next(
+            (GROUP_NAMES[c] for c in prepared.group_codes if c in shares), None
+        )
+        if group is None:
+            group = next(
+                (GROUP_NAMES[c] for c in prepared.group_codes if c in hello.supported_groups), None
+            )
+            if group is None:
+                raise HandshakeFailureError("no group in common")
+            self._send_hello_retry_request(hello, suite, group, message)
+            return
+        self.client_random = hello.random
+        self._server_name = hello.server_name
+        credential, self._scheme = select_credential(
+            self._config._credentials, hello.server_name,
+            [c for c in hello.signature_algorithms if c in prepared.scheme_codes],
+        )
+        self._alpn = self._choose_alpn(hello, prepared.alpn)
+        server_share, shared_secret = server_exchange(group, shares[GROUP_CODES[group]])
+        self._group = group
+        self.suite = suite
+        if self._schedule is None:
+            self._schedule = KeySchedule(suite)
+        schedule = self._schedule
+        schedule.update(message)
+        server_hello = codec.build_server_hello(codec.ServerHello(
+            random=os.urandom(32), legacy_session_id_echo=hello.legacy_session_id,
+            cipher_suite=suite.code, supported_version=TLS13,
+            key_share=(GROUP_CODES[group], server_share),
+        ))
+        schedule.update(server_hello)
+        schedule.set_shared_secret(shared_secret)
+        client_hs, server_hs = schedule.handshake_traffic()
+        self._client_hs = client_hs
+        write_keylog(self._config.keylog_file, self.client_random, (
+            ("CLIENT_HANDSHAKE_TRAFFIC_SECRET", client_hs),
+            ("SERVER_HANDSHAKE_TRAFFIC_SECRET", server_hs),
+        ))
+        self._out.append(plaintext_records(ContentType.handshake, server_hello))
+        if hello.legacy_session_id and not self._ccs_sent:
+            self._out.append(CHANGE_CIPHER_SPEC)
+            self._ccs_sent = True
+        self._set_write_secret(server_hs)
+        self._send_flight(credential, server_hs)
+        self._set_read_secret(client_hs)
+
+    def _check_second_hello(self, first, hello, suite, shares) -> None:
+        """The ClientHello after a HelloRetryRequest must answer it (section 4.1.2)."""
+        if hello.legacy_session_id != first.legacy_session_id or hello.random != first.random:
+            raise IllegalParameterError("second ClientHello changes random or legacy_session_id")
+        if suite is not self.suite:
+            raise IllegalParameterError("second ClientHello changes the cipher suite")
+        if list(shares) != [GROUP_CODES[self._group]]:
+            raise IllegalParameterError("second ClientHello lacks the one key share asked for")
+        if hello.cookie != self._cookie:
+            raise IllegalParameterError("second ClientHello does not echo the cookie")
+
+    def _send_hello_retry_request(self, hello, suite, group: str, message: bytes) -> None:
+        if self._first_hello is not None:
+            raise IllegalParameterError("second ClientHello still has no usable key share")
+        self._first_hello = hello
+        self._group = group
+        self.suite = suite
+        self._cookie = os.urandom(16)
+        schedule = self._schedule = KeySchedule(suite)
+        schedule.replace_client_hello(message)
+        retry = codec.build_server_hello(codec.ServerHello(
+            random=HELLO_RETRY_REQUEST_RANDOM, legacy_session_id_echo=hello.legacy_session_id,
+            cipher_suite=suite.code, supported_version=TLS13,
+            selected_group=GROUP_CODES[group], cookie=self._cookie,
+        ))
+        schedule.update(retry)
+        self._out.append(plaintext_records(ContentType.handshake, retry))
+        if hello.legacy_session_id:
+            self._out.append(CHANGE_CIPHER_SPEC)
+            self._ccs_sent = True
+
+    @staticmethod
+    def _choose_alpn(hello, ours) -> bytes | None:
+        """Our first protocol that the client offers (RFC 7301 section 3.2)."""
+        if not ours or hello.alpn_protocols is None:
+            return None
+        for protocol in ours:
+            if protocol in hello.alpn_protocols:
+                return protocol
+        raise NoApplicationProtocolError("no ALPN protocol in common")
+
+    def _send_flight(self, credential, server_hs: bytes) -> None:
+        """EncryptedExtensions, CertificateRequest?, Certificate, CertificateVerify, Finished."""
+        schedule = self._schedule
+        config = self._config
+        extensions = codec.build_encrypted_extensions(
+            codec.EncryptedExtensions(alpn_protocol=self._alpn)
+        )
+        schedule.update(extensions)
+        flight = [extensions]
+        if config.verify_client != "none":
+            self._request_schemes = list(config._prepared.scheme_codes)
+            request = codec.build_certificate_request(codec.CertificateRequest(
+                b"", self._request_schemes, list(CERTIFICATE_SIGNATURE_CODES),
+            ))
+            schedule.update(request)
+            flight.append(request)
+        certificate = credential.certificate_message
+        schedule.update(certificate)
+        content = signatures.signed_content(signatures.SERVER_CONTEXT, schedule.transcript_hash())
+        verify = codec.build_certificate_verify(codec.CertificateVerify(
+            SIGNATURE_SCHEME_CODES[self._scheme],
+            signatures.sign(credential.private_key, self._scheme, content),
+        ))
+        schedule.update(verify)
+        finished = codec.build_finished(codec.Finished(schedule.finished(server_hs)))
+        schedule.update(finished)
+        flight += (certificate, verify, finished)
+        self._send_handshake(b"".join(flight))
+        client_ap, server_ap = schedule.application_traffic()
+        self._read_secret, self._write_secret = client_ap, server_ap
+        self._set_write_secret(server_ap)
+        write_keylog(config.keylog_file, self.client_random, (
+            ("CLIENT_TRAFFIC_SECRET_0", client_ap), ("SERVER_TRAFFIC_SECRET_0", server_ap),
+        ))
+        self._state = ServerState.WAIT_CERT if self._request_schemes else ServerState.WAIT_FINISHED
+
+    # --- the client's second flight (4.4) -------------------------------------------------
+
+    def _on_certificate(self, message: bytes, events: list) -> None:
+        certificate = codec.parse_certificate(message[4:])
+        if certificate.certificate_request_context:
+            raise IllegalParameterError("client Certificate with a request context we did not send")
+        self._schedule.update(message)
+        config = self._config
+        if not certificate.certificate_list:
+            if config.verify_client == "require":
+                raise CertificateRequiredError("the client sent no certificate")
+            self._state = ServerState.WAIT_FINISHED
+            return
+        ders, chain = load_chain(certificate)
+        check_peer_chain(ders, trust=config.trust, crls=config.crls, purpose="client",
+                         name=None, at=config.verify_time)
+        self._peer_chain = tuple(chain)
+        self._peer_key = chain[0].public_key()
+        self._state = ServerState.WAIT_CV
+
+    def _on_certificate_verify(self, message: bytes, events: list) -> None:
+        verify = codec.parse_certificate_verify(message[4:])
+        scheme = SIGNATURE_SCHEME_NAMES.get(verify.algorithm)
+        if scheme is None or verify.algorithm not in self._request_schemes:
+            raise IllegalParameterError("CertificateVerify with a scheme we did not offer")
+        content = signatures.signed_content(signatures.CLIENT_CONTEXT, self._schedule.transcript_hash())
+        signatures.verify(self._peer_key, scheme, content, verify.signature)
+        self._schedule.update(message)
+        self._state = ServerState.WAIT_FINISHED
+
+    def _on_finished(self, message: bytes, events: list) -> None:
+        if len(message) - 4 != self.suite.hash_len:
+            raise DecodeError("client Finished of the wrong length")
+        expected = self._schedule.finished(self._client_hs)
+        if not hmac.compare_digest(expected, message[4:]):
+            raise errors.DecryptError("client Finished does not verify")
+        self._set_read_secret(self._read_secret)
+        self._ccs_allowed = False
+        self._client_hs = None
+        self.handshake_complete = True
+        self._state = ServerState.CONNECTED
+        events.append(HandshakeComplete(
+            cipher_suite=self.suite.name, group=self._group,
+            alpn_protocol=self._alpn.decode("latin-1") if self._alpn is not None else None,
+            server_name=self._server_name, peer_chain=self._peer_chain,
+            signature_scheme=self._scheme,
+        ))
+
+
+ServerConnection._handlers = handler_table(ServerConnection, SERVER_TRANSITIONS)
