@@ -29,10 +29,21 @@ class RevocationList:
             raise CRLError("expected an x509.CertificateRevocationList, not %s"
                            % type(crl).__name__)
         self.crl = crl
+        # cryptography parses fields on first use; parse them all now, so that a damaged CRL
+        # fails here, as one CRLError, and never later inside a check or a lookup.
         try:
+            self._issuer = crl.issuer
+            self._issuer.rfc4514_string()
+            self._this_update = crl.last_update_utc
+            self._next_update = crl.next_update_utc
+            try:
+                self._crl_number = crl.extensions.get_extension_for_class(
+                    x509.CRLNumber).value.crl_number
+            except x509.ExtensionNotFound:
+                self._crl_number = None
             self._entries = {entry.serial: entry for entry in map(_entry, crl)}
-        except ValueError as exc:
-            raise CRLError("the CRL has a malformed entry: %s" % exc) from None
+        except Exception as exc:  # ValueError, KeyError, InvalidVersion... from damaged fields
+            raise CRLError("the CRL is malformed (%s)" % type(exc).__name__) from None
 
     # --- reading ------------------------------------------------------------------------
 
@@ -49,7 +60,7 @@ class RevocationList:
                 crl = x509.load_pem_x509_crl(data)
             else:
                 crl = x509.load_der_x509_crl(data)
-        except ValueError:
+        except Exception:  # ValueError, or InvalidVersion for a damaged version field
             raise CRLError("the data is not a PEM or DER certificate revocation list") from None
         return cls(crl)
 
@@ -69,22 +80,19 @@ class RevocationList:
 
     @property
     def issuer(self) -> x509.Name:
-        return self.crl.issuer
+        return self._issuer
 
     @property
     def crl_number(self) -> int | None:
-        try:
-            return self.crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
-        except x509.ExtensionNotFound:
-            return None
+        return self._crl_number
 
     @property
     def this_update(self) -> datetime.datetime:
-        return self.crl.last_update_utc
+        return self._this_update
 
     @property
     def next_update(self) -> datetime.datetime | None:
-        return self.crl.next_update_utc
+        return self._next_update
 
     def lookup(self, serial: int) -> RevokedEntry | None:
         """The entry for ``serial`` if it is revoked by this list, else None."""
@@ -112,25 +120,29 @@ class RevocationList:
         must allow cRLSign (6.3.3 (f)), the signature must verify with its key (6.3.3 (g)), and
         ``at`` (default now) must lie between thisUpdate and nextUpdate.
         """
-        subject = issuer_certificate.subject
-        if self.crl.issuer != subject:
+        try:
+            subject = issuer_certificate.subject
+            subject.rfc4514_string()
+        except Exception:
+            raise CRLError("the issuer certificate has a malformed subject", "malformed") from None
+        if self._issuer != subject:
             raise CRLError(
                 "the CRL was issued by %s, not %s"
-                % (self.crl.issuer.rfc4514_string(), subject.rfc4514_string()),
+                % (self._issuer.rfc4514_string(), subject.rfc4514_string()),
                 "wrong_issuer",
             )
         try:
             usage = issuer_certificate.extensions.get_extension_for_class(x509.KeyUsage).value
         except x509.ExtensionNotFound:
             usage = None
-        except ValueError:
+        except Exception:
             raise CRLError("the issuer certificate has malformed extensions", "malformed") from None
         if usage is not None and not usage.crl_sign:
             raise CRLError("%s may not sign CRLs (no cRLSign key usage)"
                            % subject.rfc4514_string(), "no_crl_sign")
         try:
             valid = self.crl.is_signature_valid(issuer_certificate.public_key())
-        except (TypeError, ValueError):
+        except Exception:  # an unsupported or damaged key: the signature cannot verify
             valid = False
         if not valid:
             raise CRLError("the CRL signature does not verify with the key of %s"

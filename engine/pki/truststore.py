@@ -17,7 +17,7 @@ def is_ca(certificate: x509.Certificate) -> bool:
     """Whether BasicConstraints says CA:TRUE."""
     try:
         return bool(certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
-    except (x509.ExtensionNotFound, ValueError):
+    except Exception:  # absent, or a damaged extension
         return False
 
 
@@ -35,7 +35,7 @@ def _parse_certificates(data: bytes, source: str) -> list:
         if b"-----BEGIN" in data:
             return x509.load_pem_x509_certificates(data)
         return [x509.load_der_x509_certificate(data)]
-    except ValueError:
+    except Exception:  # ValueError, or InvalidVersion for a damaged version field
         raise TrustStoreError("%s holds no readable certificate" % source) from None
 
 
@@ -97,16 +97,22 @@ class TrustStore:
         """Trust ``certificate``; TrustStoreError unless it is a CA (BasicConstraints CA:TRUE)."""
         if not isinstance(certificate, x509.Certificate):
             raise TrustStoreError("expected an x509.Certificate, not %s" % type(certificate).__name__)
+        try:  # parse the fields used below now, so a damaged certificate fails here
+            subject = certificate.subject
+            name = subject.rfc4514_string()
+            identifier = key_id(certificate)
+        except Exception:
+            raise TrustStoreError("a certificate with a malformed subject or key") from None
         if not is_ca(certificate):
             raise TrustStoreError("%s is not a CA certificate (BasicConstraints CA:TRUE required)"
-                                  % certificate.subject.rfc4514_string())
+                                  % name)
         der = certificate.public_bytes(Encoding.DER)
         if der in self._der:
             return
         self._der.add(der)
         self._certificates.append(certificate)
-        self._by_subject.setdefault(certificate.subject, []).append(certificate)
-        self._by_key_id.setdefault(key_id(certificate), certificate)
+        self._by_subject.setdefault(subject, []).append(certificate)
+        self._by_key_id.setdefault(identifier, certificate)
 
     @property
     def certificates(self) -> list:
