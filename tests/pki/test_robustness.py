@@ -32,6 +32,11 @@ def test_every_proper_prefix_is_truncated(p12):
             KeyStore.from_bytes(p12[:size], PASSWORD)
 
 
+@pytest.fixture(scope="module")
+def root_crl(root):
+    return root.crl()
+
+
 def same_content(a: KeyStore, b: KeyStore) -> bool:
     return a.certificate == b.certificate and a.chain == b.chain and \
         a.private_key.private_numbers() == b.private_key.private_numbers()
@@ -106,8 +111,8 @@ def test_non_bytes_are_refused_typed():
 
 @settings(max_examples=150, deadline=None)
 @given(st.data())
-def test_a_changed_crl_byte_is_refused_unless_the_signed_part_is_intact(root, data):
-    crl = root.crl()
+def test_a_changed_crl_byte_is_refused_unless_the_signed_part_is_intact(root, root_crl, data):
+    crl = root_crl
     der = crl.to_der()
     position = data.draw(st.integers(0, len(der) - 1))
     value = data.draw(st.integers(0, 255).filter(lambda v: v != der[position]))
@@ -122,7 +127,8 @@ def test_a_changed_crl_byte_is_refused_unless_the_signed_part_is_intact(root, da
 
 @settings(max_examples=150, deadline=None)
 @given(st.data())
-def test_a_changed_certificate_byte_gives_a_truststore_error_or_a_usable_store(root, data):
+def test_a_changed_certificate_byte_gives_a_truststore_error_or_a_usable_store(
+        root, root_crl, data):
     import warnings
 
     from cryptography.hazmat.primitives.serialization import Encoding
@@ -142,6 +148,6 @@ def test_a_changed_certificate_byte_gives_a_truststore_error_or_a_usable_store(r
         [certificate] = store.certificates
         assert store.find_by_subject(certificate.subject) == [certificate]
         try:
-            root.crl().check(certificate)
+            root_crl.check(certificate)
         except CRLError:
             pass
