@@ -90,11 +90,13 @@ _DNS_NAME = re.compile(r"\A(\*\.)?([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?\.)*"
 
 def general_name(name: str) -> x509.GeneralName:
     """A subjectAltName entry: an IP address when ``name`` parses as one, else a DNS name."""
+    if not isinstance(name, str):
+        raise CAError("a name must be a string, not %s" % type(name).__name__)
     try:
         return x509.IPAddress(ipaddress.ip_address(name))
     except ValueError:
         pass
-    if not isinstance(name, str) or not name or any(c.isspace() for c in name):
+    if not name or any(c.isspace() for c in name):
         raise CAError("%r is neither an IP address nor a DNS name" % (name,))
     if not name.isascii():
         try:  # an internationalised name goes in as its A-label (RFC 5280 section 7.2)
@@ -123,7 +125,7 @@ class IssuedCertificate:
 
     certificate: x509.Certificate
     private_key: object
-    chain: tuple  # (leaf, issuing CA, ..., last intermediate)
+    chain: list  # [leaf, issuing CA, ..., last intermediate]
 
     @property
     def serial_number(self) -> int:
@@ -133,7 +135,7 @@ class IssuedCertificate:
         """This certificate, its key and its intermediates as a :class:`KeyStore`."""
         from .keystore import KeyStore
 
-        return KeyStore(self.private_key, self.certificate, self.chain[1:])
+        return KeyStore(self.private_key, self.certificate, list(self.chain[1:]))
 
 
 class CertificateAuthority:
@@ -141,13 +143,18 @@ class CertificateAuthority:
 
     def __init__(self, private_key, certificate: x509.Certificate, parent=None, *,
                  revoked: Iterable[RevokedEntry] = (), next_crl_number: int = 1):
+        if not isinstance(certificate, x509.Certificate):
+            raise CAError("a CA certificate must be an x509.Certificate")
         try:
             constraints = certificate.extensions.get_extension_for_class(x509.BasicConstraints)
         except x509.ExtensionNotFound:
             constraints = None
+        except ValueError:
+            raise CAError("the CA certificate has malformed extensions") from None
         if constraints is None or not constraints.value.ca:
             raise CAError("%s is not a CA certificate" % certificate.subject.rfc4514_string())
-        if not same_public_key(private_key.public_key(), certificate.public_key()):
+        if not hasattr(private_key, "public_key") or not same_public_key(
+                private_key.public_key(), certificate.public_key()):
             raise CAError("the private key does not match the CA certificate")
         self.private_key = private_key
         self.certificate = certificate
@@ -201,10 +208,11 @@ class CertificateAuthority:
         """A subordinate CA signed by this one; ``path_length`` limits the CAs below it."""
         if path_length is not None and (not isinstance(path_length, int) or path_length < 0):
             raise CAError("path_length must be None or a non-negative integer")
+        subject = _common_name(common_name)
+        window = validity_window(validity_days, not_before, not_after)
         key = _new_key(key_type)
         certificate = self._sign(
-            _common_name(common_name), key.public_key(),
-            validity_window(validity_days, not_before, not_after),
+            subject, key.public_key(), window,
             [(x509.BasicConstraints(ca=True, path_length=path_length), True),
              (_ca_key_usage(), True)],
         )
@@ -230,29 +238,31 @@ class CertificateAuthority:
             subject = _common_name(common_name or names[0])
         else:  # no room for the name in a CN: an empty subject, and then the SAN is critical
             subject = x509.Name([])  # (RFC 5280 section 4.2.1.6)
+        window = validity_window(validity_days, not_before, not_after)
         key = private_key if private_key is not None else _new_key(key_type)
         usage = _leaf_key_usage(key_encipherment=is_rsa(key))
         certificate = self._sign(
-            subject, key.public_key(), validity_window(validity_days, not_before, not_after),
+            subject, key.public_key(), window,
             [(x509.BasicConstraints(ca=False, path_length=None), True), (usage, True),
              (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False),
              (x509.SubjectAlternativeName(alt_names), not subject)],
         )
-        return IssuedCertificate(certificate, key, tuple([certificate] + self.chain[:-1]))
+        return IssuedCertificate(certificate, key, [certificate] + self.chain[:-1])
 
     def issue_client(self, name: str, key_type: str = DEFAULT_KEY_TYPE,
                      validity_days: float = 90, not_before=None, not_after=None,
                      private_key=None) -> IssuedCertificate:
         """A TLS client certificate with CN=``name`` (clientAuth)."""
+        subject = _common_name(name)
+        window = validity_window(validity_days, not_before, not_after)
         key = private_key if private_key is not None else _new_key(key_type)
         certificate = self._sign(
-            _common_name(name), key.public_key(),
-            validity_window(validity_days, not_before, not_after),
+            subject, key.public_key(), window,
             [(x509.BasicConstraints(ca=False, path_length=None), True),
              (_leaf_key_usage(key_encipherment=False), True),
              (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), False)],
         )
-        return IssuedCertificate(certificate, key, tuple([certificate] + self.chain[:-1]))
+        return IssuedCertificate(certificate, key, [certificate] + self.chain[:-1])
 
     def _sign(self, subject, public_key, window, extensions) -> x509.Certificate:
         start, end = window

@@ -71,7 +71,7 @@ def test_server_certificate_puts_ip_strings_in_ip_address_entries(intermediate):
 
 def test_server_chain_runs_from_leaf_up_to_but_not_including_root(root, intermediate):
     leaf = intermediate.issue_server("example.test")
-    assert list(leaf.chain) == [leaf.certificate, intermediate.certificate]
+    assert leaf.chain == [leaf.certificate, intermediate.certificate]
     assert leaf.keystore().chain == [intermediate.certificate]
     leaf.certificate.verify_directly_issued_by(intermediate.certificate)
 
