@@ -132,10 +132,17 @@ class Connection:
             segments, protected = records.read()
             if not segments:
                 return
+            chunks = []
             for content_type, payload in segments:
                 if content_type == ContentType.application_data:
-                    self._on_application_data(payload, events)
-                elif content_type == ContentType.handshake:
+                    self._check_application_data()
+                    if payload:
+                        chunks.append(payload)
+                    continue
+                if chunks:
+                    events.append(ApplicationData(b"".join(chunks)))
+                    chunks = []
+                if content_type == ContentType.handshake:
                     self._on_handshake_record(payload, events)
                 elif content_type == ContentType.alert:
                     self._on_alert(payload, events)
@@ -145,14 +152,14 @@ class Connection:
                     self._on_change_cipher_spec(payload)
                 else:
                     raise UnexpectedMessageError("record of content type %d" % content_type)
+            if chunks:
+                events.append(ApplicationData(chunks[0] if len(chunks) == 1 else b"".join(chunks)))
 
-    def _on_application_data(self, payload: bytes, events: list) -> None:
-        if not self.handshake_complete or self._read_secret is None:
+    def _check_application_data(self) -> None:
+        if not self.handshake_complete:
             raise UnexpectedMessageError("application data before the handshake is complete")
         if self._handshake_buffer:
             raise UnexpectedMessageError("application data inside a fragmented handshake message")
-        if payload:
-            events.append(ApplicationData(payload))
 
     def _on_change_cipher_spec(self, payload: bytes) -> None:
         if payload != b"\x01" or not self._ccs_allowed:
