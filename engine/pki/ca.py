@@ -69,7 +69,8 @@ def validity_window(validity_days, not_before=None, not_after=None):
     return start.replace(microsecond=0), end.replace(microsecond=0)
 
 
-def _new_key(key_type: str):
+def new_key(key_type: str):
+    """A new key of ``key_type``; CAError for a name not in KEY_TYPES."""
     if key_type not in KEY_TYPES:
         raise CAError("unknown key type %r; expected one of %s" % (key_type, ", ".join(KEY_TYPES)))
     return generate_private_key(key_type)
@@ -184,7 +185,7 @@ class CertificateAuthority:
     def create_root(cls, common_name: str, key_type: str = DEFAULT_KEY_TYPE,
                     validity_days: float = 3650, not_before=None, not_after=None):
         """A self-signed root CA (no path length limit)."""
-        key = _new_key(key_type)
+        key = new_key(key_type)
         subject = _common_name(common_name)
         start, end = validity_window(validity_days, not_before, not_after)
         builder = (
@@ -210,7 +211,7 @@ class CertificateAuthority:
             raise CAError("path_length must be None or a non-negative integer")
         subject = _common_name(common_name)
         window = validity_window(validity_days, not_before, not_after)
-        key = _new_key(key_type)
+        key = new_key(key_type)
         certificate = self._sign(
             subject, key.public_key(), window,
             [(x509.BasicConstraints(ca=True, path_length=path_length), True),
@@ -239,7 +240,7 @@ class CertificateAuthority:
         else:  # no room for the name in a CN: an empty subject, and then the SAN is critical
             subject = x509.Name([])  # (RFC 5280 section 4.2.1.6)
         window = validity_window(validity_days, not_before, not_after)
-        key = private_key if private_key is not None else _new_key(key_type)
+        key = private_key if private_key is not None else new_key(key_type)
         usage = _leaf_key_usage(key_encipherment=is_rsa(key))
         certificate = self._sign(
             subject, key.public_key(), window,
@@ -255,7 +256,7 @@ class CertificateAuthority:
         """A TLS client certificate with CN=``name`` (clientAuth)."""
         subject = _common_name(name)
         window = validity_window(validity_days, not_before, not_after)
-        key = private_key if private_key is not None else _new_key(key_type)
+        key = private_key if private_key is not None else new_key(key_type)
         certificate = self._sign(
             subject, key.public_key(), window,
             [(x509.BasicConstraints(ca=False, path_length=None), True),

@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from .._fsutil import atomic_write, fsync_directory
 from ..errors import CAError, CRLError, KeyStoreError
-from .ca import CertificateAuthority, IssuedCertificate, utcnow
+from .ca import CertificateAuthority, IssuedCertificate, new_key, utcnow
 from .crl import RevocationList, RevokedEntry
 from .keys import DEFAULT_KEY_TYPE
 from .keystore import KeyStore
@@ -242,16 +242,22 @@ class CADirectory:
 
     def issue_server(self, names, key_type: str = DEFAULT_KEY_TYPE, validity_days: float = 90,
                      **options) -> IssuedCertificate:
+        """A server certificate (see :meth:`CertificateAuthority.issue_server`), recorded."""
         names = [names] if isinstance(names, str) else list(names)
+        key = options.pop("private_key", None) or new_key(key_type)
         return self._issue("server", names, lambda ca: ca.issue_server(
-            names, key_type=key_type, validity_days=validity_days, **options))
+            names, validity_days=validity_days, private_key=key, **options))
 
     def issue_client(self, name: str, key_type: str = DEFAULT_KEY_TYPE, validity_days: float = 90,
                      **options) -> IssuedCertificate:
+        """A client certificate (see :meth:`CertificateAuthority.issue_client`), recorded."""
+        key = options.pop("private_key", None) or new_key(key_type)
         return self._issue("client", [name], lambda ca: ca.issue_client(
-            name, key_type=key_type, validity_days=validity_days, **options))
+            name, validity_days=validity_days, private_key=key, **options))
 
     def _issue(self, kind: str, names: list, make) -> IssuedCertificate:
+        # The key is made before the lock is taken (an RSA key can take seconds); only the
+        # signing and the two writes happen under it.
         with _locked(self.path):
             index = self._read_index()
             issued = make(self._authority(index))
