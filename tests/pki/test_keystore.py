@@ -70,3 +70,20 @@ def test_damaged_structure_says_corrupt(p12):
 def test_empty_password_is_refused_for_writing(root):
     with pytest.raises(KeyStoreError, match="empty"):
         root.issue_client("e").keystore().to_bytes(b"")
+
+
+def indefinite_length(p12: bytes) -> bytes:
+    """The same PFX with its outer SEQUENCE in BER's indefinite-length form."""
+    from engine.pki._der import _element
+
+    _, start, end, _ = _element(p12, 0, len(p12))
+    return b"\x30\x80" + p12[start:end] + b"\x00\x00"
+
+
+def test_ber_indefinite_length_files_load_and_a_wrong_password_says_so(p12):
+    ber = indefinite_length(p12)
+    assert KeyStore.from_bytes(ber, b"right").certificate.subject.rfc4514_string() == "CN=dave"
+    with pytest.raises(KeyStoreError, match="wrong password"):
+        KeyStore.from_bytes(ber, b"wrong")
+    with pytest.raises(KeyStoreError, match="truncated"):
+        KeyStore.from_bytes(ber[:-1], b"right")
