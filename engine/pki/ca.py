@@ -22,7 +22,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from ..errors import CAError
 from .crl import RevocationList, RevokedEntry
 from .keys import (
-    DEFAULT_KEY_TYPE, KEY_TYPES, generate_private_key, is_rsa, same_public_key, signature_hash,
+    DEFAULT_KEY_TYPE, generate_private_key, is_rsa, same_public_key, signature_hash,
 )
 
 #: How far in the past a new certificate starts, so that clocks a little behind still accept it.
@@ -67,13 +67,6 @@ def validity_window(validity_days, not_before=None, not_after=None):
     if end <= start:
         raise CAError("not_after (%s) must be later than not_before (%s)" % (end, start))
     return start.replace(microsecond=0), end.replace(microsecond=0)
-
-
-def new_key(key_type: str):
-    """A new key of ``key_type``; CAError for a name not in KEY_TYPES."""
-    if key_type not in KEY_TYPES:
-        raise CAError("unknown key type %r; expected one of %s" % (key_type, ", ".join(KEY_TYPES)))
-    return generate_private_key(key_type)
 
 
 def _common_name(name: str) -> x509.Name:
@@ -185,7 +178,7 @@ class CertificateAuthority:
     def create_root(cls, common_name: str, key_type: str = DEFAULT_KEY_TYPE,
                     validity_days: float = 3650, not_before=None, not_after=None):
         """A self-signed root CA (no path length limit)."""
-        key = new_key(key_type)
+        key = generate_private_key(key_type)
         subject = _common_name(common_name)
         start, end = validity_window(validity_days, not_before, not_after)
         builder = (
@@ -211,7 +204,7 @@ class CertificateAuthority:
             raise CAError("path_length must be None or a non-negative integer")
         subject = _common_name(common_name)
         window = validity_window(validity_days, not_before, not_after)
-        key = new_key(key_type)
+        key = generate_private_key(key_type)
         certificate = self._sign(
             subject, key.public_key(), window,
             [(x509.BasicConstraints(ca=True, path_length=path_length), True),
@@ -240,7 +233,7 @@ class CertificateAuthority:
         else:  # no room for the name in a CN: an empty subject, and then the SAN is critical
             subject = x509.Name([])  # (RFC 5280 section 4.2.1.6)
         window = validity_window(validity_days, not_before, not_after)
-        key = private_key if private_key is not None else new_key(key_type)
+        key = private_key if private_key is not None else generate_private_key(key_type)
         usage = _leaf_key_usage(key_encipherment=is_rsa(key))
         certificate = self._sign(
             subject, key.public_key(), window,
@@ -256,7 +249,7 @@ class CertificateAuthority:
         """A TLS client certificate with CN=``name`` (clientAuth)."""
         subject = _common_name(name)
         window = validity_window(validity_days, not_before, not_after)
-        key = private_key if private_key is not None else new_key(key_type)
+        key = private_key if private_key is not None else generate_private_key(key_type)
         certificate = self._sign(
             subject, key.public_key(), window,
             [(x509.BasicConstraints(ca=False, path_length=None), True),

@@ -29,9 +29,9 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from .._fsutil import atomic_write, fsync_directory
 from ..errors import CAError, CRLError, KeyStoreError
-from .ca import CertificateAuthority, IssuedCertificate, new_key, utcnow
+from .ca import CertificateAuthority, IssuedCertificate, utcnow
 from .crl import RevocationList, RevokedEntry
-from .keys import DEFAULT_KEY_TYPE
+from .keys import DEFAULT_KEY_TYPE, generate_private_key
 from .keystore import KeyStore
 
 INDEX = "index.json"
@@ -244,14 +244,14 @@ class CADirectory:
                      **options) -> IssuedCertificate:
         """A server certificate (see :meth:`CertificateAuthority.issue_server`), recorded."""
         names = [names] if isinstance(names, str) else list(names)
-        key = options.pop("private_key", None) or new_key(key_type)
+        key = options.pop("private_key", None) or generate_private_key(key_type)
         return self._issue("server", names, lambda ca: ca.issue_server(
             names, validity_days=validity_days, private_key=key, **options))
 
     def issue_client(self, name: str, key_type: str = DEFAULT_KEY_TYPE, validity_days: float = 90,
                      **options) -> IssuedCertificate:
         """A client certificate (see :meth:`CertificateAuthority.issue_client`), recorded."""
-        key = options.pop("private_key", None) or new_key(key_type)
+        key = options.pop("private_key", None) or generate_private_key(key_type)
         return self._issue("client", [name], lambda ca: ca.issue_client(
             name, validity_days=validity_days, private_key=key, **options))
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
+from ..errors import CAError
+
 KEY_TYPES = ("p256", "p384", "ed25519", "rsa2048", "rsa3072", "rsa4096")
 DEFAULT_KEY_TYPE = "p256"
 
@@ -17,14 +19,14 @@ _CURVES = {"p256": ec.SECP256R1, "p384": ec.SECP384R1}
 
 
 def generate_private_key(key_type: str = DEFAULT_KEY_TYPE):
-    """A new private key of ``key_type`` (one of :data:`KEY_TYPES`)."""
+    """A new private key of ``key_type`` (one of :data:`KEY_TYPES`); CAError for another name."""
     if key_type in _CURVES:
         return ec.generate_private_key(_CURVES[key_type]())
     if key_type in _RSA_BITS:
         return rsa.generate_private_key(public_exponent=65537, key_size=_RSA_BITS[key_type])
     if key_type == "ed25519":
         return ed25519.Ed25519PrivateKey.generate()
-    raise ValueError("unknown key type %r; expected one of %s" % (key_type, ", ".join(KEY_TYPES)))
+    raise CAError("unknown key type %r; expected one of %s" % (key_type, ", ".join(KEY_TYPES)))
 
 
 def key_type_of(key) -> str:

@@ -166,3 +166,25 @@ def test_every_ca_command_has_help(cli, argv):
         cli(*argv, "--help")
     assert info.value.code == 0
     assert "usage: engine " + " ".join(argv) in cli.capsys.readouterr().out
+
+
+def test_common_name_option_is_for_servers_only(cli, ca_dir):
+    cli.fails("ca", "issue", "ca", "--client", "carol", "--cn", "Carol",
+              "--password-file", cli.ca_password, match="--cn is for server certificates")
+
+
+def test_server_common_name_option(cli, ca_dir):
+    assert cli.ca("issue", "ca", "--server", "api.test", "--cn", "API", "--out", "api") == 0
+    cert = x509.load_pem_x509_certificate((cli.tmp_path / "api.pem").read_bytes())
+    assert cert.subject.rfc4514_string() == "CN=API"
+
+
+def test_bad_server_name_fails_and_records_nothing(cli, ca_dir):
+    cli.fails("ca", "issue", "ca", "--server", "bad..name", "--password-file", cli.ca_password,
+              match="neither an IP address nor a DNS name")
+    assert json.loads((ca_dir / "index.json").read_text())["issued"] == {}
+
+
+def test_bad_days_fail_in_the_parser(cli, ca_dir):
+    cli.fails("ca", "crl", "ca", "--days", "0", "--password-file", cli.ca_password,
+              match="days must be")

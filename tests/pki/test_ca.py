@@ -210,3 +210,8 @@ def test_bad_validity_days_are_refused(root, days):
 def test_naive_datetimes_are_refused(root):
     with pytest.raises(CAError, match="timezone-aware"):
         root.issue_client("x", not_before=datetime.datetime(2020, 1, 1))
+
+
+def test_generate_private_key_refuses_unknown_names():
+    with pytest.raises(CAError, match="unknown key type"):
+        generate_private_key("rsa1024")
