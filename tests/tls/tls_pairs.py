@@ -37,3 +37,23 @@ def connected_pair(pki, client_options=None, server_options=None):
     server = ServerConnection(server_config(pki, **(server_options or {})))
     client_events, server_events = handshake(client, server)
     return client, server, client_events, server_events
+
+
+def run_to_failure(client, server, rounds: int = 4) -> dict:
+    """Run a handshake that should fail; return ``{"client": error, "server": error}``.
+
+    An error on one side still lets its queued alert reach the other side.
+    """
+    from engine.errors import EngineError
+
+    errors = {}
+    for _ in range(rounds):
+        for name, sender, receiver in (("server", client, server), ("client", server, client)):
+            data = sender.data_to_send()
+            if not data or name in errors:
+                continue
+            try:
+                receiver.receive_data(data)
+            except EngineError as exc:
+                errors[name] = exc
+    return errors
