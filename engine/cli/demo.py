@@ -48,7 +48,7 @@ class _Printer:
         self.out = out
 
     def step(self, number, title: str, *lines: str) -> None:
-        label = "(%s)" % number if number is not None else "   "
+        label = "(%s)" % number if number not in (None, "") else ""
         self.out.write("%-5s %-13s %s\n" % (label, title, lines[0] if lines else ""))
         for line in lines[1:]:
             self.out.write("%-5s %-13s %s\n" % ("", "", line))
@@ -216,7 +216,7 @@ class Demo:
         try:
             KeyStore.load(keystore_path, b"not the password")
         except KeyStoreError as exc:
-            wrong = "refused (%s)" % exc
+            wrong = "refused (%s)" % type(exc).__name__
         else:
             wrong = "ACCEPTED"
         self.expect(wrong != "ACCEPTED", "the KeyStore opened with a wrong password")
@@ -351,12 +351,12 @@ class Demo:
             listener.close()
         if client_side is None:
             self.expect(False, "the client accepted the %s certificate" % label)
-            self.out.step("x", label, "ACCEPTED (wrong)")
+            self.out.step("", label, "ACCEPTED (wrong)")
             return
         self.expect(isinstance(client_side, ProtocolError) and client_side.alert.name == alert,
                     "the %s certificate was refused with %s, not %s"
                     % (label, _refusal(client_side), alert))
-        self.out.step("x", label, "refused: %s" % _refusal(client_side),
+        self.out.step("", label, "refused: %s" % _refusal(client_side),
                       "the server saw: %s" % (_refusal(server_side) if server_side else "-"))
 
 

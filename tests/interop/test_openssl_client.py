@@ -14,7 +14,7 @@ from engine.tls import ServerConfig
 SUITES = ("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256")
 GROUPS = {"x25519": "X25519", "secp256r1": "P-256", "secp384r1": "P-384"}
 KEY_TYPES = ("p256", "p384", "ed25519", "rsa2048")
-PEER_SIGNATURE = {"p256": "ECDSA", "p384": "ECDSA", "ed25519": "Ed25519", "rsa2048": "RSA-PSS"}
+PEER_SIGNATURE = {"p256": "ECDSA", "p384": "ECDSA", "ed25519": "ed25519", "rsa2048": "RSA-PSS"}
 
 
 def verifying(pki, *extra: str) -> list:
@@ -23,10 +23,17 @@ def verifying(pki, *extra: str) -> list:
 
 
 def echo_check(client, text: bytes, since: int = 0) -> int:
-    """Write a line to openssl's stdin and wait for the engine's echo; the new output mark."""
+    """Write a line to openssl's stdin and wait for the engine's echo; the new output mark.
+
+    The line starts with "echo " so that openssl never reads it as a command (k, K, Q, R).
+    """
+    text = b"echo " + text
     mark = client.mark()
     client.write(text + b"\n")
     return client.wait_for(r"\n%s\n" % text.decode(), since=max(mark - 1, since)).end()
+
+
+SENT_KEY_UPDATE = r">>> TLS 1.3, Handshake \[length 0005\], KeyUpdate"
 
 
 def alert_pattern(name: str) -> str:
@@ -138,7 +145,10 @@ def test_openssl_client_key_update_is_followed_by_engine_server(
     client = openssl_client(server.port, *verifying(pki), "-msg")
     mark = echo_check(client, b"before")
     for round_ in range(2):
+        # openssl reads a command and what follows it in one buffer as the command alone:
+        # wait until the KeyUpdate is out before writing the next line.
         client.write(command.encode() + b"\n")
+        mark = client.wait_for(SENT_KEY_UPDATE, since=mark).end()
         mark = echo_check(client, b"after-%d" % round_, since=mark)
     received = client.output.count("<<< TLS 1.3, Handshake [length 0005], KeyUpdate")
     assert received == (2 if command == "K" else 0)

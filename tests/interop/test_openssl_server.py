@@ -114,6 +114,8 @@ def test_openssl_server_key_update_is_followed_by_engine_client(pki, openssl_ser
         tls.sendall(b"before\n")
         mark = server.wait_for(r"\nbefore\n").end()
         server.write(b"K\n")  # KeyUpdate, update_requested
+        # openssl takes a command and what follows it in one read as the command alone.
+        server.wait_for(r">>> TLS 1.3, Handshake \[length 0005\], KeyUpdate", since=mark)
         server.write(b"pong\n")
         assert tls.recv_exactly(5) == b"pong\n"
         tls.sendall(b"after\n")  # under our own updated keys, which openssl must read
