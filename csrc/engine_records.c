@@ -140,6 +140,12 @@ static inline void make_nonce(const unsigned char iv[IV_SIZE], uint64_t seq,
         nonce[IV_SIZE - 1 - i] ^= (unsigned char)(seq >> (8 * i));
 }
 
+/* Whether `n` records can use sequence numbers seq, seq + 1, ... without passing 2^64 - 1. */
+static inline int seq_room_for(uint64_t seq, size_t n)
+{
+    return n == 0 || (uint64_t)(n - 1) <= UINT64_MAX - seq;
+}
+
 static inline size_t inner_size(size_t content_len, size_t pad_to)
 {
     size_t size = content_len + 1;
@@ -382,6 +388,8 @@ typedef struct seal_run {
     const unsigned char *iv;
     const unsigned char *in;
     size_t in_len;
+    const uint64_t *lengths; /* one record per length when not NULL, else max_fragment cuts */
+    size_t count;
     unsigned char *out;
     size_t max_fragment, pad_to;
     int content_type;
@@ -397,6 +405,20 @@ static void seal_run_job(void *p)
     unsigned char *out = r->out;
     uint64_t seq = r->seq;
     r->rc = ENGINE_RECORDS_OK;
+    if (r->lengths != NULL) {
+        for (size_t i = 0; i < r->count; i++) {
+            size_t clen = (size_t)r->lengths[i];
+            size_t inner = inner_size(clen, r->pad_to);
+            int rc = seal_one(r->ctx, r->iv, seq + i, in, clen, r->content_type, inner, out);
+            if (rc != ENGINE_RECORDS_OK) {
+                r->rc = rc;
+                return;
+            }
+            in += clen;
+            out += HEADER_SIZE + inner + TAG_SIZE;
+        }
+        return;
+    }
     while (left > 0) {
         size_t clen = left < r->max_fragment ? left : r->max_fragment;
         size_t inner = inner_size(clen, r->pad_to);
@@ -433,7 +455,7 @@ static int clamp_threads(int threads, size_t records, size_t bytes)
 
 int engine_records_seal(engine_record_key *k, const unsigned char *in, size_t in_len,
                         int content_type, size_t max_fragment, size_t pad_to,
-                        uint64_t seq, uint64_t seq_room, unsigned char *out, size_t out_cap,
+                        uint64_t seq, unsigned char *out, size_t out_cap,
                         int threads, size_t *written, uint64_t *records)
 {
     if (k == NULL || !k->encrypt || written == NULL || records == NULL
@@ -447,7 +469,7 @@ int engine_records_seal(engine_record_key *k, const unsigned char *in, size_t in
     size_t nrec = full + (rest ? 1 : 0);
     if (nrec == 0)
         return ENGINE_RECORDS_OK;
-    if ((uint64_t)nrec > seq_room)
+    if (!seq_room_for(seq, nrec))
         return ENGINE_RECORDS_SEQ;
     size_t full_size = HEADER_SIZE + inner_size(max_fragment, pad_to) + TAG_SIZE;
     size_t rest_size = rest ? HEADER_SIZE + inner_size(rest, pad_to) + TAG_SIZE : 0;
@@ -493,15 +515,16 @@ int engine_records_seal(engine_record_key *k, const unsigned char *in, size_t in
 
 int engine_records_seal_messages(engine_record_key *k, const unsigned char *in, size_t in_len,
                                  const uint64_t *lengths, size_t count, int content_type,
-                                 size_t pad_to, uint64_t seq, uint64_t seq_room,
-                                 unsigned char *out, size_t out_cap, size_t *written)
+                                 size_t pad_to, uint64_t seq,
+                                 unsigned char *out, size_t out_cap, int threads,
+                                 size_t *written)
 {
     if (k == NULL || !k->encrypt || written == NULL || (in == NULL && in_len > 0)
         || (lengths == NULL && count > 0) || (out == NULL && out_cap > 0)
         || content_type < 1 || content_type > 255 || overlaps(in, in_len, out, out_cap))
         return ENGINE_RECORDS_EINVAL;
     *written = 0;
-    if ((uint64_t)count > seq_room)
+    if (!seq_room_for(seq, count))
         return ENGINE_RECORDS_SEQ;
     /* check every length, their sum and the output size before writing anything */
     size_t sum = 0, total = 0;
@@ -516,17 +539,36 @@ int engine_records_seal_messages(engine_record_key *k, const unsigned char *in, 
     }
     if (sum != in_len)
         return ENGINE_RECORDS_EINVAL;
+    if (count == 0)
+        return ENGINE_RECORDS_OK;
     if (pthread_mutex_trylock(&k->lock) != 0)
         return ENGINE_RECORDS_EBUSY;
-    int rc = ENGINE_RECORDS_OK;
-    size_t pos = 0, start = 0;
-    for (size_t i = 0; i < count && rc == ENGINE_RECORDS_OK; i++) {
-        size_t clen = (size_t)lengths[i];
-        size_t inner = inner_size(clen, pad_to);
-        rc = seal_one(k->ctx[0], k->iv, seq + i, in + start, clen, content_type, inner, out + pos);
-        start += clen;
-        pos += HEADER_SIZE + inner + TAG_SIZE;
+
+    int t = clamp_threads(threads, count, total);
+    if (t > 1)
+        t = ensure_contexts(k, t);
+    /* runs of about equal output size */
+    seal_run runs[MAX_THREADS];
+    size_t index = 0, in_pos = 0, out_pos = 0;
+    for (int j = 0; j < t; j++) {
+        size_t target = j + 1 == t ? total : (total / (size_t)t) * (size_t)(j + 1);
+        size_t first = index, in_start = in_pos, out_start = out_pos;
+        while (index < count && (out_pos < target || j + 1 == t)) {
+            in_pos += (size_t)lengths[index];
+            out_pos += HEADER_SIZE + inner_size((size_t)lengths[index], pad_to) + TAG_SIZE;
+            index++;
+        }
+        runs[j] = (seal_run){
+            .ctx = k->ctx[j], .iv = k->iv, .in = in + in_start, .in_len = in_pos - in_start,
+            .lengths = lengths + first, .count = index - first, .out = out + out_start,
+            .pad_to = pad_to, .content_type = content_type, .seq = seq + first,
+            .rc = ENGINE_RECORDS_OK,
+        };
     }
+    run_jobs(seal_run_job, (char *)runs, sizeof(runs[0]), t);
+    int rc = ENGINE_RECORDS_OK;
+    for (int j = 0; j < t && rc == ENGINE_RECORDS_OK; j++)
+        rc = runs[j].rc;
     pthread_mutex_unlock(&k->lock);
     if (rc != ENGINE_RECORDS_OK) {
         OPENSSL_cleanse(out, total);
@@ -557,15 +599,19 @@ static inline int header_verdict(const unsigned char *rec, size_t left)
     return 0;
 }
 
-size_t engine_records_count(const unsigned char *in, size_t in_len)
+size_t engine_records_count(const unsigned char *in, size_t in_len, size_t *plaintext_bound)
 {
-    size_t pos = 0, n = 0;
-    if (in == NULL)
-        return 0;
-    while (header_verdict(in + pos, in_len - pos) == 0) {
-        pos += HEADER_SIZE + header_length(in + pos);
-        n++;
+    size_t pos = 0, n = 0, bound = 0;
+    if (in != NULL) {
+        while (header_verdict(in + pos, in_len - pos) == 0) {
+            size_t length = header_length(in + pos);
+            bound += length >= TAG_SIZE ? length - TAG_SIZE : 0;
+            pos += HEADER_SIZE + length;
+            n++;
+        }
     }
+    if (plaintext_bound != NULL)
+        *plaintext_bound = bound;
     return n;
 }
 
@@ -637,7 +683,7 @@ static void open_run_job(void *p)
 }
 
 int engine_records_open(engine_record_key *k, const unsigned char *in, size_t in_len,
-                        uint64_t seq, uint64_t seq_room, unsigned char *out, size_t out_cap,
+                        uint64_t seq, unsigned char *out, size_t out_cap,
                         int threads, uint64_t *segments, size_t max_segments,
                         size_t *records, size_t *consumed)
 {
@@ -660,7 +706,7 @@ int engine_records_open(engine_record_key *k, const unsigned char *in, size_t in
             break;
         if (nrec == max_segments)
             break;
-        if ((uint64_t)nrec >= seq_room) {
+        if (!seq_room_for(seq, nrec + 1)) {
             stop_rc = ENGINE_RECORDS_SEQ;
             break;
         }

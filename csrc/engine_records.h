@@ -10,8 +10,8 @@
  * context; the per-record nonce (IV XOR sequence number, section 5.3) is built in C. Output goes
  * to buffers the caller provides; every length is checked before use. Input and output buffers
  * must not overlap. Calls on one key object run one at a time (a second concurrent call gets
- * ENGINE_RECORDS_EBUSY). `seq_room` is how many sequence numbers are left from `seq`
- * (2^64 - seq, capped at 2^64 - 1). */
+ * ENGINE_RECORDS_EBUSY). `seq` is the sequence number of the first record; a call that would
+ * need one past 2^64 - 1 fails (sealing) or stops there (opening) with ENGINE_RECORDS_SEQ. */
 
 typedef struct engine_record_key engine_record_key;
 
@@ -39,19 +39,21 @@ void engine_record_key_free(engine_record_key *key);
  * records on that many threads (same bytes). On success *written and *records are set. */
 int engine_records_seal(engine_record_key *key, const unsigned char *in, size_t in_len,
                         int content_type, size_t max_fragment, size_t pad_to,
-                        uint64_t seq, uint64_t seq_room, unsigned char *out, size_t out_cap,
+                        uint64_t seq, unsigned char *out, size_t out_cap,
                         int threads, size_t *written, uint64_t *records);
 
 /* One record per message; `in` holds the `count` messages one after another, `lengths` their
- * lengths (each at most 2^14, summing to in_len). */
+ * lengths (each at most 2^14, summing to in_len). `threads` as for engine_records_seal. */
 int engine_records_seal_messages(engine_record_key *key, const unsigned char *in, size_t in_len,
                                  const uint64_t *lengths, size_t count, int content_type,
-                                 size_t pad_to, uint64_t seq, uint64_t seq_room,
-                                 unsigned char *out, size_t out_cap, size_t *written);
+                                 size_t pad_to, uint64_t seq,
+                                 unsigned char *out, size_t out_cap, int threads,
+                                 size_t *written);
 
 /* How many complete application_data records lie at the front of `in` (the most that
- * engine_records_open can return). */
-size_t engine_records_count(const unsigned char *in, size_t in_len);
+ * engine_records_open can return); *plaintext_bound (if not NULL) gets the sum of their
+ * ciphertext lengths less 16, an output size that always suffices. */
+size_t engine_records_count(const unsigned char *in, size_t in_len, size_t *plaintext_bound);
 
 /* Open the complete application_data records at the front of `in` into `out`, plaintexts one
  * after another. Stops at an incomplete record, before a record of another outer type, after a
@@ -61,7 +63,7 @@ size_t engine_records_count(const unsigned char *in, size_t in_len);
  * opened, also when an error stops the call at record index *records; no plaintext of a record
  * that fails is left in `out`. */
 int engine_records_open(engine_record_key *key, const unsigned char *in, size_t in_len,
-                        uint64_t seq, uint64_t seq_room, unsigned char *out, size_t out_cap,
+                        uint64_t seq, unsigned char *out, size_t out_cap,
                         int threads, uint64_t *segments, size_t max_segments,
                         size_t *records, size_t *consumed);
 

@@ -5,31 +5,15 @@ from __future__ import annotations
 import threading
 
 from ..errors import RecordAuthenticationError, RecordError, RecordOverflowError, UnexpectedMessageError
-from ._outcome import Opened
 from ._select import choose, make_key
 from ._suites import (
-    HEADER_SIZE,
-    TAG_SIZE,
-    byte_view,
     check_key,
     check_seq,
     check_threads,
+    input_buffer,
+    output_buffer,
     suite_named,
-    writable_view,
 )
-
-
-def _plaintext_bound(wire: memoryview) -> int:
-    """Room enough for the plaintext of every complete record at the front of ``wire``."""
-    total = pos = 0
-    end = len(wire)
-    while end - pos >= HEADER_SIZE:
-        length = (wire[pos + 3] << 8) | wire[pos + 4]
-        if end - pos - HEADER_SIZE < length:
-            break
-        total += max(length - TAG_SIZE, 0)
-        pos += HEADER_SIZE + length
-    return total
 
 
 class Opener:
@@ -38,8 +22,10 @@ class Opener:
     ``open``/``open_into`` take every complete record at the front of the wire bytes whose outer
     type is application_data (23). They stop at an incomplete record, before a record of another
     outer type, and after a record whose inner content type is not 23 (a handshake message or an
-    alert may change the keys for what follows). ``seq`` is the sequence number of the next
-    record; it advances by the number of records opened, also when an error stops the call.
+    alert may change the keys for what follows). legacy_record_version is not checked (RFC 8446
+    section 5.1), but the header is authenticated as the additional data. ``seq`` is the
+    sequence number of the next record; it advances by the number of records opened, also when
+    an error stops the call.
 
     Errors (each with ``index``, ``segments`` and ``consumed`` for the records before the bad
     one): RecordAuthenticationError when a record fails authentication (none of its plaintext is
@@ -53,7 +39,7 @@ class Opener:
         key, iv = check_key(self._suite, key, iv)
         self._seq = check_seq(seq)
         self.backend = choose(backend)
-        self._key = make_key(self.backend, self._suite, key, iv)
+        self._key = make_key(self.backend, self._suite, key, iv, encrypt=False)
         self._lock = threading.Lock()
 
     @property
@@ -71,15 +57,16 @@ class Opener:
     def open(self, wire, *, threads: int = 1) -> tuple[list[tuple[int, bytes]], int]:
         """``([(content_type, plaintext), ...], bytes consumed)`` for the records at the front."""
         check_threads(threads)
-        view = byte_view(wire)
-        out = bytearray(_plaintext_bound(view))
-        mv = memoryview(out)
+        wire, length = input_buffer(wire)
+        out = bytearray(self._key.plaintext_bound(wire, length))
         try:
-            segments, consumed = self._open(mv, view, threads)
+            segments, consumed = self._open(out, len(out), wire, length, threads)
         except (RecordError, RecordOverflowError, UnexpectedMessageError) as exc:
-            exc.segments = [(t, bytes(mv[o : o + n])) for t, o, n in exc.segments]
+            view = memoryview(out)
+            exc.segments = [(t, bytes(view[o : o + n])) for t, o, n in exc.segments]
             raise
-        return [(t, bytes(mv[o : o + n])) for t, o, n in segments], consumed
+        view = memoryview(out)
+        return [(t, bytes(view[o : o + n])) for t, o, n in segments], consumed
 
     def open_into(self, buffer, wire, *, threads: int = 1) -> tuple[list[tuple[int, int, int]], int]:
         """``([(content_type, offset, length), ...], bytes consumed)``, plaintext in ``buffer``.
@@ -87,34 +74,39 @@ class Opener:
         The plaintexts lie one after another from the start of ``buffer``. Each record needs room
         for its whole inner plaintext (ciphertext length - 16) at its offset; when the next record
         does not fit the call stops there, and ValueError is raised if not even the first fits.
+        ``buffer`` and ``wire`` must not overlap. ``threads`` > 1 opens runs of records in
+        parallel in the native backend, with the same result.
         """
         check_threads(threads)
-        return self._open(writable_view(buffer), byte_view(wire), threads)
+        out, capacity = output_buffer(buffer)
+        wire, length = input_buffer(wire)
+        return self._open(out, capacity, wire, length, threads)
 
-    def _open(self, out: memoryview, wire: memoryview, threads: int):
+    def _open(self, out, capacity: int, wire, length: int, threads: int):
         with self._lock:
-            result = self._key.open_into(out, wire, self._seq, threads)
-            self._seq += result.records
-        return self._outcome(result)
-
-    def _outcome(self, result: Opened):
-        error = result.error
-        if error is None or (error == "space" and result.records > 0):
-            return result.segments, result.consumed
-        index = result.records
-        if error == "space":
-            raise ValueError("the output buffer is too small for the first record's plaintext")
-        if error == "auth":
-            exc = RecordAuthenticationError(
-                "record %d failed authentication" % index, index, result.segments, result.consumed
+            segments, consumed, records, error = self._key.open_into(
+                out, capacity, wire, length, self._seq, threads
             )
-        elif error == "overflow":
+            self._seq += records
+        if error is None or (error == "space" and records > 0):
+            return segments, consumed
+        raise self._error(error, records, segments, consumed)
+
+    @staticmethod
+    def _error(error: str, index: int, segments, consumed: int) -> Exception:
+        if error == "space":
+            return ValueError("the output buffer is too small for the first record's plaintext")
+        if error == "auth":
+            return RecordAuthenticationError(
+                "record %d failed authentication" % index, index, segments, consumed
+            )
+        if error == "overflow":
             exc = RecordOverflowError("record %d is longer than TLS 1.3 allows" % index)
         elif error == "unexpected":
             exc = UnexpectedMessageError("record %d has no content type (all zeros)" % index)
         else:
             exc = RecordError("record %d would need a sequence number past 2^64 - 1" % index)
         exc.index = index
-        exc.segments = list(result.segments)
-        exc.consumed = result.consumed
-        raise exc
+        exc.segments = list(segments)
+        exc.consumed = consumed
+        return exc

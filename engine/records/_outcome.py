@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
+from typing import NamedTuple, Optional
 
 
-@dataclasses.dataclass(frozen=True)
-class Opened:
+class Opened(NamedTuple):
     """The result of one open call before it is turned into return values or an exception.
 
     ``segments`` are ``(content_type, offset, length)`` for the records opened, ``consumed`` the
@@ -19,4 +18,4 @@ class Opened:
     segments: list
     consumed: int
     records: int
-    error: str | None
+    error: Optional[str]

@@ -30,7 +30,7 @@ def _header(length: int) -> bytes:
 class PythonKey:
     """One direction's traffic key and static IV, protecting records with cryptography."""
 
-    def __init__(self, suite: Suite, key: bytes, iv: bytes):
+    def __init__(self, suite: Suite, key: bytes, iv: bytes, encrypt: bool = True):
         self._aead = suite.aead(key)
         self._iv = int.from_bytes(iv, "big")
 
@@ -44,9 +44,10 @@ class PythonKey:
         )
         return end
 
-    def seal_into(self, out: memoryview, data: memoryview, content_type: int, max_fragment: int,
-                  pad_to: int, seq: int, threads: int) -> None:
+    def seal_into(self, out, capacity: int, data, length: int, content_type: int,
+                  max_fragment: int, pad_to: int, seq: int, threads: int) -> None:
         """Write the records of ``data``; the caller has checked sizes and sequence numbers."""
+        out, data = memoryview(out).cast("B"), memoryview(data).cast("B")
         pos = 0
         tails = {}
         for start in range(0, len(data), max_fragment):
@@ -58,16 +59,17 @@ class PythonKey:
             pos = self._seal_one(out, pos, content, tail, seq)
             seq += 1
 
-    def seal_new(self, data: memoryview, size: int, content_type: int, max_fragment: int,
+    def seal_new(self, data, length: int, size: int, content_type: int, max_fragment: int,
                  pad_to: int, seq: int, threads: int) -> bytes:
         out = bytearray(size)
-        self.seal_into(memoryview(out), data, content_type, max_fragment, pad_to, seq, threads)
+        self.seal_into(out, size, data, length, content_type, max_fragment, pad_to, seq, threads)
         return bytes(out)
 
-    def seal_messages_new(self, data: memoryview, lengths, size: int, content_type: int,
-                          pad_to: int, seq: int) -> bytes:
+    def seal_messages_new(self, data: bytes, lengths, size: int, content_type: int,
+                          pad_to: int, seq: int, threads: int) -> bytes:
         out = bytearray(size)
-        self.seal_messages_into(memoryview(out), data, lengths, content_type, pad_to, seq)
+        self.seal_messages_into(memoryview(out), memoryview(data), lengths, content_type,
+                                pad_to, seq)
         return bytes(out)
 
     def seal_messages_into(self, out: memoryview, data: memoryview, lengths, content_type: int,
@@ -80,11 +82,23 @@ class PythonKey:
             start += n
             seq += 1
 
-    def open_into(self, out: memoryview, wire: memoryview, seq: int, threads: int) -> Opened:
+    def plaintext_bound(self, wire, length: int) -> int:
+        """An output size enough for every complete record at the front of ``wire``."""
+        total = pos = 0
+        while length - pos >= HEADER_SIZE and wire[pos] == APPLICATION_DATA:
+            size = (wire[pos + 3] << 8) | wire[pos + 4]
+            if length - pos - HEADER_SIZE < size:
+                break
+            total += max(size - TAG_SIZE, 0)
+            pos += HEADER_SIZE + size
+        return total
+
+    def open_into(self, out, capacity: int, wire, length: int, seq: int, threads: int) -> Opened:
         """Open the complete application_data records at the front of ``wire`` into ``out``."""
+        out, wire = memoryview(out).cast("B"), memoryview(wire).cast("B")
         segments = []
         pos = off = 0
-        end = len(wire)
+        end = length
         index = 0
         while end - pos >= HEADER_SIZE:
             if wire[pos] != APPLICATION_DATA:

@@ -8,15 +8,16 @@ from ._select import choose, make_key
 from ._suites import (
     APPLICATION_DATA,
     MAX_FRAGMENT,
-    byte_view,
     check_key,
     check_seal_options,
     check_seq,
     check_seq_room,
+    input_buffer,
+    joined_messages,
     messages_layout,
+    output_buffer,
     sealed_layout,
     suite_named,
-    writable_view,
 )
 
 
@@ -26,7 +27,8 @@ class Sealer:
     ``seq`` is the sequence number of the next record (RFC 8446 section 5.3); it advances by one
     per record and sealing stops with RecordError before it would pass 2^64 - 1. ``backend`` is
     ``"native"``, ``"python"`` or None (ENGINE_BACKEND). Both backends write identical bytes.
-    A Sealer may be shared between threads; calls on it run one at a time.
+    A Sealer may be shared between threads; calls on it run one at a time. Bad arguments raise
+    TypeError or ValueError.
     """
 
     def __init__(self, suite: str, key, iv, *, seq: int = 0, backend: str | None = None):
@@ -34,7 +36,7 @@ class Sealer:
         key, iv = check_key(self._suite, key, iv)
         self._seq = check_seq(seq)
         self.backend = choose(backend)
-        self._key = make_key(self.backend, self._suite, key, iv)
+        self._key = make_key(self.backend, self._suite, key, iv, encrypt=True)
         self._lock = threading.Lock()
 
     @property
@@ -59,56 +61,55 @@ class Sealer:
         same. Empty ``data`` gives b"".
         """
         check_seal_options(content_type, max_fragment, pad_to, threads)
-        view = byte_view(data)
+        data, length = input_buffer(data)
+        records, size = sealed_layout(length, max_fragment, pad_to)
+        if records == 0:
+            return b""
         with self._lock:
-            records, size = sealed_layout(len(view), max_fragment, pad_to)
-            if records == 0:
-                return b""
             check_seq_room(self._seq, records)
-            out = self._key.seal_new(
-                view, size, content_type, max_fragment, pad_to, self._seq, threads
-            )
+            out = self._key.seal_new(data, length, size, content_type, max_fragment, pad_to,
+                                     self._seq, threads)
             self._seq += records
-            return out
+        return out
 
     def seal_into(self, buffer, data, *, content_type: int = APPLICATION_DATA,
                   max_fragment: int = MAX_FRAGMENT, pad_to: int = 0, threads: int = 1) -> int:
         """Like :meth:`seal`, writing into ``buffer`` from its start; returns the bytes written.
 
-        A buffer too small raises ValueError before anything is written.
+        A buffer too small raises ValueError before anything is written. ``buffer`` and ``data``
+        must not overlap.
         """
         check_seal_options(content_type, max_fragment, pad_to, threads)
-        out = writable_view(buffer)
-        view = byte_view(data)
-        with self._lock:
-            records, size = sealed_layout(len(view), max_fragment, pad_to)
-            if size > len(out):
-                raise ValueError(
-                    "the output buffer holds %d bytes; the records need %d" % (len(out), size)
-                )
-            if records == 0:
-                return 0
-            check_seq_room(self._seq, records)
-            self._key.seal_into(
-                out[:size], view, content_type, max_fragment, pad_to, self._seq, threads
+        out, capacity = output_buffer(buffer)
+        data, length = input_buffer(data)
+        records, size = sealed_layout(length, max_fragment, pad_to)
+        if size > capacity:
+            raise ValueError(
+                "the output buffer holds %d bytes; the records need %d" % (capacity, size)
             )
+        if records == 0:
+            return 0
+        with self._lock:
+            check_seq_room(self._seq, records)
+            self._key.seal_into(out, capacity, data, length, content_type, max_fragment, pad_to,
+                                self._seq, threads)
             self._seq += records
-            return size
+        return size
 
-    def seal_messages(self, messages, *, content_type: int = APPLICATION_DATA,
-                      pad_to: int = 0) -> bytes:
-        """One record per message (each at most 2^14 bytes), all in one call."""
-        check_seal_options(content_type, 1, pad_to, 1)
-        views = [byte_view(m) for m in messages]
-        lengths = [len(v) for v in views]
-        size = messages_layout(lengths, pad_to)
-        if not views:
+    def seal_messages(self, messages, *, content_type: int = APPLICATION_DATA, pad_to: int = 0,
+                      threads: int = 1) -> bytes:
+        """One record per message (each at most 2^14 bytes), all in one call.
+
+        ``threads`` > 1 spreads the messages over threads in the native backend (same bytes).
+        """
+        check_seal_options(content_type, 1, pad_to, threads)
+        data, lengths = joined_messages(messages)
+        if not lengths:
             return b""
-        data = b"".join(views)
+        size = messages_layout(lengths, pad_to)  # also refuses a message over 2^14
         with self._lock:
             check_seq_room(self._seq, len(lengths))
-            out = self._key.seal_messages_new(
-                memoryview(data), lengths, size, content_type, pad_to, self._seq
-            )
+            out = self._key.seal_messages_new(data, lengths, size, content_type, pad_to,
+                                              self._seq, threads)
             self._seq += len(lengths)
-            return out
+        return out

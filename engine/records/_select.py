@@ -34,10 +34,10 @@ def choose(backend: str | None) -> str:
     return choice
 
 
-def make_key(backend: str, suite: Suite, key: bytes, iv: bytes):
-    """The per-direction key object of ``backend``."""
+def make_key(backend: str, suite: Suite, key: bytes, iv: bytes, encrypt: bool):
+    """The key object of ``backend`` for one direction (sealing if ``encrypt``)."""
     if backend == "native":
         from ._native import NativeKey
 
-        return NativeKey(suite, key, iv)
-    return PythonKey(suite, key, iv)
+        return NativeKey(suite, key, iv, encrypt)
+    return PythonKey(suite, key, iv, encrypt)

@@ -71,6 +71,11 @@ def check_seq(seq) -> int:
 
 def check_seal_options(content_type, max_fragment, pad_to, threads) -> None:
     """Validate the keyword options of seal()/seal_into()/seal_messages()."""
+    if (type(content_type) is int and 0 < content_type < 256
+            and type(max_fragment) is int and 0 < max_fragment <= MAX_FRAGMENT
+            and type(pad_to) is int and pad_to >= 0
+            and type(threads) is int and 0 < threads <= 256):
+        return
     for name, value in (("content_type", content_type), ("max_fragment", max_fragment),
                         ("pad_to", pad_to), ("threads", threads)):
         if isinstance(value, bool) or not isinstance(value, int):
@@ -85,6 +90,8 @@ def check_seal_options(content_type, max_fragment, pad_to, threads) -> None:
 
 
 def check_threads(threads) -> None:
+    if type(threads) is int and 0 < threads <= 256:
+        return
     if isinstance(threads, bool) or not isinstance(threads, int):
         raise TypeError("threads must be an int")
     if not 1 <= threads <= 256:
@@ -111,6 +118,9 @@ def record_size(content_len: int, pad_to: int) -> int:
 def sealed_layout(data_len: int, max_fragment: int, pad_to: int) -> tuple[int, int]:
     """(number of records, total bytes) that sealing ``data_len`` bytes produces."""
     full, rest = divmod(data_len, max_fragment)
+    if pad_to == 0:
+        records = full + (1 if rest else 0)
+        return records, data_len + records * (HEADER_SIZE + 1 + TAG_SIZE)
     total = full * record_size(max_fragment, pad_to)
     if rest:
         total += record_size(rest, pad_to)
@@ -119,6 +129,11 @@ def sealed_layout(data_len: int, max_fragment: int, pad_to: int) -> tuple[int, i
 
 def messages_layout(lengths, pad_to: int) -> int:
     """Total bytes that sealing one record per message of the given lengths produces."""
+    if lengths and max(lengths) > MAX_FRAGMENT:
+        raise ValueError("a message of %d bytes does not fit one record (at most 2^14)"
+                         % max(lengths))
+    if pad_to == 0:
+        return sum(lengths) + len(lengths) * (HEADER_SIZE + 1 + TAG_SIZE)
     total = 0
     for n in lengths:
         if n > MAX_FRAGMENT:
@@ -156,3 +171,32 @@ def byte_view(data) -> memoryview:
     if not view.c_contiguous:
         raise ValueError("the input must be a contiguous bytes-like object")
     return view.cast("B") if view.format != "B" or view.ndim != 1 else view
+
+
+def input_buffer(data):
+    """``(object, length in bytes)`` for a bytes-like input, without copying it."""
+    if type(data) is bytes or type(data) is bytearray:
+        return data, len(data)
+    view = byte_view(data)
+    return view, len(view)
+
+
+def output_buffer(buffer):
+    """``(object, length in bytes)`` for a writable bytes-like output buffer."""
+    if type(buffer) is bytearray:
+        return buffer, len(buffer)
+    view = writable_view(buffer)
+    return view, len(view)
+
+
+def joined_messages(messages) -> tuple[bytes, list[int]]:
+    """The messages one after another, and their lengths in bytes."""
+    if not isinstance(messages, (list, tuple)):
+        messages = list(messages)
+    data = b"".join(messages)
+    lengths = list(map(len, messages))
+    if sum(lengths) != len(data):  # some message's len() does not count bytes
+        views = [byte_view(m) for m in messages]
+        lengths = [len(v) for v in views]
+        data = b"".join(views)
+    return data, lengths

@@ -203,3 +203,27 @@ def test_a_key_update_in_a_threaded_batch_stops_the_batch_after_it():
     assert segments[-1] == (22, key_update) and len(segments) == 41
     assert b"".join(p for _, p in segments[:-1]) == first
     assert consumed == len(wire) - 50000 and opener.seq == 41
+
+
+@settings(max_examples=30, deadline=None)
+@given(keys(), st.lists(st.integers(0, 3000), min_size=1, max_size=60), paddings,
+       st.integers(2, 4))
+def test_several_threads_seal_messages_exactly_as_one(k, lengths, pad_to, threads):
+    suite, key, iv, seq = k
+    seq = min(seq, 2**64 - len(lengths))
+    messages = [os.urandom(n) for n in lengths]
+    one = Sealer(suite, key, iv, seq=seq, backend="native").seal_messages(messages, pad_to=pad_to)
+    many = Sealer(suite, key, iv, seq=seq, backend="native").seal_messages(
+        messages, pad_to=pad_to, threads=threads)
+    python = Sealer(suite, key, iv, seq=seq, backend="python").seal_messages(
+        messages, pad_to=pad_to)
+    assert one == many == python
+
+
+def test_sealing_refuses_overlapping_buffers():
+    sealer = Sealer("TLS_AES_128_GCM_SHA256", bytes(16), bytes(12), backend="native")
+    buffer = bytearray(200)
+    view = memoryview(buffer)
+    with pytest.raises(ValueError):
+        sealer.seal_into(view[50:], view[:60])
+    assert sealer.seq == 0

@@ -1,0 +1,221 @@
+"""Measuring record protection against its contenders: interleaved rounds, medians of ratios.
+
+Machines are noisy, so contenders are timed in turn within each round (the order reversed every
+other round) and each round gives one ratio per contender against the native record layer; the
+table shows the median of those per-round ratios. ``engine speed`` and bench/bench_records.py
+both print :func:`format_table`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import statistics
+import subprocess
+import sys
+import time
+
+from ._contenders import SSL_SUITE, WORKLOADS, Workload, contenders
+from ._select import choose
+from ._suites import SUITES
+
+SAMPLE_SECONDS = 0.004  # each timed sample repeats an operation for at least this long
+DIRECTIONS = ("seal", "open")
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    """One case measured: per contender, the median over rounds of its time / the baseline's."""
+
+    suite: str
+    direction: str
+    workload: Workload
+    baseline: str
+    rounds: int
+    seconds: float  # median time of one baseline operation
+    ratios: dict  # contender name -> median(t_contender / t_baseline)
+    speedup_x2: float | None  # median(t_native / t_native_x2)
+
+    @property
+    def throughput(self) -> float:
+        """Baseline payload throughput in MB/s."""
+        return self.workload.total / self.seconds / 1e6
+
+
+def _timed(fn, repeat: int) -> float:
+    prepare = getattr(fn, "prepare", None)
+    if prepare is not None:
+        prepare()
+    start = time.perf_counter()
+    for _ in range(repeat):
+        fn()
+    return (time.perf_counter() - start) / repeat
+
+
+def measure(suite: str, direction: str, workload: Workload, seconds: float = 1.0,
+            min_rounds: int = 3, max_rounds: int = 200) -> Row:
+    """Time every contender of one case in interleaved rounds for about ``seconds``."""
+    native = _native_possible()
+    runs = contenders(suite, direction, workload, native=native)
+    baseline = "native" if native else "python"
+    repeats = {}
+    for name, fn in runs.items():
+        once = _timed(fn, 1)  # also a warm-up
+        single = getattr(fn, "prepare", None) is not None or workload.large
+        repeats[name] = 1 if single else max(1, math.ceil(SAMPLE_SECONDS / max(once, 1e-9)))
+    per_round: dict[str, list[float]] = {name: [] for name in runs}
+    base_times: list[float] = []
+    x2: list[float] = []
+    names = list(runs)
+    deadline = time.perf_counter() + seconds
+    rounds = 0
+    while rounds < min_rounds or (rounds < max_rounds and time.perf_counter() < deadline):
+        order = names if rounds % 2 == 0 else names[::-1]
+        times = {name: _timed(runs[name], repeats[name]) for name in order}
+        base = times[baseline]
+        base_times.append(base)
+        for name, t in times.items():
+            per_round[name].append(t / base)
+        if "native x2" in times:
+            x2.append(times["native"] / times["native x2"])
+        rounds += 1
+    ratios = {name: statistics.median(values) for name, values in per_round.items()
+              if name not in (baseline, "native x2")}
+    return Row(suite, direction, workload, baseline, rounds, statistics.median(base_times),
+               ratios, statistics.median(x2) if x2 else None)
+
+
+def _native_possible() -> bool:
+    try:
+        return choose("native") == "native"
+    except Exception:
+        return False
+
+
+def measure_all(suites=SUITES, seconds: float = 1.0, large: bool = True, progress=None):
+    """Every workload, direction and suite; ``progress(row)`` is called after each row."""
+    rows = []
+    for workload in WORKLOADS:
+        if workload.large and not large:
+            continue
+        for suite in suites:
+            for direction in DIRECTIONS:
+                row = measure(suite, direction, workload,
+                              seconds=seconds * (2 if workload.large else 1),
+                              min_rounds=3, max_rounds=8 if workload.large else 200)
+                rows.append(row)
+                if progress is not None:
+                    progress(row)
+    return rows
+
+
+_SHORT = {"TLS_AES_128_GCM_SHA256": "AES-128-GCM", "TLS_AES_256_GCM_SHA384": "AES-256-GCM",
+          "TLS_CHACHA20_POLY1305_SHA256": "ChaCha20-Poly1305"}
+
+
+def _cell(value, digits=2):
+    return "-" if value is None else "%.*f" % (digits, value)
+
+
+def format_header(baseline: str = "native") -> str:
+    return ("%-24s %-17s %-4s %6s %8s %8s %8s %8s %8s %8s"
+            % ("workload", "suite", "op", "rounds", "MB/s", "of limit",
+               "of c1sh", "x ssl", "x python", "2 thr"))
+
+
+def format_row(row: Row) -> str:
+    limit = row.ratios.get("limit")
+    # the limit and cryptography columns are a fraction: our speed / their speed
+    return ("%-24s %-17s %-4s %6d %8.0f %8s %8s %8s %8s %8s"
+            % (row.workload.label, _SHORT[row.suite], row.direction, row.rounds, row.throughput,
+               _cell(limit), _cell(row.ratios.get("cryptography")), _cell(row.ratios.get("ssl")),
+               _cell(row.ratios.get("python"), 1), _cell(row.speedup_x2)))
+
+
+def format_table(rows) -> str:
+    baseline = rows[0].baseline if rows else "native"
+    lines = [format_header(baseline)]
+    lines += [format_row(row) for row in rows]
+    lines.append(
+        "ratios are medians of per-round ratios: 'of limit'/'of c1sh' = time of one AEAD call "
+        "on the whole buffer (extension's libcrypto / cryptography) over ours (1.0 = as fast); "
+        "'x ssl', 'x python' = their time over ours; '2 thr' = one thread's time over two's."
+    )
+    return "\n".join(lines)
+
+
+# --- goals ------------------------------------------------------------------------------------
+
+
+def goals(rows, peak_ratio: float | None = None) -> list[tuple[str, bool | None, str]]:
+    """(goal, met?, the figures behind it) for the targets of the native record layer."""
+    out = []
+
+    def check(text, values, predicate):
+        values = [(label, v) for label, v in values if v is not None]
+        if not values:
+            out.append((text, None, "not measured"))
+            return
+        worst = min(values, key=lambda lv: lv[1])
+        ok = all(predicate(v) for _, v in values)
+        out.append((text, ok, "lowest %.2f (%s)" % (worst[1], worst[0])))
+
+    def label(row):
+        return "%s %s %s" % (_SHORT[row.suite], row.direction, row.workload.label)
+
+    big = [r for r in rows if r.workload.record_size == 16384]
+    check("16 KiB records >= 0.9 of the limit", [(label(r), r.ratios.get("limit")) for r in big],
+          lambda v: v >= 0.9)
+    check("16 KiB records >= 2x ssl", [(label(r), r.ratios.get("ssl")) for r in big],
+          lambda v: v >= 2)
+    small = [r for r in rows if r.workload.messages]
+    check("64 B messages >= 5x ssl", [(label(r), r.ratios.get("ssl")) for r in small],
+          lambda v: v >= 5)
+    check("64 B messages >= 5x the Python fallback",
+          [(label(r), r.ratios.get("python")) for r in small], lambda v: v >= 5)
+    check("2 threads >= 1.7x one on 1 MiB and larger",
+          [(label(r), r.speedup_x2) for r in rows if r.workload.total >= 2**20],
+          lambda v: v >= 1.7)
+    if peak_ratio is not None:
+        out.append(("peak memory sealing 64 MiB < 2.2x the input", peak_ratio < 2.2,
+                    "%.2fx" % peak_ratio))
+    return out
+
+
+def format_goals(results) -> str:
+    marks = {True: "met", False: "NOT met", None: "n/a"}
+    return "\n".join("%-46s %-8s %s" % (text, marks[ok], detail) for text, ok, detail in results)
+
+
+_PEAK_SCRIPT = r"""
+import json, os, resource, sys
+from engine.records import Sealer
+size = int(sys.argv[1])
+sealer = Sealer(sys.argv[2], bytes(int(sys.argv[3])), bytes(12), backend=sys.argv[4])
+sealer.seal(b"warm" * 1000)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+data = os.urandom(size)
+records = sealer.seal(data)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"ratio": (after - before) * 1024 / size, "output": len(records)}))
+"""
+
+
+def peak_memory_ratio(size: int = 64 * 2**20, suite: str = "TLS_AES_128_GCM_SHA256",
+                      backend: str = "native") -> float:
+    """Peak resident memory added while sealing ``size`` bytes with seal(), over ``size``.
+
+    Measured in a fresh interpreter (ru_maxrss after the input is made and sealed, minus before),
+    so the input itself counts: 2.0 means input plus output and nothing else.
+    """
+    key_size = 16 if "128" in suite else 32
+    result = subprocess.run(
+        [sys.executable, "-c", _PEAK_SCRIPT, str(size), suite, str(key_size), backend],
+        capture_output=True, text=True, check=True,
+    )
+    return json.loads(result.stdout)["ratio"]
+
+
+__all__ = ["SSL_SUITE", "Row", "format_goals", "format_table", "goals", "measure",
+           "measure_all", "peak_memory_ratio"]
