@@ -129,6 +129,8 @@ class TLSSocket:
         with self._lock:
             if self._closed:
                 raise OSError("the TLS connection is closed")
+            if self._conn.closed:  # the peer sent close_notify or the connection failed
+                raise BrokenPipeError("the peer closed the TLS connection")
             for start in range(0, len(data), _WRITE_CHUNK):
                 chunk = bytes(data[start:start + _WRITE_CHUNK])
                 self._conn.send_data(chunk)

@@ -185,6 +185,16 @@ class OpenSSLProcess:
                                 % (pattern, timeout, self._output[-3000:].decode("latin-1")))
                 self._changed.wait(min(left, 0.1))
 
+    def wait_count(self, text: str, count: int, *, timeout: float = TIMEOUT) -> None:
+        """Wait until ``text`` occurs at least ``count`` times in the output."""
+        needle = text.encode()
+        with self._changed:
+            if not self._changed.wait_for(
+                    lambda: self._output.count(needle) >= count or not self._reader.is_alive(),
+                    timeout) or self._output.count(needle) < count:
+                pytest.fail("openssl printed %r fewer than %d times; output:\n%s"
+                            % (text, count, self._output[-3000:].decode("latin-1")))
+
     def write(self, data: bytes) -> None:
         self.proc.stdin.write(data)
         self.proc.stdin.flush()

@@ -1,0 +1,224 @@
+"""Full TLS 1.3 handshakes per second: engine client and server against Python's ssl.
+
+Both sides of each stack run in this process over memory: engine ClientConnection and
+ServerConnection pass bytes directly; ssl uses two SSLObjects over MemoryBIOs. The setting is the
+same for both: a P-256 ECDSA server certificate from the same CA, x25519, the same cipher suite
+(whatever ssl negotiates by default), the client verifying the chain against that CA and the
+name "localhost", no session tickets, no client certificate.
+
+    pytest bench/bench_handshake.py --benchmark-enable      # pytest-benchmark tables and ratio
+    python bench/bench_handshake.py [--rounds N] [--profile] # pairs/s, ratio, cProfile top 20
+
+The ratio is the median over rounds of (engine pairs/s) / (ssl pairs/s), the two measured
+back to back in each round, alternating which goes first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import ssl
+import statistics
+import sys
+import tempfile
+import time
+
+from cryptography.hazmat.primitives import serialization
+
+from engine.pki import CertificateAuthority, TrustStore
+from engine.tls import ClientConfig, ClientConnection, ServerConfig, ServerConnection
+
+_MAX_FLIGHTS = 8
+
+
+class Setting:
+    """The CA, the server certificate and the configured engine and ssl contexts."""
+
+    def __init__(self, directory: str):
+        ca = CertificateAuthority.create_root("Bench Root CA", key_type="p256")
+        leaf = ca.issue_server(["localhost"], key_type="p256")
+        ca_path = os.path.join(directory, "ca.pem")
+        cert_path = os.path.join(directory, "server.pem")
+        key_path = os.path.join(directory, "server.key")
+        with open(ca_path, "wb") as fh:
+            fh.write(ca.certificate.public_bytes(serialization.Encoding.PEM))
+        with open(cert_path, "wb") as fh:
+            fh.write(leaf.certificate.public_bytes(serialization.Encoding.PEM))
+        with open(key_path, "wb") as fh:
+            fh.write(leaf.private_key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption()))
+
+        self.ssl_server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ssl_server.minimum_version = ssl.TLSVersion.TLSv1_3
+        self.ssl_server.load_cert_chain(cert_path, key_path)
+        self.ssl_server.num_tickets = 0
+        self.ssl_client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        self.ssl_client.minimum_version = ssl.TLSVersion.TLSv1_3
+        self.ssl_client.load_verify_locations(ca_path)
+        suite, group = self.ssl_parameters()
+
+        self.client_config = ClientConfig(trust=TrustStore([ca.certificate]),
+                                          cipher_suites=(suite,), groups=(group,),
+                                          key_share_groups=(group,))
+        self.server_config = ServerConfig([leaf.keystore()], cipher_suites=(suite,),
+                                          groups=(group,))
+        self.suite, self.group = suite, group
+
+    def ssl_parameters(self):
+        client, server = ssl_handshake(self)
+        assert client.version() == "TLSv1.3"
+        return client.cipher()[0], "x25519"  # ssl (OpenSSL) sends an x25519 key share first
+
+
+def engine_handshake(setting: Setting):
+    """One full handshake between an engine client and an engine server, over memory."""
+    client = ClientConnection(setting.client_config, server_name="localhost")
+    server = ServerConnection(setting.server_config)
+    to_server = client.data_to_send()
+    for _ in range(_MAX_FLIGHTS):
+        server.receive_data(to_server)
+        to_client = server.data_to_send()
+        if to_client:
+            client.receive_data(to_client)
+        to_server = client.data_to_send()
+        if client.handshake_complete and server.handshake_complete:
+            return client, server
+        if not to_server:
+            break
+    raise RuntimeError("the engine handshake did not complete")
+
+
+def ssl_handshake(setting: Setting):
+    """One full handshake between two ssl.SSLObjects over MemoryBIOs."""
+    c_in, c_out, s_in, s_out = ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO()
+    client = setting.ssl_client.wrap_bio(c_in, c_out, server_hostname="localhost")
+    server = setting.ssl_server.wrap_bio(s_in, s_out, server_side=True)
+    client_done = server_done = False
+    for _ in range(_MAX_FLIGHTS):
+        if not client_done:
+            try:
+                client.do_handshake()
+                client_done = True
+            except ssl.SSLWantReadError:
+                pass
+        s_in.write(c_out.read())
+        if not server_done:
+            try:
+                server.do_handshake()
+                server_done = True
+            except ssl.SSLWantReadError:
+                pass
+        c_in.write(s_out.read())
+        if client_done and server_done:
+            return client, server
+    raise RuntimeError("the ssl handshake did not complete")
+
+
+def pairs_per_second(handshake, setting: Setting, count: int) -> float:
+    start = time.perf_counter()
+    for _ in range(count):
+        handshake(setting)
+    return count / (time.perf_counter() - start)
+
+
+def interleaved(setting: Setting, rounds: int, per_round: int):
+    """Per-round pairs/s of both stacks, measured back to back, alternating the order."""
+    engine_rates, ssl_rates = [], []
+    for index in range(rounds):
+        order = ((engine_handshake, engine_rates), (ssl_handshake, ssl_rates))
+        for handshake, rates in (order if index % 2 == 0 else order[::-1]):
+            rates.append(pairs_per_second(handshake, setting, per_round))
+    ratios = [e / s for e, s in zip(engine_rates, ssl_rates)]
+    return engine_rates, ssl_rates, ratios
+
+
+# --- pytest-benchmark -------------------------------------------------------------------------
+
+try:
+    import pytest
+except ImportError:  # script mode without pytest installed
+    pytest = None
+
+if pytest is not None:
+
+    @pytest.fixture(scope="module")
+    def setting():
+        with tempfile.TemporaryDirectory() as directory:
+            yield Setting(directory)
+
+    @pytest.mark.benchmark(group="handshake")
+    def test_engine_full_handshake(benchmark, setting):
+        client, server = benchmark(engine_handshake, setting)
+        assert client.handshake_complete and server.handshake_complete
+
+    @pytest.mark.benchmark(group="handshake")
+    def test_ssl_full_handshake(benchmark, setting):
+        client, server = benchmark(ssl_handshake, setting)
+        assert client.version() == server.version() == "TLSv1.3"
+
+    @pytest.mark.benchmark(group="handshake-ratio")
+    def test_engine_to_ssl_ratio_interleaved(benchmark, setting):
+        """Median of per-round ratios (engine/ssl), recorded in extra_info; no threshold."""
+        result = {}
+
+        def measure():
+            result["rates"] = interleaved(setting, rounds=7, per_round=40)
+
+        benchmark.pedantic(measure, rounds=1, iterations=1)
+        engine_rates, ssl_rates, ratios = result["rates"]
+        benchmark.extra_info.update({
+            "engine_pairs_per_s": statistics.median(engine_rates),
+            "ssl_pairs_per_s": statistics.median(ssl_rates),
+            "median_ratio": statistics.median(ratios),
+            "suite": setting.suite, "group": setting.group,
+        })
+        assert all(rate > 0 for rate in engine_rates + ssl_rates)
+
+
+# --- script mode ------------------------------------------------------------------------------
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=11)
+    parser.add_argument("--per-round", type=int, default=100)
+    parser.add_argument("--profile", action="store_true",
+                        help="also print a cProfile top 20 of the engine handshake")
+    parser.add_argument("--profile-count", type=int, default=300)
+    args = parser.parse_args(argv)
+    from engine._backend import resolve
+
+    with tempfile.TemporaryDirectory() as directory:
+        setting = Setting(directory)
+        for _ in range(20):  # warm up both
+            engine_handshake(setting)
+            ssl_handshake(setting)
+        engine_rates, ssl_rates, ratios = interleaved(setting, args.rounds, args.per_round)
+        print("setting: P-256 ECDSA certificate, %s, %s, client verifies the chain "
+              "(engine backend: %s; %s)" % (setting.group, setting.suite, resolve(),
+                                            ssl.OPENSSL_VERSION))
+        print("rounds: %d x %d handshakes per stack, interleaved" % (args.rounds, args.per_round))
+        print("engine: %7.1f pairs/s (median; min %.1f, max %.1f)"
+              % (statistics.median(engine_rates), min(engine_rates), max(engine_rates)))
+        print("ssl:    %7.1f pairs/s (median; min %.1f, max %.1f)"
+              % (statistics.median(ssl_rates), min(ssl_rates), max(ssl_rates)))
+        print("ratio engine/ssl: %.2f (median of per-round ratios; min %.2f, max %.2f)"
+              % (statistics.median(ratios), min(ratios), max(ratios)))
+        if args.profile:
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for _ in range(args.profile_count):
+                engine_handshake(setting)
+            profiler.disable()
+            print("\ncProfile of %d engine handshakes (client + server), top 20 by own time:"
+                  % args.profile_count)
+            stats = pstats.Stats(profiler, stream=sys.stdout)
+            stats.sort_stats("tottime").print_stats(20)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
