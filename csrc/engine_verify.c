@@ -15,12 +15,18 @@
  * The batch runs on worker threads, each with its own X509_STORE_CTX; no Python object is
  * touched, so the binding releases the GIL around the call. */
 
+#define _DEFAULT_SOURCE 1 /* inet_aton */
+
 #include <limits.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <openssl/asn1.h>
 #include <openssl/err.h>
@@ -376,8 +382,18 @@ static int chain_verify(X509_STORE_CTX *ctx)
     return 1;
 }
 
+/* RFC 5280 6.1.1 (d): a trust anchor is a name and a key; its extensions are not checked
+ * against the X.509 strict profile's CA requirements, so a root without keyUsage is
+ * still an anchor. Everything else OpenSSL reports stands. */
 static int verify_callback(int ok, X509_STORE_CTX *ctx)
 {
+    if (ok)
+        return ok;
+    int depth = X509_STORE_CTX_get_error_depth(ctx);
+    STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+    if (X509_STORE_CTX_get_error(ctx) == X509_V_ERR_CA_CERT_MISSING_KEY_USAGE && chain != NULL
+        && depth == sk_X509_num(chain) - 1 && depth >= X509_STORE_CTX_get_num_untrusted(ctx))
+        return 1;
     return ok;
 }
 
@@ -503,10 +519,246 @@ static int has_server_identity(X509 *leaf)
 
 /* ---- the worker */
 
+/* ---- the project's Web PKI rules, on a path OpenSSL accepted (engine/verify/rules.py) */
+
+static int key_fault(X509 *x)
+{
+    EVP_PKEY *key = X509_get0_pubkey(x);
+    if (key == NULL)
+        return ENGINE_VERIFY_FORBIDDEN_KEY;
+    switch (EVP_PKEY_get_base_id(key)) {
+    case EVP_PKEY_RSA:
+    case EVP_PKEY_RSA_PSS: {
+        int bits = EVP_PKEY_get_bits(key);
+        return bits < 2048 || bits % 8 != 0 ? ENGINE_VERIFY_WEAK_KEY : 0;
+    }
+    case EVP_PKEY_EC: {
+        char group[64];
+        size_t len = 0;
+        if (!EVP_PKEY_get_group_name(key, group, sizeof(group), &len))
+            return ENGINE_VERIFY_FORBIDDEN_KEY;
+        return strcmp(group, "prime256v1") == 0 || strcmp(group, "secp384r1") == 0
+                       || strcmp(group, "secp521r1") == 0
+                   ? 0
+                   : ENGINE_VERIFY_FORBIDDEN_KEY;
+    }
+    case EVP_PKEY_ED25519:
+    case EVP_PKEY_ED448:
+        return 0;
+    default:
+        return ENGINE_VERIFY_FORBIDDEN_KEY;
+    }
+}
+
+static int serial_fault(X509 *x)
+{
+    const ASN1_INTEGER *serial = X509_get0_serialNumber(x);
+    const unsigned char *data = ASN1_STRING_get0_data(serial);
+    int len = ASN1_STRING_length(serial);
+    if (ASN1_STRING_type(serial) == V_ASN1_NEG_INTEGER || len <= 0 || data == NULL)
+        return ENGINE_VERIFY_BAD_SERIAL;
+    int nonzero = 0;
+    for (int i = 0; i < len; i++)
+        nonzero |= data[i];
+    if (!nonzero)
+        return ENGINE_VERIFY_BAD_SERIAL;
+    int encoded = len + ((data[0] & 0x80) ? 1 : 0);
+    return encoded > 20 ? ENGINE_VERIFY_BAD_SERIAL : 0;
+}
+
+static int eku_fault(X509 *leaf)
+{
+    int at = X509_get_ext_by_NID(leaf, NID_ext_key_usage, -1);
+    if (at < 0)
+        return 0;
+    if (X509_EXTENSION_get_critical(X509_get_ext(leaf, at)))
+        return ENGINE_VERIFY_EKU_CRITICAL;
+    if (X509_get_extended_key_usage(leaf) & XKU_ANYEKU)
+        return ENGINE_VERIFY_EKU_ANY;
+    return 0;
+}
+
+/* The text form of an iPAddress SAN: dotted quad, or RFC 5952 for IPv6. */
+static int ip_text(const ASN1_OCTET_STRING *ip, char *out, size_t size)
+{
+    const unsigned char *p = ASN1_STRING_get0_data(ip);
+    int len = ASN1_STRING_length(ip);
+    if (len == 4) {
+        snprintf(out, size, "%u.%u.%u.%u", p[0], p[1], p[2], p[3]);
+        return 1;
+    }
+    if (len != 16)
+        return 0;
+    unsigned int words[8];
+    for (int i = 0; i < 8; i++)
+        words[i] = ((unsigned int)p[2 * i] << 8) | p[2 * i + 1];
+    int best = -1, best_len = 0;
+    for (int i = 0; i < 8;) {
+        if (words[i] != 0) {
+            i++;
+            continue;
+        }
+        int k = i;
+        while (k < 8 && words[k] == 0)
+            k++;
+        if (k - i > best_len && k - i >= 2) {
+            best = i;
+            best_len = k - i;
+        }
+        i = k;
+    }
+    size_t used = 0;
+    out[0] = '\0';
+    for (int i = 0; i < 8; i++) {
+        if (i == best) {
+            used += (size_t)snprintf(out + used, size - used, "::");
+            i += best_len - 1;
+            continue;
+        }
+        used += (size_t)snprintf(out + used, size - used, "%x%s", words[i],
+                                 i < 7 && i + 1 != best ? ":" : "");
+        if (used >= size)
+            return 0;
+    }
+    return 1;
+}
+
+static int ascii_equal_ignoring_case(const unsigned char *a, const unsigned char *b, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char x = a[i], y = b[i];
+        if (x >= 'A' && x <= 'Z')
+            x = (unsigned char)(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z')
+            y = (unsigned char)(y - 'A' + 'a');
+        if (x != y)
+            return 0;
+    }
+    return 1;
+}
+
+/* Whether a commonName spells one of the subjectAltNames other than byte for byte:
+ * 1 when it denotes one of them in another spelling (case, IP address notation), else 0. */
+static int common_name_misspells(const unsigned char *cn, int cn_len, GENERAL_NAMES *names)
+{
+    char text[64];
+    unsigned char address[16];
+    int family = 0;
+    if (cn_len > 0 && (size_t)cn_len < sizeof(text) && memchr(cn, 0, (size_t)cn_len) == NULL) {
+        memcpy(text, cn, (size_t)cn_len);
+        text[cn_len] = '\0';
+        struct in_addr v4;
+        if (inet_pton(AF_INET6, text, address) == 1) {
+            family = 16;
+        } else if (inet_aton(text, &v4) != 0) {
+            memcpy(address, &v4.s_addr, 4);
+            family = 4;
+        }
+    }
+    int misspelled = 0;
+    for (int i = 0; i < sk_GENERAL_NAME_num(names); i++) {
+        GENERAL_NAME *entry = sk_GENERAL_NAME_value(names, i);
+        if (entry->type == GEN_DNS) {
+            const unsigned char *dns = ASN1_STRING_get0_data(entry->d.dNSName);
+            int len = ASN1_STRING_length(entry->d.dNSName);
+            if (len != cn_len)
+                continue;
+            if (memcmp(dns, cn, (size_t)len) == 0)
+                return 0;
+            misspelled |= ascii_equal_ignoring_case(dns, cn, (size_t)len);
+        } else if (entry->type == GEN_IPADD) {
+            char canonical[64];
+            const ASN1_OCTET_STRING *ip = entry->d.iPAddress;
+            if (!ip_text(ip, canonical, sizeof(canonical)))
+                continue;
+            if (strlen(canonical) == (size_t)cn_len && memcmp(canonical, cn, (size_t)cn_len) == 0)
+                return 0;
+            misspelled |= family != 0 && ASN1_STRING_length(ip) == family
+                          && memcmp(ASN1_STRING_get0_data(ip), address, (size_t)family) == 0;
+        }
+    }
+    return misspelled;
+}
+
+/* CABF BR 7.1.4.3: a server leaf's commonName that names one of its subjectAltNames must
+ * copy it exactly; a name in another spelling (case, IP address notation) is ambiguous. */
+static int common_name_fault(X509 *leaf)
+{
+    X509_NAME *subject = X509_get_subject_name(leaf);
+    int position = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+    if (position < 0)
+        return 0;
+    GENERAL_NAMES *names = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
+    int fault = 0;
+    for (; position >= 0 && names != NULL && !fault;
+         position = X509_NAME_get_index_by_NID(subject, NID_commonName, position)) {
+        ASN1_STRING *value = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, position));
+        unsigned char *cn = NULL;
+        int cn_len = ASN1_STRING_to_UTF8(&cn, value);
+        if (cn_len >= 0 && common_name_misspells(cn, cn_len, names))
+            fault = ENGINE_VERIFY_CN_NOT_IN_SAN;
+        OPENSSL_free(cn);
+    }
+    GENERAL_NAMES_free(names);
+    return fault;
+}
+
+/* A self-signed trust anchor's authorityKeyIdentifier, when present, is only its own key
+ * identifier (CABF BR 7.1.2.1.3). */
+static int anchor_aki_fault(X509 *anchor)
+{
+    if (X509_get_ext_by_NID(anchor, NID_authority_key_identifier, -1) < 0)
+        return 0;
+    const ASN1_OCTET_STRING *keyid = X509_get0_authority_key_id(anchor);
+    const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(anchor);
+    if (keyid == NULL || X509_get0_authority_issuer(anchor) != NULL
+        || X509_get0_authority_serial(anchor) != NULL
+        || (ski != NULL && ASN1_OCTET_STRING_cmp(keyid, ski) != 0))
+        return ENGINE_VERIFY_ANCHOR_AKI;
+    return 0;
+}
+
+/* The first rule the path breaks, in rules.after's order; 0 when none. */
+static int webpki_fault(const batch *b, STACK_OF(X509) *chain, int *depth)
+{
+    int num = sk_X509_num(chain);
+    int code;
+    for (int i = 0; i < num; i++) {
+        if ((code = key_fault(sk_X509_value(chain, i))) != 0) {
+            *depth = i;
+            return code;
+        }
+    }
+    for (int i = 0; i + 1 < num; i++) {
+        if ((code = serial_fault(sk_X509_value(chain, i))) != 0) {
+            *depth = i;
+            return code;
+        }
+    }
+    X509 *leaf = sk_X509_value(chain, 0);
+    *depth = 0;
+    if ((code = eku_fault(leaf)) != 0)
+        return code;
+    if (b->purpose == 0 && (code = common_name_fault(leaf)) != 0)
+        return code;
+    X509 *anchor = sk_X509_value(chain, num - 1);
+    *depth = num - 1;
+    if (num > 1 && X509_check_issued(anchor, anchor) == X509_V_OK
+        && (code = anchor_aki_fault(anchor)) != 0)
+        return code;
+    if (num > 1 && X509_get_ext_by_NID(anchor, NID_ext_key_usage, -1) >= 0)
+        return ENGINE_VERIFY_ANCHOR_EKU;
+    *depth = -1;
+    return 0;
+}
+
+/* ---- the worker */
+
 typedef struct {
     batch *b;
     X509_STORE_CTX *ctx;
     STACK_OF(X509) *untrusted;
+    STACK_OF(X509) *trusted;
 } worker;
 
 static void write_chain(batch *b, size_t c, STACK_OF(X509) *chain, const job *j)
@@ -529,6 +781,139 @@ static void write_chain(batch *b, size_t c, STACK_OF(X509) *chain, const job *j)
         }
         out[i] = index;
         r->chain_len = i + 1;
+    }
+}
+
+/* Sets up the worker's context for one attempt; 0 when the name cannot be used. */
+static int prepare(worker *w, job *j, size_t c, X509 *leaf)
+{
+    batch *b = w->b;
+    if (!X509_STORE_CTX_init(w->ctx, b->store->store, leaf, w->untrusted))
+        return -1;
+    X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(w->ctx);
+    X509_STORE_CTX_set_purpose(w->ctx,
+                               b->purpose == 0 ? X509_PURPOSE_SSL_SERVER : X509_PURPOSE_SSL_CLIENT);
+    X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT);
+    X509_VERIFY_PARAM_set_time(param, (time_t)b->at);
+    X509_VERIFY_PARAM_set_depth(param, b->max_depth);
+    X509_VERIFY_PARAM_set_auth_level(param, 2);
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS
+                                               | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
+    unsigned char kind = b->name_kinds[c];
+    const char *name = b->names[c];
+    int named = 1;
+    if (kind == 1 && name != NULL)
+        named = X509_VERIFY_PARAM_set1_host(param, name, 0);
+    else if (kind == 2 && name != NULL)
+        named = X509_VERIFY_PARAM_set1_ip_asc(param, name);
+    if (!named) {
+        X509_STORE_CTX_cleanup(w->ctx);
+        return 0;
+    }
+    X509_STORE_CTX_set_verify(w->ctx, chain_verify);
+    X509_STORE_CTX_set_verify_cb(w->ctx, verify_callback);
+    X509_STORE_CTX_set_app_data(w->ctx, j);
+    return 1;
+}
+
+/* ---- path building with backtracking (RFC 4158), when OpenSSL's single path failed */
+
+#define MAX_PATH 68
+#define MAX_ATTEMPTS 16
+#define MAX_EXPANSIONS 64
+
+typedef struct {
+    worker *w;
+    job *j;
+    size_t c;
+    X509 *path[MAX_PATH];
+    int len;
+    X509 *first[MAX_PATH];
+    int first_len;
+    int attempts, expansions, found;
+} search;
+
+static int in_path(const search *s, const X509 *x)
+{
+    for (int i = 0; i < s->len; i++)
+        if (s->path[i] == x)
+            return 1;
+    return 0;
+}
+
+static int same_as_first(const search *s)
+{
+    if (s->len != s->first_len)
+        return 0;
+    for (int i = 0; i < s->len; i++)
+        if (s->path[i] != s->first[i] && X509_cmp(s->path[i], s->first[i]) != 0)
+            return 0;
+    return 1;
+}
+
+/* Verifies exactly s->path (its top a trust anchor); leaves the context set up on success. */
+static void attempt(search *s)
+{
+    if (same_as_first(s))
+        return;
+    s->attempts++;
+    worker *w = s->w;
+    sk_X509_zero(w->untrusted);
+    sk_X509_zero(w->trusted);
+    for (int i = 1; i + 1 < s->len; i++)
+        if (!sk_X509_push(w->untrusted, s->path[i]))
+            return;
+    if (!sk_X509_push(w->trusted, s->path[s->len - 1]))
+        return;
+    if (prepare(w, s->j, s->c, s->path[0]) <= 0) {
+        ERR_clear_error();
+        return;
+    }
+    X509_STORE_CTX_set0_trusted_stack(w->ctx, w->trusted);
+    if (X509_verify_cert(w->ctx) > 0) {
+        s->found = 1;
+        return;
+    }
+    X509_STORE_CTX_cleanup(w->ctx);
+    ERR_clear_error();
+}
+
+static int usable_issuer(search *s, X509 *subject, X509 *issuer)
+{
+    if (X509_check_issued(issuer, subject) != X509_V_OK)
+        return 0;
+    s->expansions++;
+    EVP_PKEY *key = X509_get0_pubkey(issuer);
+    return key != NULL && signature_valid(s->j, subject, issuer, key);
+}
+
+static void extend(search *s)
+{
+    batch *b = s->w->b;
+    X509 *current = s->path[s->len - 1];
+    if (s->len >= MAX_PATH || s->len > b->max_depth + 1)
+        return;
+    for (size_t k = 0; k < b->store->n_anchors; k++) {
+        if (s->found || s->attempts >= MAX_ATTEMPTS || s->expansions >= MAX_EXPANSIONS)
+            return;
+        X509 *anchor = b->store->anchors[k];
+        if (anchor == current || !usable_issuer(s, current, anchor))
+            continue;
+        s->path[s->len++] = anchor;
+        attempt(s);
+        s->len--;
+    }
+    for (size_t m = 1; m < s->j->n_members; m++) {
+        if (s->found || s->attempts >= MAX_ATTEMPTS || s->expansions >= MAX_EXPANSIONS)
+            return;
+        X509 *next = b->certs[s->j->members[m]];
+        if (in_path(s, next) || !usable_issuer(s, current, next))
+            continue;
+        s->path[s->len++] = next;
+        extend(s);
+        if (s->found)
+            return;
+        s->len--;
     }
 }
 
@@ -556,9 +941,7 @@ static void verify_one(worker *w, size_t c)
         }
     }
     X509 *leaf = b->certs[j.members[0]];
-    unsigned char kind = b->name_kinds[c];
-    const char *name = b->names[c];
-    if (b->purpose == 0 && kind == 0 && !has_server_identity(leaf)) {
+    if (b->purpose == 0 && b->name_kinds[c] == 0 && !has_server_identity(leaf)) {
         r->code = ENGINE_VERIFY_NO_SERVER_NAME;
         r->depth = 0;
         return;
@@ -571,35 +954,13 @@ static void verify_one(worker *w, size_t c)
             return;
         }
     }
-    if (!X509_STORE_CTX_init(w->ctx, b->store->store, leaf, w->untrusted)) {
-        r->code = ENGINE_VERIFY_INTERNAL;
+    int prepared = prepare(w, &j, c, leaf);
+    if (prepared <= 0) {
+        r->code = prepared == 0 ? ENGINE_VERIFY_BAD_NAME : ENGINE_VERIFY_INTERNAL;
+        r->depth = prepared == 0 ? 0 : -1;
         ERR_clear_error();
         return;
     }
-    X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(w->ctx);
-    X509_STORE_CTX_set_purpose(w->ctx,
-                               b->purpose == 0 ? X509_PURPOSE_SSL_SERVER : X509_PURPOSE_SSL_CLIENT);
-    X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT);
-    X509_VERIFY_PARAM_set_time(param, (time_t)b->at);
-    X509_VERIFY_PARAM_set_depth(param, b->max_depth);
-    X509_VERIFY_PARAM_set_auth_level(param, 2);
-    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS
-                                               | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
-    int named = 1;
-    if (kind == 1 && name != NULL)
-        named = X509_VERIFY_PARAM_set1_host(param, name, 0);
-    else if (kind == 2 && name != NULL)
-        named = X509_VERIFY_PARAM_set1_ip_asc(param, name);
-    if (!named) {
-        r->code = ENGINE_VERIFY_BAD_NAME;
-        r->depth = 0;
-        X509_STORE_CTX_cleanup(w->ctx);
-        ERR_clear_error();
-        return;
-    }
-    X509_STORE_CTX_set_verify(w->ctx, chain_verify);
-    X509_STORE_CTX_set_verify_cb(w->ctx, verify_callback);
-    X509_STORE_CTX_set_app_data(w->ctx, &j);
 
     int ok = X509_verify_cert(w->ctx);
     STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(w->ctx);
@@ -608,7 +969,39 @@ static void verify_one(worker *w, size_t c)
         if (r->code == X509_V_OK)
             r->code = X509_V_ERR_UNSPECIFIED;
         r->depth = X509_STORE_CTX_get_error_depth(w->ctx);
-    } else if (b->check_crls && chain != NULL) {
+        write_chain(b, c, chain, &j);
+        /* OpenSSL follows one issuer per certificate; look for another path before
+         * giving up. The first failure is the one reported if none is found. */
+        search *s = calloc(1, sizeof(search));
+        if (s != NULL) {
+            s->w = w;
+            s->j = &j;
+            s->c = c;
+            int num = chain ? sk_X509_num(chain) : 0;
+            for (int i = 0; i < num && i < MAX_PATH; i++)
+                s->first[s->first_len++] = sk_X509_value(chain, i);
+        }
+        X509_STORE_CTX_cleanup(w->ctx);
+        ERR_clear_error();
+        if (s == NULL)
+            return;
+        s->path[0] = leaf;
+        s->len = 1;
+        extend(s);
+        int found = s->found;
+        free(s);
+        if (!found)
+            return;
+        chain = X509_STORE_CTX_get0_chain(w->ctx);
+        r->code = 0;
+        r->depth = -1;
+    }
+    int depth = -1;
+    int code = chain != NULL ? webpki_fault(b, chain, &depth) : ENGINE_VERIFY_INTERNAL;
+    if (code != 0) {
+        r->code = code;
+        r->depth = depth;
+    } else if (b->check_crls) {
         check_revocation(b, chain, r);
     }
     write_chain(b, c, chain, &j);
@@ -744,9 +1137,12 @@ int engine_verify_batch(engine_verify_store *store, void **certs,
         workers[ready].b = &b;
         workers[ready].ctx = X509_STORE_CTX_new();
         workers[ready].untrusted = sk_X509_new_null();
-        if (workers[ready].ctx == NULL || workers[ready].untrusted == NULL) {
+        workers[ready].trusted = sk_X509_new_null();
+        if (workers[ready].ctx == NULL || workers[ready].untrusted == NULL
+            || workers[ready].trusted == NULL) {
             X509_STORE_CTX_free(workers[ready].ctx);
             sk_X509_free(workers[ready].untrusted);
+            sk_X509_free(workers[ready].trusted);
             break;
         }
     }
@@ -758,6 +1154,7 @@ int engine_verify_batch(engine_verify_store *store, void **certs,
     for (int t = 0; t < ready; t++) {
         X509_STORE_CTX_free(workers[t].ctx);
         sk_X509_free(workers[t].untrusted);
+        sk_X509_free(workers[t].trusted);
     }
 cleanup:
     for (int i = 0; i < SIG_LOCKS; i++)

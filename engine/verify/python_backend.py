@@ -37,9 +37,19 @@ class TrustContext:
 
     def __init__(self, ders: tuple[bytes, ...]):
         self.anchors = [inputs.certificate(d) for d in ders]
+        self.anchor_set = set(self.anchors)
         self.store = Store(self.anchors) if self.anchors else None
         self._verifiers: dict = {}
         self._lock = threading.Lock()
+
+    def _ca_key_usage(self, policy, certificate, usage) -> None:
+        """RFC 5280 4.2.1.3 and 6.1.1 (d): a CA signs certificates only with keyCertSign; a
+        trust anchor is a name and a key, so one without keyUsage is still an anchor."""
+        if usage is None:
+            if certificate not in self.anchor_set:
+                raise ValueError("CA certificate has no keyUsage")
+        elif not usage.key_cert_sign:
+            raise ValueError("CA keyUsage does not assert keyCertSign")
 
     def verifier(self, purpose: str, subject, at, max_depth):
         key = (purpose, subject, at, max_depth)
@@ -50,17 +60,18 @@ class TrustContext:
         builder = PolicyBuilder().store(self.store).time(at)
         if max_depth is not None:
             builder = builder.max_chain_depth(max_depth)
+        ca = ExtensionPolicy.webpki_defaults_ca().may_be_present(
+            x509.KeyUsage, Criticality.AGNOSTIC, self._ca_key_usage
+        )
+        ee = ExtensionPolicy.webpki_defaults_ee()
+        if purpose == "client":
+            # Client certificates need not carry a subjectAltName (a name is checked only when
+            # one is asked for); the rest of the end-entity profile stays as it is.
+            ee = ee.may_be_present(x509.SubjectAlternativeName, Criticality.AGNOSTIC, None)
+        builder = builder.extension_policies(ca_policy=ca, ee_policy=ee)
         if purpose == "server":
             verifier = builder.build_server_verifier(subject)
         else:
-            # Client certificates need not carry a subjectAltName (a name is checked only when
-            # one is asked for); the rest of the end-entity profile stays as it is.
-            ee = ExtensionPolicy.webpki_defaults_ee().may_be_present(
-                x509.SubjectAlternativeName, Criticality.AGNOSTIC, None
-            )
-            builder = builder.extension_policies(
-                ca_policy=ExtensionPolicy.webpki_defaults_ca(), ee_policy=ee
-            )
             verifier = builder.build_client_verifier()
         with self._lock:
             if len(self._verifiers) >= _VERIFIER_CACHE_SIZE:
@@ -111,6 +122,7 @@ _MESSAGES = (
     ("exceeds max depth", "path_too_long"),
     ("no matching subjectaltname", "name_mismatch"),
     ("has no subjectaltname", "name_mismatch"),
+    ("check limit", "unsupported"),
     ("name constraint", "name_mismatch"),
     ("required eku not found", "bad_usage"),
     ("2.5.29.37", "bad_usage"),

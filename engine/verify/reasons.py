@@ -39,6 +39,18 @@ PROJECT = {
     1022: ("name_mismatch", "the name asked for is not a usable DNS name or IP address"),
     1023: ("malformed", "an empty chain"),
     1030: ("unsupported", "the native verifier ran out of memory"),
+    1040: ("unsupported", "an RSA key is shorter than 2048 bits or not a whole number of bytes"),
+    1041: ("unsupported", "the key type or curve is not allowed (CABF BR 6.1.5)"),
+    1042: ("malformed", "the serial number is not a positive integer of at most 20 octets "
+                        "(RFC 5280 4.1.2.2)"),
+    1043: ("bad_usage", "the leaf has no extendedKeyUsage (CABF BR 7.1.2.7.10)"),
+    1044: ("bad_usage", "the leaf's extendedKeyUsage is marked critical"),
+    1045: ("bad_usage", "the leaf's extendedKeyUsage allows any purpose"),
+    1046: ("name_mismatch", "a subject commonName spells one of the subjectAltNames "
+                           "differently (CABF BR 7.1.4.3)"),
+    1047: ("malformed", "the root's authorityKeyIdentifier is not its own key identifier "
+                       "(CABF BR 7.1.2.1.3)"),
+    1048: ("bad_usage", "the root carries an extendedKeyUsage (CABF BR 7.1.2.1.2)"),
 }
 
 CRL_REASONS = {

@@ -9,8 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import socket
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+_CURVES = ("secp256r1", "secp384r1", "secp521r1")
+
+_DER, _SPKI = Encoding.DER, PublicFormat.SubjectPublicKeyInfo
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,11 +72,168 @@ def name_matches(leaf: x509.Certificate, name: str) -> bool:
     return False
 
 
+# More presented certificates than this sharing one subject and one key make path building
+# explode combinatorially (each can stand for any other); no real chain needs so many.
+MAX_INTERCHANGEABLE = 8
+
+
 def before(leaf, intermediates, *, purpose: str, name: str | None) -> Fault | None:
     """Checks on the presented chain, before any path is built."""
+    if len(intermediates) > MAX_INTERCHANGEABLE:
+        groups: dict = {}
+        for certificate in intermediates:
+            try:
+                key = (certificate.subject.public_bytes(),
+                       certificate.public_key().public_bytes(_DER, _SPKI))
+            except (ValueError, TypeError):
+                continue
+            groups[key] = groups.get(key, 0) + 1
+        largest = max(groups.values(), default=0)
+        if largest > MAX_INTERCHANGEABLE:
+            return Fault("untrusted", "%d presented certificates share one subject and key; "
+                         "the chain is refused rather than searched" % largest, None)
     return None
 
 
+def _extension(certificate, kind):
+    """The extension of ``kind``, or None; ValueError when the certificate's are unreadable."""
+    try:
+        return certificate.extensions.get_extension_for_class(kind)
+    except x509.ExtensionNotFound:
+        return None
+
+
+def _key_fault(certificate) -> str | None:
+    """CABF BR 6.1.5: RSA of at least 2048 bits, a whole number of bytes; ECDSA on P-256,
+    P-384 or P-521. EdDSA (RFC 8410) is allowed as well, as OpenSSL does."""
+    try:
+        key = certificate.public_key()
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return "the certificate's key type is not supported"
+    if isinstance(key, rsa.RSAPublicKey):
+        if key.key_size < 2048 or key.key_size % 8:
+            return "the certificate's RSA key has %d bits (at least 2048, a multiple of 8)" % (
+                key.key_size)
+        return None
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        if key.curve.name not in _CURVES:
+            return "the certificate's curve %s is not allowed" % key.curve.name
+        return None
+    if isinstance(key, (ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)):
+        return None
+    return "the certificate's key type %s is not allowed" % type(key).__name__
+
+
+def _serial_fault(certificate) -> str | None:
+    """RFC 5280 4.1.2.2: a positive integer of at most 20 octets."""
+    serial = certificate.serial_number
+    if serial <= 0 or serial.bit_length() // 8 + 1 > 20:
+        return "the serial number is not a positive integer of at most 20 octets (RFC 5280 4.1.2.2)"
+    return None
+
+
+def _strict_fault(chain) -> Fault | None:
+    """What OpenSSL's X509_V_FLAG_X509_STRICT adds on key identifiers (RFC 5280 4.2.1.1-2):
+    an authorityKeyIdentifier below the top of the path, a subjectKeyIdentifier in a CA."""
+    for depth, certificate in enumerate(chain):
+        if depth + 1 < len(chain) and _extension(certificate, x509.AuthorityKeyIdentifier) is None:
+            return Fault("malformed", "the certificate at depth %d has no authorityKeyIdentifier"
+                         % depth, depth)
+        if is_ca(certificate) and _extension(certificate, x509.SubjectKeyIdentifier) is None:
+            return Fault("malformed", "the CA at depth %d has no subjectKeyIdentifier" % depth,
+                         depth)
+    return None
+
+
+def _anchor_aki_fault(anchor) -> bool:
+    """CABF BR 7.1.2.1.3: a root's authorityKeyIdentifier, if any, is its own key identifier."""
+    aki = _extension(anchor, x509.AuthorityKeyIdentifier)
+    if aki is None:
+        return False
+    value = aki.value
+    if value.key_identifier is None or value.authority_cert_issuer is not None \
+            or value.authority_cert_serial_number is not None:
+        return True
+    ski = _extension(anchor, x509.SubjectKeyIdentifier)
+    return ski is not None and ski.value.digest != value.key_identifier
+
+
+def _parsed_address(text: str) -> bytes | None:
+    """``text`` as an IP address the way the C library reads one (inet_pton for IPv6,
+    the lenient inet_aton for IPv4: hex, octal, leading zeros), or None."""
+    if "\x00" in text or len(text) >= 64:
+        return None
+    try:
+        return socket.inet_pton(socket.AF_INET6, text)
+    except (OSError, ValueError):
+        pass
+    try:
+        return socket.inet_aton(text)
+    except (OSError, ValueError):
+        return None
+
+
+def common_name_misspelled(leaf) -> bool:
+    """CABF BR 7.1.4.3: a server leaf's commonName that names one of its subjectAltNames must
+    copy it exactly; one naming it in another spelling (letter case, IP address notation) is
+    ambiguous. A commonName naming none of them is left alone."""
+    names = leaf_names(leaf)
+    for attribute in leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME):
+        cn = attribute.value if isinstance(attribute.value, str) else None
+        if cn is None:
+            continue
+        address = _parsed_address(cn)
+        exact = misspelled = False
+        for general_name in names:
+            if isinstance(general_name, x509.DNSName):
+                if general_name.value == cn:
+                    exact = True
+                elif general_name.value.encode("utf-8", "replace").lower() == \
+                        cn.encode("utf-8", "replace").lower():
+                    misspelled = True
+            elif isinstance(general_name, x509.IPAddress):
+                if str(general_name.value) == cn:
+                    exact = True
+                elif address is not None and general_name.value.packed == address:
+                    misspelled = True
+        if misspelled and not exact:
+            return True
+    return False
+
+
 def after(chain, *, at, purpose: str) -> Fault | None:
-    """Checks on the built path (leaf first, trust anchor last)."""
+    """Checks on the built path (leaf first, trust anchor last), in this order:
+    key identifiers (as OpenSSL's strict mode), key types and sizes, serial numbers, the
+    leaf's extendedKeyUsage form, and the root's authorityKeyIdentifier and
+    extendedKeyUsage. csrc/engine_verify.c applies the same rules in the same order."""
+    try:
+        fault = _strict_fault(chain)
+        if fault is not None:
+            return fault
+        for depth, certificate in enumerate(chain):
+            problem = _key_fault(certificate)
+            if problem is not None:
+                return Fault("unsupported", problem, depth)
+        for depth, certificate in enumerate(chain[:-1]):
+            problem = _serial_fault(certificate)
+            if problem is not None:
+                return Fault("malformed", problem, depth)
+        usage = _extension(chain[0], x509.ExtendedKeyUsage)
+        if usage is not None and usage.critical:
+            return Fault("bad_usage", "the leaf's extendedKeyUsage is marked critical", 0)
+        if usage is not None and ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE in usage.value:
+            return Fault("bad_usage", "the leaf's extendedKeyUsage allows any purpose", 0)
+        if purpose == "server" and common_name_misspelled(chain[0]):
+            return Fault("name_mismatch", "a subject commonName spells one of the "
+                         "subjectAltNames differently (CABF BR 7.1.4.3)", 0)
+        if len(chain) > 1:
+            anchor, depth = chain[-1], len(chain) - 1
+            if anchor.issuer == anchor.subject and _anchor_aki_fault(anchor):
+                return Fault("malformed", "the root's authorityKeyIdentifier is not its own key "
+                             "identifier (CABF BR 7.1.2.1.3)", depth)
+            if _extension(anchor, x509.ExtendedKeyUsage) is not None:
+                return Fault("bad_usage", "the root carries an extendedKeyUsage "
+                             "(CABF BR 7.1.2.1.2)", depth)
+    except ValueError as exc:
+        return Fault("malformed", "an extension cannot be read (%s)" % exc, None)
     return None
