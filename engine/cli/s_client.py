@@ -139,6 +139,8 @@ def _relay(tls, idle_timeout: float) -> int:
                 if not data:
                     break
                 tls.sendall(data)
+        except BrokenPipeError:
+            pass  # the server closed first: what it sent is still printed
         except (TLSError, OSError) as exc:
             if not tls.closed:
                 state["error"] = state["error"] or exc

@@ -86,6 +86,20 @@ def test_connect_by_dns_name_uses_it_for_sni_and_the_name_check(creds):
     assert seen == ["localhost"]
 
 
+def test_connect_by_ip_address_checks_the_ip_san_and_sends_no_sni(creds):
+    seen = []
+
+    def record(tls):
+        seen.append(tls.server_name)
+
+    with running(ServerConfig([creds.server]), record) as (port, _):
+        with engine.connect("127.0.0.1", port, ClientConfig(trust=creds.trust),
+                            timeout=TIMEOUT) as tls:
+            assert tls.peer_certificate == creds.server.certificate
+            assert tls.recv(1) == b""
+    assert seen == [None]  # RFC 6066 section 3: no IP address in server_name
+
+
 def test_connect_with_another_server_name_fails_the_name_check(creds):
     with running(ServerConfig([creds.server])) as (port, errors):
         with pytest.raises(ProtocolError) as caught:
