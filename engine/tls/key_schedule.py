@@ -23,6 +23,8 @@ def hkdf_extract(hash_name: str, salt: bytes, ikm: bytes) -> bytes:
 
 def hkdf_expand(hash_name: str, prk: bytes, info: bytes, length: int) -> bytes:
     """HKDF-Expand(PRK, info, L) (RFC 5869 section 2.3)."""
+    if length <= 32 or (length <= 48 and hash_name == "sha384"):  # one block: T(1)
+        return hmac.digest(prk, info + b"\x01", hash_name)[:length]
     out = b""
     block = b""
     counter = 1
@@ -33,10 +35,19 @@ def hkdf_expand(hash_name: str, prk: bytes, info: bytes, length: int) -> bytes:
     return out[:length]
 
 
+_LABELS: dict = {}  # (label, context length, length) -> HkdfLabel bytes up to the context
+
+
 def hkdf_label(label: bytes, context: bytes, length: int) -> bytes:
     """The HkdfLabel structure: uint16 length, opaque label<7..255>, opaque context<0..255>."""
-    full = b"tls13 " + label
-    return length.to_bytes(2, "big") + bytes((len(full),)) + full + bytes((len(context),)) + context
+    key = (label, len(context), length)
+    head = _LABELS.get(key)
+    if head is None:
+        full = b"tls13 " + label
+        head = length.to_bytes(2, "big") + bytes((len(full),)) + full + bytes((len(context),))
+        if len(_LABELS) < 256:
+            _LABELS[key] = head
+    return head + context
 
 
 def hkdf_expand_label(hash_name: str, secret: bytes, label: bytes, context: bytes, length: int) -> bytes:
