@@ -244,3 +244,38 @@ def test_no_keylog_without_a_path(pki, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     connected_pair(pki)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_new_session_ticket_is_ignored_by_the_client(pki):
+    from engine.tls import codec
+
+    client, server, _, _ = connected_pair(pki)
+    ticket = codec.build_new_session_ticket(
+        codec.NewSessionTicket(7200, 1234, b"\x00", b"ticket-bytes", [(0x2A, b"\x00\x00\x04\x00")])
+    )
+    wire = server._records.sealer.seal(ticket, content_type=22)
+    server.send_data(b"after the ticket")
+    events = client.receive_data(wire + server.data_to_send())
+    assert events == [ApplicationData(b"after the ticket")]
+    assert client.data_to_send() == b""
+
+
+def test_user_canceled_is_reported_and_the_connection_goes_on(pki):
+    client, server, _, _ = connected_pair(pki)
+    client._send_alert(AlertDescription.user_canceled, level=1)
+    client.send_data(b"still here")
+    events = transfer(client, server)
+    assert events == [AlertReceived(AlertDescription.user_canceled), ApplicationData(b"still here")]
+
+
+def test_handshake_messages_coalesced_and_fragmented_across_records(pki):
+    from engine.tls.record_layer import plaintext_records
+
+    client = ClientConnection(client_config(pki))
+    server = ServerConnection(server_config(pki))
+    hello = client.data_to_send()[5:]  # the ClientHello message without its record header
+    wire = b"".join(plaintext_records(22, hello[i:i + 7]) for i in range(0, len(hello), 7))
+    assert server.receive_data(wire) == []
+    client_events, server_events = handshake(client, server)
+    completed(client_events)
+    completed(server_events)

@@ -176,7 +176,8 @@ def test_client_against_python_ssl_server(pki, tmp_path):
     assert seen["data"] == b"echo:hi\n"
 
 
-def test_python_ssl_client_against_our_server(pki, tmp_path):
+@pytest.mark.parametrize("groups", [("x25519",), ("secp384r1",)])  # the second needs a retry
+def test_python_ssl_client_against_our_server(pki, tmp_path, groups):
     _, _, root = pem_files(tmp_path, pki.servers["p384"], pki.root.certificate)
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
@@ -186,7 +187,7 @@ def test_python_ssl_client_against_our_server(pki, tmp_path):
     def serve():
         sock, _ = listener.accept()
         conn = ServerConnection(server_config(pki, certificates=[pki.servers["p384"]],
-                                              alpn_protocols=("h2",)))
+                                              alpn_protocols=("h2",), groups=groups))
 
         def on_event(event):
             if isinstance(event, HandshakeComplete):
@@ -217,3 +218,4 @@ def test_python_ssl_client_against_our_server(pki, tmp_path):
         listener.close()
     assert reply == b"echo:hello"
     assert seen["handshake"].alpn_protocol == "h2"
+    assert seen["handshake"].group == groups[0]
