@@ -135,21 +135,22 @@ def test_damaged_hash_is_an_auth_error(accounts):
         accounts.verify("alice", "pw")
 
 
-def _add_users(path, tag, count):
-    accounts = PasswordFile(path, rounds=ROUNDS)
-    for i in range(count):
-        accounts.add("%s%d" % (tag, i), "pw")
+ADD_USERS = """
+import sys
+from engine.auth import PasswordFile
+accounts = PasswordFile(sys.argv[1], rounds=4)
+for i in range(10):
+    accounts.add("%s%d" % (sys.argv[2], i), "pw")
+"""
 
 
 def test_two_processes_adding_at_once_lose_no_user(accounts):
-    import multiprocessing
+    import subprocess
+    import sys
 
-    context = multiprocessing.get_context("fork")
-    workers = [context.Process(target=_add_users, args=(accounts.path, tag, 10))
-               for tag in ("a", "b")]
+    workers = [subprocess.Popen([sys.executable, "-c", ADD_USERS, accounts.path, tag],
+                                stderr=subprocess.PIPE) for tag in ("a", "b")]
     for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=120)
-        assert worker.exitcode == 0
+        _, err = worker.communicate(timeout=120)
+        assert worker.returncode == 0, err.decode()
     assert sorted(accounts.users()) == sorted("%s%d" % (t, i) for t in "ab" for i in range(10))

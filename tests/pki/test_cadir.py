@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
+import subprocess
+import sys
 
 import pytest
 from cryptography import x509
@@ -193,22 +194,25 @@ def test_crash_during_revoke_leaves_serial_unrevoked(ca_dir, monkeypatch):
     assert assert_consistent(ca_dir.path).records()[0].revoked is None
 
 
-def _issue_many(path, count, tag, queue):
-    directory = CADirectory.open(path, PASSWORD)
-    queue.put([directory.issue_client("%s-%d" % (tag, i)).serial_number for i in range(count)])
+ISSUE_MANY = """
+import sys
+from engine.pki import CADirectory
+directory = CADirectory.open(sys.argv[1], sys.argv[2].encode())
+for i in range(int(sys.argv[3])):
+    print(directory.issue_client("%s-%d" % (sys.argv[4], i)).serial_number, flush=True)
+"""
 
 
 def test_two_processes_issuing_at_once_lose_no_serial(ca_dir):
-    context = multiprocessing.get_context("fork")
-    queue = context.Queue()
-    workers = [context.Process(target=_issue_many, args=(ca_dir.path, 8, tag, queue))
+    workers = [subprocess.Popen([sys.executable, "-c", ISSUE_MANY, ca_dir.path,
+                                 PASSWORD.decode(), "8", tag],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
                for tag in ("a", "b")]
+    serials = []
     for worker in workers:
-        worker.start()
-    serials = queue.get(timeout=120) + queue.get(timeout=120)
-    for worker in workers:
-        worker.join(timeout=120)
-        assert worker.exitcode == 0
+        out, err = worker.communicate(timeout=300)
+        assert worker.returncode == 0, err.decode()
+        serials += [int(line) for line in out.split()]
     with open(os.path.join(ca_dir.path, "index.json")) as fh:
         index = json.load(fh)
     assert len(serials) == 16
