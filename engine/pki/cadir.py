@@ -168,7 +168,10 @@ class CADirectory:
                 raise CAError("cannot open the CA key: %s" % exc) from None
             certificate = keystore.certificate
         directory = cls(path, keystore, certificate)
-        directory._read_index()  # fail early on a damaged index
+        index = directory._read_index()  # fail early on a damaged index
+        recorded = index.get("ca", {}).get("serial") if isinstance(index.get("ca"), dict) else None
+        if recorded != serial_text(certificate.serial_number):
+            raise CAError("%s: the CA certificate is not the one index.json was made for" % path)
         return directory
 
     # --- reading ------------------------------------------------------------------------

@@ -248,3 +248,13 @@ def test_init_after_a_crash_midway_starts_again(tmp_path, monkeypatch):
         CADirectory.open(tmp_path / "ca", PASSWORD)
     directory = CADirectory.init(tmp_path / "ca", "X", password=PASSWORD, kdf_rounds=ROUNDS)
     assert_consistent(directory.path)
+
+
+def test_a_ca_key_from_another_directory_is_noticed(tmp_path, ca_dir):
+    other = CADirectory.init(tmp_path / "other", "Other", password=PASSWORD, kdf_rounds=ROUNDS)
+    for name in ("ca.p12", "ca.pem"):
+        os.replace(os.path.join(other.path, name), os.path.join(ca_dir.path, name))
+    with pytest.raises(CAError, match="not the one index.json was made for"):
+        CADirectory.open(ca_dir.path, PASSWORD)
+    with pytest.raises(CAError, match="not the one index.json was made for"):
+        CADirectory.open(ca_dir.path)
