@@ -1,6 +1,6 @@
 """The TLS 1.3 key schedule (RFC 8446 section 7.1) and its transcript hash (4.4.1).
 
-HKDF (RFC 5869) is built on HMAC from OpenSSL through :mod:`hmac`; the transcript hash is an
+HKDF (RFC 5869) is built on HMAC from OpenSSL through :func:`hmac.digest`; the transcript hash is an
 OpenSSL hash object through :mod:`hashlib`, copied when a snapshot is needed.
 
     0 -> HKDF-Extract = Early Secret -> Derive-Secret(., "derived", "")
@@ -11,25 +11,29 @@ OpenSSL hash object through :mod:`hashlib`, copied when a snapshot is needed.
 from __future__ import annotations
 
 import hashlib
-import hmac
+
+try:  # OpenSSL's one-shot HMAC, the one hmac.digest calls, without the wrapper
+    from _hashlib import hmac_digest as _hmac_digest
+except ImportError:  # pragma: no cover - a Python built without OpenSSL
+    from hmac import digest as _hmac_digest
 
 from .constants import CipherSuite
 
 
 def hkdf_extract(hash_name: str, salt: bytes, ikm: bytes) -> bytes:
     """HKDF-Extract(salt, IKM) = HMAC-Hash(salt, IKM) (RFC 5869 section 2.2)."""
-    return hmac.digest(salt, ikm, hash_name)
+    return _hmac_digest(salt, ikm, hash_name)
 
 
 def hkdf_expand(hash_name: str, prk: bytes, info: bytes, length: int) -> bytes:
     """HKDF-Expand(PRK, info, L) (RFC 5869 section 2.3)."""
     if length <= 32 or (length <= 48 and hash_name == "sha384"):  # one block: T(1)
-        return hmac.digest(prk, info + b"\x01", hash_name)[:length]
+        return _hmac_digest(prk, info + b"\x01", hash_name)[:length]
     out = b""
     block = b""
     counter = 1
     while len(out) < length:
-        block = hmac.digest(prk, block + info + bytes((counter,)), hash_name)
+        block = _hmac_digest(prk, block + info + bytes((counter,)), hash_name)
         out += block
         counter += 1
     return out[:length]
@@ -78,7 +82,7 @@ def finished_key(suite: CipherSuite, base_key: bytes) -> bytes:
 
 def finished_verify_data(suite: CipherSuite, base_key: bytes, transcript_hash: bytes) -> bytes:
     """verify_data = HMAC(finished_key, Transcript-Hash(...)) (section 4.4.4)."""
-    return hmac.digest(finished_key(suite, base_key), transcript_hash, suite.hash_name)
+    return _hmac_digest(finished_key(suite, base_key), transcript_hash, suite.hash_name)
 
 
 _EARLY = {}  # hash name -> (early secret, derived-from-early secret, empty hash)

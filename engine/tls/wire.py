@@ -57,11 +57,17 @@ class Reader:
             raise DecodeError("%d trailing bytes after a message" % (self.end - self.pos))
 
     def uint8(self) -> int:
-        pos = self._take(1)
+        pos = self.pos
+        if pos >= self.end:
+            raise DecodeError("message truncated: needed 1 byte, none left")
+        self.pos = pos + 1
         return self.data[pos]
 
     def uint16(self) -> int:
-        pos = self._take(2)
+        pos = self.pos
+        if pos + 2 > self.end:
+            raise DecodeError("message truncated: needed 2 bytes, %d left" % (self.end - pos))
+        self.pos = pos + 2
         data = self.data
         return (data[pos] << 8) | data[pos + 1]
 
@@ -75,15 +81,31 @@ class Reader:
         return int.from_bytes(self.data[pos:pos + 4], "big")
 
     def bytes(self, n: int) -> bytes:
-        pos = self._take(n)
+        pos = self.pos
+        if pos + n > self.end:
+            raise DecodeError("message truncated: needed %d bytes, %d left" % (n, self.end - pos))
+        self.pos = pos + n
         return bytes(self.data[pos:pos + n])
 
     def opaque(self, length_size: int, minimum: int = 0) -> bytes:
         """An opaque vector with a ``length_size``-byte length prefix."""
-        n = self._length(length_size)
+        pos = self.pos
+        data = self.data
+        if pos + length_size > self.end:
+            raise DecodeError("message truncated in a length prefix")
+        if length_size == 2:
+            n = (data[pos] << 8) | data[pos + 1]
+        elif length_size == 1:
+            n = data[pos]
+        else:
+            n = (data[pos] << 16) | (data[pos + 1] << 8) | data[pos + 2]
+        pos += length_size
         if n < minimum:
             raise DecodeError("vector shorter than its minimum of %d bytes" % minimum)
-        return self.bytes(n)
+        if pos + n > self.end:
+            raise DecodeError("message truncated: needed %d bytes, %d left" % (n, self.end - pos))
+        self.pos = pos + n
+        return bytes(data[pos:pos + n])
 
     def _length(self, length_size: int) -> int:
         if length_size == 1:
