@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 
+from ..errors import PeerAlertError, ProtocolError
 from ._common import UsageError, add_password_options
 from ._tls_options import (
     add_parameter_options, checked_names, checked_port, keylog_file, load_crls, load_keystore,
@@ -77,6 +78,8 @@ def run(args) -> int:
     port = checked_port(args.port)
     if args.max_connections is not None and args.max_connections < 1:
         raise UsageError("--max-connections must be at least 1")
+    if args.www and "h2" in split_list(args.alpn):
+        raise UsageError("--www speaks HTTP/1.1 only: leave h2 out of --alpn")
     config = build_config(args)
     handler = serve_www if args.www else serve_echo
     log_lock = threading.Lock()
@@ -93,10 +96,7 @@ def run(args) -> int:
         handler(tls)
 
     def on_error(address, exc) -> None:
-        reason = getattr(exc, "alert", None) or getattr(exc, "description", None)
-        say("%s:%s: handshake failed: %s%s" % (
-            address[0], address[1], ("alert %s: " % reason.name) if reason is not None else "",
-            exc))
+        say("%s:%s: %s" % (address[0], address[1], failure_line(exc)))
 
     try:
         server = Server(args.host, port, config, on_connection, on_error=on_error)
@@ -115,6 +115,17 @@ def run(args) -> int:
             signal.signal(signum, handler_before)
     say("engine s_server: stopped after %d connection%s" % (count, "" if count == 1 else "s"))
     return 0
+
+
+def failure_line(exc: BaseException) -> str:
+    """One line for a connection that failed: the alert, who sent it, and why."""
+    if isinstance(exc, PeerAlertError):
+        return "the client sent alert %s" % getattr(exc.description, "name", exc.description)
+    if isinstance(exc, ProtocolError):
+        reason = getattr(exc, "reason", None)
+        return "sent alert %s%s: %s" % (exc.alert.name,
+                                        " (verify reason: %s)" % reason if reason else "", exc)
+    return "connection failed: %s: %s" % (type(exc).__name__, exc)
 
 
 def serve_echo(tls) -> None:

@@ -50,7 +50,7 @@ def test_s_client_reports_an_untrusted_server_and_exits_1(files, s_server, run_e
     err = result.stderr.decode()
     assert "handshake failed" in err and "unknown_ca" in err and "untrusted" in err
     server.stop()
-    assert "alert unknown_ca" in server.stderr
+    assert "the client sent alert unknown_ca" in server.stderr
 
 
 def test_s_client_checks_the_crl(files, s_server, run_engine):
@@ -126,6 +126,9 @@ USAGE_ERRORS = {
                                          "key pair"),
     "s_server wrong keystore password": (
         ["s_server", "--keystore", "{keystore}", "--password-file", "{cert}"], "password"),
+    "s_server www with h2": (
+        ["s_server", "--cert", "{cert}", "--key", "{key}", "--www", "--alpn", "h2,http/1.1"],
+        "h2"),
     "s_server unknown cipher suite": (
         ["s_server", "--cert", "{cert}", "--key", "{key}", "--ciphersuites", "RC4"], "RC4"),
 }
