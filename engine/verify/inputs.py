@@ -7,54 +7,25 @@ intermediates that every chain of a batch shares, and those of the next batch, a
 
 from __future__ import annotations
 
-import collections
 import datetime
-import threading
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from ..errors import CRLError, TrustStoreError
+from .cache import BoundedCache
 
 _PEM_CERT = b"-----BEGIN CERTIFICATE-----"
 _PEM_CRL = b"-----BEGIN X509 CRL-----"
 
-PARSED_CACHE_SIZE = 4096
+PARSED_CACHE_SIZE = 16384
 
 
 class MalformedInput(ValueError):
     """A certificate of a chain cannot be read; the chain's verdict is ``malformed``."""
 
 
-class _LRU:
-    """A small thread-safe least-recently-used map."""
-
-    def __init__(self, size: int):
-        self._size = size
-        self._items: collections.OrderedDict = collections.OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key):
-        with self._lock:
-            value = self._items.get(key)
-            if value is not None:
-                self._items.move_to_end(key)
-            return value
-
-    def put(self, key, value):
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-        return value
-
-    def clear(self):
-        with self._lock:
-            self._items.clear()
-
-
-_parsed = _LRU(PARSED_CACHE_SIZE)
+_parsed = BoundedCache(PARSED_CACHE_SIZE)
 
 
 def _as_bytes(item) -> bytes:
@@ -119,6 +90,8 @@ def chain_ders(chain) -> tuple[bytes, ...]:
         raise MalformedInput("a chain must be a sequence of certificates") from None
     if not items:
         raise MalformedInput("an empty chain")
+    if all(type(item) is bytes and item[:1] == b"\x30" for item in items):
+        return tuple(items)  # DER already (a PEM text never starts with a SEQUENCE tag)
     out = []
     for item in items:
         if isinstance(item, (bytes, bytearray, str)) and _PEM_CERT in _as_bytes(item):
@@ -202,7 +175,7 @@ def _one_crl_ders(item) -> list[bytes]:
     return [data]
 
 
-_parsed_crls = _LRU(64)
+_parsed_crls = BoundedCache(64)
 
 
 def load_crl(data: bytes, pem: bool = False) -> x509.CertificateRevocationList:

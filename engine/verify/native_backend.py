@@ -15,6 +15,7 @@ import threading
 
 from .. import _backend
 from ..errors import CRLError, TrustStoreError
+from .cache import BoundedCache
 from . import inputs, reasons
 from .verdict import Verdict, accepted, rejected
 
@@ -25,8 +26,8 @@ CHAIN_STRIDE = 72  # more than any path the depth limit (at most 64) lets throug
 _UNKNOWN = -1000000
 
 _lock = threading.Lock()
-_handles = inputs._LRU(HANDLE_CACHE_SIZE)
-_stores = inputs._LRU(STORE_CACHE_SIZE)
+_handles = BoundedCache(HANDLE_CACHE_SIZE)
+_stores = BoundedCache(STORE_CACHE_SIZE)
 
 
 def available() -> bool:
@@ -116,13 +117,29 @@ def _fill(ffi, lib, ders, certs, store, threads, results, out):
 
 
 def _name_kind(name: str | None) -> int:
+    """0 for no name, 1 for a DNS name, 2 for an IP address."""
     if name is None:
         return 0
+    if ":" not in name and not name.replace(".", "").isdigit():
+        return 1  # neither IPv6 nor dotted decimal: no need to try parsing
     try:
         ipaddress.ip_address(name)
     except ValueError:
         return 1
     return 2
+
+
+def _name_array(ffi, names):
+    """A ``const char *[]`` for ``names`` (None entries NULL) and what keeps it alive."""
+    encoded = [n.encode("utf-8", "surrogateescape") if n is not None else None for n in names]
+    joined = b"\0".join(e or b"" for e in encoded) + b"\0"
+    buffer = ffi.from_buffer(joined)
+    base = ffi.cast("const char *", buffer)
+    pointers, offset = [], 0
+    for e in encoded:
+        pointers.append(base + offset if e is not None else ffi.NULL)
+        offset += len(e or b"") + 1
+    return ffi.new("const char *[]", pointers), (joined, buffer)
 
 
 def verify(
@@ -159,9 +176,7 @@ def verify(
     certs = ffi.new("void *[]", len(ders))
     results = ffi.new("engine_verify_result[]", n)
     chain_out = ffi.new("int[]", n * CHAIN_STRIDE)
-    name_buffers = [ffi.new("char[]", name.encode("utf-8", "surrogateescape"))
-                    if name is not None else ffi.NULL for name in names]
-    c_names = ffi.new("const char *[]", name_buffers)
+    c_names, keep_names = _name_array(ffi, names)
     kinds = ffi.new("unsigned char[]", [_name_kind(name) for name in names])
     c_starts = ffi.new("size_t[]", starts)
     c_members = ffi.new("unsigned int[]", members or [0])
@@ -173,36 +188,31 @@ def verify(
         int(at.timestamp()), 0 if purpose == "server" else 1, depth, 1 if crls else 0,
         threads, results, chain_out, CHAIN_STRIDE,
     )
-    del keep
+    del keep, keep_names
     if rc != 0:
         raise MemoryError("the native verifier ran out of memory")
 
+    parsed = [_parsed_or_none(d) for d in ders]
     anchor_certs = [inputs.certificate(d) for d in anchors]
     verdicts = []
     for c in range(n):
         result = results[c]
-        path = []
-        for k in range(result.chain_len):
-            entry = chain_out[c * CHAIN_STRIDE + k]
-            if entry >= 0:
-                path.append(ders[entry])
-            elif entry != _UNKNOWN:
-                path.append(anchor_certs[-entry - 1])
-        built = tuple(p if not isinstance(p, bytes) else _parsed(p) for p in path)
+        entries = ffi.unpack(chain_out + c * CHAIN_STRIDE, result.chain_len)
+        built = tuple(
+            parsed[e] if e >= 0 else anchor_certs[-e - 1] for e in entries if e != _UNKNOWN
+        )
         if result.code == 0:
             verdicts.append(accepted(built))
             continue
-        chain = built or tuple(_parsed_or_none(d) for d in chains[c][:1] if _parsed_or_none(d))
+        if not built:
+            leaf = parsed[members[starts[c]]] if starts[c] < starts[c + 1] else None
+            built = (leaf,) if leaf is not None else ()
         reason, detail = reasons.from_native(
             lib, result.code, result.depth, result.crl_reason, result.revoked_at
         )
         verdicts.append(rejected(reason, detail, result.depth if result.depth >= 0 else None,
-                                 chain))
+                                 built))
     return verdicts
-
-
-def _parsed(der: bytes):
-    return inputs.certificate(der)
 
 
 def _parsed_or_none(der: bytes):

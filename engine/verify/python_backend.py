@@ -25,6 +25,7 @@ from cryptography.x509.verification import (
     VerificationError,
 )
 
+from .cache import BoundedCache
 from . import inputs, paths, rfc5280, rules
 from .revocation import RevocationIndex
 from .verdict import Verdict, accepted, rejected
@@ -40,6 +41,7 @@ class TrustContext:
         self.anchor_set = set(self.anchors)
         self.store = Store(self.anchors) if self.anchors else None
         self._verifiers: dict = {}
+        self._builders: dict = {}
         self._lock = threading.Lock()
 
     def _ca_key_usage(self, policy, certificate, usage) -> None:
@@ -51,10 +53,10 @@ class TrustContext:
         elif not usage.key_cert_sign:
             raise ValueError("CA keyUsage does not assert keyCertSign")
 
-    def verifier(self, purpose: str, subject, at, max_depth):
-        key = (purpose, subject, at, max_depth)
-        with self._lock:
-            found = self._verifiers.get(key)
+    def _builder(self, purpose: str, at, max_depth) -> PolicyBuilder:
+        """The policy builder for everything but the subject, made once per combination."""
+        key = (purpose, at, max_depth)
+        found = self._builders.get(key)
         if found is not None:
             return found
         builder = PolicyBuilder().store(self.store).time(at)
@@ -69,6 +71,19 @@ class TrustContext:
             # one is asked for); the rest of the end-entity profile stays as it is.
             ee = ee.may_be_present(x509.SubjectAlternativeName, Criticality.AGNOSTIC, None)
         builder = builder.extension_policies(ca_policy=ca, ee_policy=ee)
+        with self._lock:
+            if len(self._builders) >= _VERIFIER_CACHE_SIZE:
+                self._builders.clear()
+            self._builders[key] = builder
+        return builder
+
+    def verifier(self, purpose: str, subject, at, max_depth):
+        key = (purpose, subject, at, max_depth)
+        with self._lock:
+            found = self._verifiers.get(key)
+        if found is not None:
+            return found
+        builder = self._builder(purpose, at, max_depth)
         if purpose == "server":
             verifier = builder.build_server_verifier(subject)
         else:
@@ -80,7 +95,7 @@ class TrustContext:
         return verifier
 
 
-_contexts = inputs._LRU(16)
+_contexts = BoundedCache(16)
 
 
 def trust_context(ders: tuple[bytes, ...]) -> TrustContext:
@@ -200,7 +215,8 @@ def verify_one(context: TrustContext, ders, name, revocation, *, at, purpose, ma
     leaf, intermediates = certificates[0], certificates[1:]
     if context.store is None:
         return rejected("untrusted", "the trust store is empty", 0, (leaf,))
-    fault = rules.before(leaf, intermediates, purpose=purpose, name=name)
+    fault = rules.before(leaf, intermediates, purpose=purpose, name=name,
+                         anchors=context.anchors)
     if fault is not None:
         return rejected(fault.reason, fault.detail, fault.depth, (leaf,))
     if purpose == "server":

@@ -18,9 +18,9 @@ import threading
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtensionOID
 
+from .cache import BoundedCache
 from . import inputs
 
 # Extensions a CRL may carry that this checker understands (RFC 5280 5.2).
@@ -98,15 +98,16 @@ class RevocationIndex:
         for der in ders:
             entry = _CRL(der)
             self._by_issuer.setdefault(entry.issuer_der, []).append(entry)
-        self._verdicts: dict[tuple[bytes, bytes], str | None] = {}
+        self._verdicts: dict[tuple[bytes, x509.Certificate], str | None] = {}
+        self._candidates: dict[x509.Name, list[_CRL]] = {}
         self._lock = threading.Lock()
 
     def __bool__(self) -> bool:
         return bool(self._by_issuer)
 
-    def _crl_problem(self, entry: _CRL, issuer: x509.Certificate, issuer_der: bytes) -> str | None:
+    def _crl_problem(self, entry: _CRL, issuer: x509.Certificate) -> str | None:
         """Why ``entry`` cannot be used as ``issuer``'s CRL (time aside), or None."""
-        key = (entry.der, issuer_der)
+        key = (entry.der, issuer)
         with self._lock:
             if key in self._verdicts:
                 return self._verdicts[key]
@@ -139,17 +140,26 @@ class RevocationIndex:
                 return fault
         return None
 
+    def _crls_named(self, name: x509.Name) -> list[_CRL]:
+        found = self._candidates.get(name)
+        if found is None:
+            found = self._by_issuer.get(name.public_bytes(), [])
+            with self._lock:
+                if len(self._candidates) > 4096:
+                    self._candidates.clear()
+                self._candidates[name] = found
+        return found
+
     def _check_one(self, subject, issuer, at, depth) -> RevocationFault | None:
-        candidates = self._by_issuer.get(subject.issuer.public_bytes(), [])
+        candidates = self._crls_named(subject.issuer)
         if not candidates:
             return RevocationFault(
                 "crl_invalid", "no CRL from %s covers the certificate" % _describe(subject.issuer),
                 depth,
             )
-        issuer_der = issuer.public_bytes(Encoding.DER)
         usable, problems = [], []
         for entry in candidates:
-            problem = self._crl_problem(entry, issuer, issuer_der)
+            problem = self._crl_problem(entry, issuer)
             if problem is None:
                 this_update = _as_utc(entry.crl.last_update_utc)
                 next_update = _as_utc(entry.crl.next_update_utc)
@@ -185,7 +195,7 @@ def _revoked_detail(entry: x509.RevokedCertificate) -> str:
     return text
 
 
-_indexes = inputs._LRU(16)
+_indexes = BoundedCache(16)
 
 
 def index_for(ders: tuple[bytes, ...]) -> RevocationIndex:

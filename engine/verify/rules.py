@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from .cache import BoundedCache
+
 _CURVES = ("secp256r1", "secp384r1", "secp521r1")
 
 _DER, _SPKI = Encoding.DER, PublicFormat.SubjectPublicKeyInfo
@@ -77,8 +79,36 @@ def name_matches(leaf: x509.Certificate, name: str) -> bool:
 MAX_INTERCHANGEABLE = 8
 
 
-def before(leaf, intermediates, *, purpose: str, name: str | None) -> Fault | None:
-    """Checks on the presented chain, before any path is built."""
+# OpenSSL refuses a name-constraints check of more than 2**20 (name, constraint) pairs; the
+# same bound keeps the Python verifier from spending seconds on such a certificate.
+NAME_CHECK_MAX = 1 << 20
+
+
+def _constraint_count(certificate) -> int:
+    try:
+        constraints = _extension(certificate, x509.NameConstraints)
+    except ValueError:
+        return 0
+    if constraints is None:
+        return 0
+    value = constraints.value
+    return len(value.permitted_subtrees or ()) + len(value.excluded_subtrees or ())
+
+
+def before(leaf, intermediates, *, purpose: str, name: str | None, anchors=()) -> Fault | None:
+    """Checks on the presented chain, before any path is built: bounds on the work it may
+    cause (certificates that can stand for each other, names times name constraints)."""
+    issuers = {c.issuer for c in [leaf, *intermediates]}
+    cas = list(intermediates) + [a for a in anchors if a.subject in issuers]
+    most = max((_constraint_count(c) for c in cas), default=0)
+    if most:
+        try:
+            names = len(leaf.subject) + len(leaf_names(leaf))
+        except ValueError:
+            names = 0
+        if names * most > NAME_CHECK_MAX:
+            return Fault("unsupported", "%d names against %d name constraints exceed the check "
+                         "limit of %d pairs" % (names, most, NAME_CHECK_MAX), 0)
     if len(intermediates) > MAX_INTERCHANGEABLE:
         groups: dict = {}
         for certificate in intermediates:
@@ -132,17 +162,53 @@ def _serial_fault(certificate) -> str | None:
     return None
 
 
-def _strict_fault(chain) -> Fault | None:
-    """What OpenSSL's X509_V_FLAG_X509_STRICT adds on key identifiers (RFC 5280 4.2.1.1-2):
-    an authorityKeyIdentifier below the top of the path, a subjectKeyIdentifier in a CA."""
-    for depth, certificate in enumerate(chain):
-        if depth + 1 < len(chain) and _extension(certificate, x509.AuthorityKeyIdentifier) is None:
-            return Fault("malformed", "the certificate at depth %d has no authorityKeyIdentifier"
-                         % depth, depth)
-        if is_ca(certificate) and _extension(certificate, x509.SubjectKeyIdentifier) is None:
-            return Fault("malformed", "the CA at depth %d has no subjectKeyIdentifier" % depth,
-                         depth)
-    return None
+@dataclasses.dataclass(frozen=True)
+class _Facts:
+    """What the path rules need to know of one certificate, wherever it sits in a path."""
+
+    has_aki: bool
+    has_ski: bool
+    ca: bool
+    key_problem: str | None
+    serial_problem: str | None
+    eku_critical: bool
+    eku_any: bool
+    has_eku: bool
+    self_issued: bool
+    anchor_aki_bad: bool
+
+
+def _facts_of(certificate) -> _Facts:
+    found = {type(ext.value): ext for ext in certificate.extensions}  # one pass
+    usage = found.get(x509.ExtendedKeyUsage)
+    constraints = found.get(x509.BasicConstraints)
+    self_issued = certificate.issuer == certificate.subject
+    return _Facts(
+        has_aki=x509.AuthorityKeyIdentifier in found,
+        has_ski=x509.SubjectKeyIdentifier in found,
+        ca=constraints is not None and constraints.value.ca,
+        key_problem=_key_fault(certificate),
+        serial_problem=_serial_fault(certificate),
+        eku_critical=usage is not None and usage.critical,
+        eku_any=usage is not None
+        and ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE in usage.value,
+        has_eku=usage is not None,
+        self_issued=self_issued,
+        anchor_aki_bad=self_issued and _anchor_aki_fault(certificate),
+    )
+
+
+_ca_facts = BoundedCache(4096)
+
+
+def _facts(certificate, shared: bool) -> _Facts:
+    """The facts of ``certificate``; those of CA certificates (shared by many paths) kept."""
+    if not shared:
+        return _facts_of(certificate)
+    found = _ca_facts.get(certificate)
+    if found is None:
+        found = _ca_facts.put(certificate, _facts_of(certificate))
+    return found
 
 
 def _anchor_aki_fault(anchor) -> bool:
@@ -203,37 +269,41 @@ def common_name_misspelled(leaf) -> bool:
 
 def after(chain, *, at, purpose: str) -> Fault | None:
     """Checks on the built path (leaf first, trust anchor last), in this order:
-    key identifiers (as OpenSSL's strict mode), key types and sizes, serial numbers, the
-    leaf's extendedKeyUsage form, and the root's authorityKeyIdentifier and
-    extendedKeyUsage. csrc/engine_verify.c applies the same rules in the same order."""
+    key identifiers as OpenSSL's strict mode has them (RFC 5280 4.2.1.1-2: an
+    authorityKeyIdentifier below the top of the path, a subjectKeyIdentifier in a CA), key
+    types and sizes, serial numbers, the leaf's extendedKeyUsage form and commonName, the
+    root's authorityKeyIdentifier and extendedKeyUsage. csrc/engine_verify.c applies the
+    same rules in the same order."""
     try:
-        fault = _strict_fault(chain)
-        if fault is not None:
-            return fault
-        for depth, certificate in enumerate(chain):
-            problem = _key_fault(certificate)
-            if problem is not None:
-                return Fault("unsupported", problem, depth)
-        for depth, certificate in enumerate(chain[:-1]):
-            problem = _serial_fault(certificate)
-            if problem is not None:
-                return Fault("malformed", problem, depth)
-        usage = _extension(chain[0], x509.ExtendedKeyUsage)
-        if usage is not None and usage.critical:
+        facts = [_facts(c, depth > 0) for depth, c in enumerate(chain)]
+        last = len(chain) - 1
+        for depth, fact in enumerate(facts):
+            if depth < last and not fact.has_aki:
+                return Fault("malformed", "the certificate at depth %d has no "
+                             "authorityKeyIdentifier" % depth, depth)
+            if fact.ca and not fact.has_ski:
+                return Fault("malformed", "the CA at depth %d has no subjectKeyIdentifier"
+                             % depth, depth)
+        for depth, fact in enumerate(facts):
+            if fact.key_problem is not None:
+                return Fault("unsupported", fact.key_problem, depth)
+        for depth, fact in enumerate(facts[:-1]):
+            if fact.serial_problem is not None:
+                return Fault("malformed", fact.serial_problem, depth)
+        if facts[0].eku_critical:
             return Fault("bad_usage", "the leaf's extendedKeyUsage is marked critical", 0)
-        if usage is not None and ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE in usage.value:
+        if facts[0].eku_any:
             return Fault("bad_usage", "the leaf's extendedKeyUsage allows any purpose", 0)
         if purpose == "server" and common_name_misspelled(chain[0]):
             return Fault("name_mismatch", "a subject commonName spells one of the "
                          "subjectAltNames differently (CABF BR 7.1.4.3)", 0)
-        if len(chain) > 1:
-            anchor, depth = chain[-1], len(chain) - 1
-            if anchor.issuer == anchor.subject and _anchor_aki_fault(anchor):
+        if last > 0:
+            if facts[last].anchor_aki_bad:
                 return Fault("malformed", "the root's authorityKeyIdentifier is not its own key "
-                             "identifier (CABF BR 7.1.2.1.3)", depth)
-            if _extension(anchor, x509.ExtendedKeyUsage) is not None:
+                             "identifier (CABF BR 7.1.2.1.3)", last)
+            if facts[last].has_eku:
                 return Fault("bad_usage", "the root carries an extendedKeyUsage "
-                             "(CABF BR 7.1.2.1.2)", depth)
+                             "(CABF BR 7.1.2.1.2)", last)
     except ValueError as exc:
         return Fault("malformed", "an extension cannot be read (%s)" % exc, None)
     return None

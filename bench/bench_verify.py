@@ -1,0 +1,321 @@
+"""Batch chain verification: the native verifier against the Python twin, cryptography's
+verifier alone, and the cost of the signatures the batch cannot avoid.
+
+    python bench/bench_verify.py            # the table (N chains, interleaved rounds)
+    pytest bench/bench_verify.py --benchmark-enable   # the same variants under pytest-benchmark
+
+The batch: N two-level chains (leaf, intermediate; the root trusted), half of them P-256
+throughout and half RSA-2048 throughout (leaf key pairs shared across leaves, which
+verification does not notice), every leaf with its own name and serial. CRLs: each
+intermediate's, listing 10,000 revoked serials, 10% of the batch's leaves among them, and each
+root's (empty), so every certificate of every path is checked.
+
+Variants, measured in interleaved rounds after one warm-up round:
+  native-all   verify_chains(backend="native", threads=os.cpu_count())
+  native-1     the same on one thread
+  python       verify_chains(backend="python")
+  crypto-only  cryptography's verifier over the same chains, no revocation check
+  limit        the distinct signature verifications the batch needs (each leaf's, each
+               intermediate's, each CRL's: N + 6) back to back with libcrypto on all cores
+
+Reported: the median time of each, and the medians of the per-round ratios. Environment:
+ENGINE_BENCH_VERIFY_N (default 10000), ENGINE_BENCH_VERIFY_ROUNDS (default 5). The generated
+certificates are cached under .benchmarks/ (generation takes a while the first time).
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import pickle
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / ".benchmarks"
+N = int(os.environ.get("ENGINE_BENCH_VERIFY_N", "10000"))
+ROUNDS = int(os.environ.get("ENGINE_BENCH_VERIFY_ROUNDS", "5"))
+CRL_SIZE = 10_000
+AT = datetime.datetime(2030, 6, 1, tzinfo=datetime.timezone.utc)
+
+
+def _name(cn):
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+
+def _ca(subject, key, issuer_name, issuer_key, serial, path_length):
+    usage = x509.KeyUsage(False, False, False, False, False, True, True, False, False)
+    builder = (
+        x509.CertificateBuilder().subject_name(_name(subject)).issuer_name(issuer_name)
+        .public_key(key.public_key()).serial_number(serial)
+        .not_valid_before(AT - datetime.timedelta(days=365))
+        .not_valid_after(AT + datetime.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
+        .add_extension(usage, critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+    )
+    if issuer_key is not key:
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), False)
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+def _hash_for(key):
+    return hashes.SHA384() if isinstance(key, ec.EllipticCurvePrivateKey) and \
+        key.curve.key_size > 256 else hashes.SHA256()
+
+
+def _hierarchy(kind):
+    """(root, root key, intermediate, intermediate key, leaf keys) of one key type."""
+    if kind == "p256":
+        new = lambda: ec.generate_private_key(ec.SECP256R1())  # noqa: E731
+    else:
+        new = lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048)  # noqa: E731
+    root_key, inter_key = new(), new()
+    root = _ca("Bench Root %s" % kind, root_key, _name("Bench Root %s" % kind), root_key, 1, None)
+    inter = _ca("Bench Issuing CA %s" % kind, inter_key, root.subject, root_key, 2, 0)
+    return root, root_key, inter, inter_key, [new() for _ in range(2)]
+
+
+def generate(n: int) -> dict:
+    """The batch as DER. Half the chains are P-256 throughout (root, intermediate, leaf), half
+    RSA-2048 throughout; every tenth leaf is revoked."""
+    usage = x509.KeyUsage(True, False, False, False, False, False, False, False, False)
+    eku = x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH])
+    hierarchies = {kind: _hierarchy(kind) for kind in ("p256", "rsa2048")}
+    chains, names, revoked = [], [], {"p256": [], "rsa2048": []}
+    for i in range(n):
+        kind = "p256" if i % 2 == 0 else "rsa2048"
+        root, root_key, inter, inter_key, leaf_keys = hierarchies[kind]
+        key = leaf_keys[(i // 2) % len(leaf_keys)]
+        name = "host%d.bench.example" % i
+        serial = 1_000_000 + i
+        leaf = (
+            x509.CertificateBuilder().subject_name(_name(name)).issuer_name(inter.subject)
+            .public_key(key.public_key()).serial_number(serial)
+            .not_valid_before(AT - datetime.timedelta(days=30))
+            .not_valid_after(AT + datetime.timedelta(days=60))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(usage, critical=True)
+            .add_extension(eku, critical=False)
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                inter_key.public_key()), critical=False)
+            .sign(inter_key, _hash_for(inter_key))
+        )
+        chains.append([leaf.public_bytes(Encoding.DER), inter.public_bytes(Encoding.DER)])
+        names.append(name)
+        if i % 10 == 0:
+            revoked[kind].append(serial)
+    crls = []
+    for kind, (root, root_key, inter, inter_key, _) in hierarchies.items():
+        in_batch = revoked[kind]
+        others = [50_000_000 + j for j in range(max(0, CRL_SIZE - len(in_batch)))]
+        for issuer, key, serials in ((inter, inter_key, in_batch + others), (root, root_key, [])):
+            builder = (
+                x509.CertificateRevocationListBuilder().issuer_name(issuer.subject)
+                .last_update(AT - datetime.timedelta(days=1))
+                .next_update(AT + datetime.timedelta(days=6))
+                .add_extension(x509.CRLNumber(1), critical=False)
+                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                    key.public_key()), critical=False)
+            )
+            for serial in serials:
+                builder = builder.add_revoked_certificate(
+                    x509.RevokedCertificateBuilder().serial_number(serial)
+                    .revocation_date(AT - datetime.timedelta(days=2)).build())
+            crls.append(builder.sign(key, _hash_for(key)).public_bytes(Encoding.DER))
+    return {
+        "roots": [h[0].public_bytes(Encoding.DER) for h in hierarchies.values()],
+        "intermediates": [h[2].public_bytes(Encoding.DER) for h in hierarchies.values()],
+        "chains": chains, "names": names, "crls": crls,
+        "revoked": sum(len(v) for v in revoked.values()),
+    }
+
+
+def corpus(n: int = N) -> dict:
+    """The batch for ``n`` chains, generated once and cached under .benchmarks/."""
+    path = CACHE / ("verify-corpus-v2-%d.pickle" % n)
+    if path.exists():
+        with open(path, "rb") as fh:
+            return pickle.load(fh)
+    data = generate(n)
+    CACHE.mkdir(exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=CACHE, prefix=".verify-corpus-")
+    with os.fdopen(fd, "wb") as fh:
+        pickle.dump(data, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(temporary, path)
+    return data
+
+
+class Bench:
+    """The variants over one batch; each call processes the whole batch once."""
+
+    def __init__(self, data: dict):
+        from engine.verify import inputs, native_backend
+
+        self.data = data
+        self.chains = data["chains"]
+        self.names = data["names"]
+        self.trust = data["roots"]
+        self.crls = data["crls"]
+        self.cpus = os.cpu_count() or 1
+        self.native = native_backend.available()
+        self.parsed = [[inputs.certificate(d) for d in chain] for chain in self.chains]
+        self.parsed_roots = [inputs.certificate(d) for d in self.trust]
+        if self.native:
+            self._prepare_limit()
+
+    def _prepare_limit(self):
+        """Handles for every signature the batch needs once: each leaf's (under its
+        intermediate), each intermediate's (under its root), each CRL's (under its issuer)."""
+        from engine import _backend
+        from engine.verify import native_backend
+
+        ffi, lib = _backend.native()
+        self._lib = lib
+        self._store = native_backend.store_handle(tuple(self.trust), tuple(self.crls))
+        leaves = native_backend.handles([c[0] for c in self.chains], self.cpus)
+        inters = native_backend.handles(self.data["intermediates"])
+        roots = native_backend.handles(self.trust)
+        by_der = dict(zip(self.data["intermediates"], inters))
+        issuers = [by_der[c[1]] for c in self.chains]
+        subjects = leaves + inters
+        issuers = issuers + roots
+        self._keep = subjects + issuers
+        self._subjects = ffi.new("void *[]", subjects)
+        self._issuers = ffi.new("void *[]", issuers)
+        self._n = len(subjects)
+        crl_issuers = []  # the store keeps the CRLs in the order given: per kind, CA then root
+        for inter, root in zip(inters, roots):
+            crl_issuers += [inter, root]
+        self._crl_issuers = ffi.new("void *[]", crl_issuers)
+        self._n_crls = len(crl_issuers)
+        self.signatures = self._n + self._n_crls
+
+    def native_all(self):
+        return self._verify("native", self.cpus)
+
+    def native_one(self):
+        return self._verify("native", 1)
+
+    def python(self):
+        return self._verify("python", None)
+
+    def _verify(self, backend, threads):
+        from engine.verify import verify_chains
+
+        verdicts = verify_chains(self.chains, self.trust, crls=self.crls, at=AT, names=self.names,
+                                 threads=threads, backend=backend)
+        return sum(1 for v in verdicts if v.reason == "revoked")
+
+    def crypto_only(self):
+        from cryptography.x509.verification import DNSName, PolicyBuilder, Store
+
+        builder = PolicyBuilder().store(Store(self.parsed_roots)).time(AT)
+        ok = 0
+        for chain, name in zip(self.parsed, self.names):
+            builder.build_server_verifier(DNSName(name)).verify(chain[0], chain[1:])
+            ok += 1
+        return ok
+
+    def limit(self):
+        failures = self._lib.engine_verify_signatures(
+            self._store, self._subjects, self._issuers, self._n,
+            self._crl_issuers, self._n_crls, self.cpus)
+        if failures:
+            raise RuntimeError("%d signatures did not verify" % failures)
+        return 0
+
+
+def _timed(fn):
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def run(n: int = N, rounds: int = ROUNDS, out=sys.stdout) -> dict:
+    data = corpus(n)
+    bench = Bench(data)
+    variants = {"python": bench.python, "crypto-only": bench.crypto_only}
+    if bench.native:
+        variants = {"native-all": bench.native_all, "native-1": bench.native_one,
+                    **variants, "limit": bench.limit}
+        assert bench.native_all() == bench.python() == data["revoked"], "verdicts differ"
+    for fn in variants.values():  # warm-up: parsing, stores, verifiers
+        fn()
+    times = {name: [] for name in variants}
+    for _ in range(rounds):
+        for name, fn in variants.items():
+            times[name].append(_timed(fn))
+    print("batch: %d chains (leaf + intermediate, trusted root; half P-256, half RSA-2048), "
+          "each intermediate's CRL of %d serials, %d revoked in the batch; %d cores; %d rounds"
+          % (n, CRL_SIZE, data["revoked"], bench.cpus, rounds), file=out)
+    print("%-12s %10s %14s" % ("variant", "median s", "chains/s"), file=out)
+    for name, values in times.items():
+        median = statistics.median(values)
+        print("%-12s %10.4f %14.0f" % (name, median, n / median), file=out)
+    ratios = {}
+    if bench.native:
+        def ratio(a, b):
+            return statistics.median(x / y for x, y in zip(times[a], times[b]))
+        ratios = {
+            "native-all speed-up over python": ratio("python", "native-all"),
+            "native-1 speed-up over python": ratio("python", "native-1"),
+            "native-all speed-up over crypto-only": ratio("crypto-only", "native-all"),
+            "native-all / limit (fraction of the bound)": ratio("limit", "native-all"),
+            "native-all speed-up over native-1": ratio("native-1", "native-all"),
+        }
+        print("medians of per-round ratios (limit: %d signatures)" % bench.signatures, file=out)
+        for label, value in ratios.items():
+            print("  %-45s %6.2f" % (label, value), file=out)
+    return {"times": times, "ratios": ratios}
+
+
+# --- pytest-benchmark entry points (pytest bench/bench_verify.py --benchmark-enable) ---------
+
+def _bench(n=min(N, 1000)):
+    return Bench(corpus(n))
+
+
+def test_native_all_cores(benchmark):
+    import pytest
+
+    bench = _bench()
+    if not bench.native:
+        pytest.skip("the native extension is not built")
+    assert benchmark(bench.native_all) == bench.data["revoked"]
+
+
+def test_python_twin(benchmark):
+    bench = _bench()
+    assert benchmark(bench.python) == bench.data["revoked"]
+
+
+def test_cryptography_verifier_alone(benchmark):
+    bench = _bench()
+    assert benchmark(bench.crypto_only) == len(bench.chains)
+
+
+def test_signature_bound(benchmark):
+    import pytest
+
+    bench = _bench()
+    if not bench.native:
+        pytest.skip("the native extension is not built")
+    assert benchmark(bench.limit) == 0
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,38 @@
+"""A bounded map for the parsed objects engine.verify keeps across calls.
+
+Lookups are plain dictionary reads (atomic under the GIL, no lock, no bookkeeping), so a hit
+costs what a dict lookup costs; when the map is full the oldest insertions are dropped. An
+object evicted while a call still uses it stays alive through that call's own references.
+"""
+
+from __future__ import annotations
+
+import threading
+
+
+class BoundedCache:
+    """At most ``size`` entries; the oldest inserted go first."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: dict = {}
+        self._lock = threading.Lock()
+
+    def get(self, key, default=None):
+        return self._items.get(key, default)
+
+    def put(self, key, value):
+        with self._lock:
+            items = self._items
+            items[key] = value
+            if len(items) > self.size:
+                for old in list(items)[: len(items) - self.size]:
+                    del items[old]
+        return value
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
