@@ -127,6 +127,7 @@ class ClientConnection(Connection):
             ("SERVER_HANDSHAKE_TRAFFIC_SECRET", self._server_hs),
         ))
         self._set_read_secret(self._server_hs)
+        self._set_write_secret(self._client_hs)  # alerts from now on are protected (section 6)
         self._state = ClientState.WAIT_EE
 
     def _on_hello_retry_request(self, hello, suite, message: bytes) -> None:
@@ -157,6 +158,11 @@ class ClientConnection(Connection):
         self._send_compat_ccs()
         self._out.append(plaintext_records(ContentType.handshake, self._client_hello))
         self._state = ClientState.WAIT_SH
+
+    def _fail(self, alert, reason: str) -> None:
+        if self._records.sealer is not None and self._failed is None and not self._send_closed:
+            self._send_compat_ccs()  # the server expects it before our first protected record
+        super()._fail(alert, reason)
 
     def _send_compat_ccs(self) -> None:
         """One change_cipher_spec before our second flight in compatibility mode (D.4)."""
@@ -229,7 +235,6 @@ class ClientConnection(Connection):
         self._set_read_secret(server_ap)
         self._ccs_allowed = False
         self._send_compat_ccs()
-        self._set_write_secret(self._client_hs)
         flight = []
         if self._certificate_request is not None:
             flight.extend(self._client_certificate())

@@ -219,3 +219,28 @@ def test_python_ssl_client_against_our_server(pki, tmp_path, groups):
     assert reply == b"echo:hello"
     assert seen["handshake"].alpn_protocol == "h2"
     assert seen["handshake"].group == groups[0]
+
+
+@needs_openssl
+def test_openssl_s_server_reads_our_alert(pki, tmp_path):
+    from engine.errors import UnknownCaError
+
+    cert, key, _ = pem_files(tmp_path, pki.untrusted_server, pki.root.certificate)
+    port = free_port()
+    server = subprocess.Popen(
+        [OPENSSL, "s_server", "-tls1_3", "-accept", str(port), "-naccept", "1", "-cert", cert,
+         "-key", key], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        for _ in range(5):
+            if server.stdout.readline().strip() == b"ACCEPT":
+                break
+        client = ClientConnection(client_config(pki))
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            with pytest.raises(UnknownCaError):
+                drive(client, sock, lambda event: False)
+            sock.sendall(client.data_to_send())
+            server.wait(timeout=10)
+    finally:
+        server.kill()
+    assert b"alert unknown ca" in server.stdout.read()
