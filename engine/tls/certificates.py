@@ -118,6 +118,17 @@ def select_credential(credentials, server_name: str | None, peer_schemes) -> tup
 
 def load_chain(certificate: codec.Certificate) -> tuple[list[bytes], list[x509.Certificate]]:
     """The DER entries of a Certificate message and their parsed form (bad DER: bad_certificate)."""
+    for _, extensions in certificate.certificate_list:
+        if extensions:  # we ask for no status_request or SCTs, so none may come (section 4.4.2)
+            from .extensions import read_extensions
+            from .wire import Reader
+
+            reader = Reader(len(extensions).to_bytes(2, "big") + extensions)
+            found = read_extensions(reader)
+            if found:
+                raise errors.UnsupportedExtensionError(
+                    "CertificateEntry carries extension %d we did not ask for" % found[0][0]
+                )
     ders = [cert_data for cert_data, _ in certificate.certificate_list]
     try:
         parsed = [x509.load_der_x509_certificate(der) for der in ders]

@@ -26,7 +26,12 @@ from .keylog import write_keylog
 from .record_layer import CHANGE_CIPHER_SPEC, plaintext_records
 from .states import CLIENT_TRANSITIONS, ClientState, handler_table
 
-_SERVER_HELLO_EXTENSIONS = {ET.supported_versions, ET.key_share, ET.pre_shared_key}
+_SERVER_HELLO_EXTENSIONS = {ET.supported_versions, ET.key_share}
+# Extensions that RFC 8446 section 4.2 puts in other messages than EncryptedExtensions.
+_NOT_IN_ENCRYPTED_EXTENSIONS = {
+    ET.supported_versions, ET.key_share, ET.cookie, ET.pre_shared_key, ET.signature_algorithms,
+    ET.signature_algorithms_cert, ET.psk_key_exchange_modes, ET.certificate_authorities,
+}
 _RETRY_EXTENSIONS = {ET.supported_versions, ET.key_share, ET.cookie}
 
 
@@ -182,9 +187,11 @@ class ClientConnection(Connection):
                 raise IllegalParameterError("the server selected an ALPN protocol we did not offer")
             self._alpn = extensions.alpn_protocol.decode("latin-1")
         for ext_type, _ in extensions.other_extensions:
-            if ext_type in (ET.supported_versions, ET.key_share, ET.cookie, ET.pre_shared_key,
-                            ET.signature_algorithms, ET.psk_key_exchange_modes):
+            if ext_type in _NOT_IN_ENCRYPTED_EXTENSIONS:
                 raise IllegalParameterError("extension %d is not allowed in EncryptedExtensions" % ext_type)
+            raise UnsupportedExtensionError("EncryptedExtensions answers extension %d we did not send" % ext_type)
+        if extensions.server_name_acknowledged and self._hello.server_name is None:
+            raise UnsupportedExtensionError("server_name acknowledged but not sent")
         self._schedule.update(message)
         self._state = ClientState.WAIT_CERT_CR
 
