@@ -1016,7 +1016,7 @@ static void *parse_worker(void *arg)
         size_t i = atomic_fetch_add(&b->next, 1);
         if (i >= b->n_certs)
             break;
-        if (b->certs[i] != NULL || b->ders[i] == NULL)
+        if (b->certs[i] != NULL || b->ders == NULL || b->der_lens == NULL || b->ders[i] == NULL)
             continue;
         size_t len = b->der_lens[i];
         const unsigned char *p = b->ders[i];

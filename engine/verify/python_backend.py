@@ -138,6 +138,8 @@ _MESSAGES = (
     ("no matching subjectaltname", "name_mismatch"),
     ("has no subjectaltname", "name_mismatch"),
     ("check limit", "unsupported"),
+    ("ca certificate has no keyusage", "invalid_ca"),
+    ("does not assert keycertsign", "bad_usage"),
     ("name constraint", "name_mismatch"),
     ("required eku not found", "bad_usage"),
     ("2.5.29.37", "bad_usage"),
@@ -153,6 +155,21 @@ _MESSAGES = (
     ("duplicate", "malformed"),
     ("all candidates exhausted with no interior errors", "untrusted"),
 )
+
+
+def _first_ca(path, test) -> int | None:
+    """The depth of the first CA of ``path`` (trust anchor excepted) whose keyUsage passes
+    ``test``."""
+    for depth in range(1, len(path) - 1):
+        try:
+            usage = path[depth].extensions.get_extension_for_class(x509.KeyUsage).value
+        except x509.ExtensionNotFound:
+            usage = None
+        except ValueError:
+            continue
+        if test(usage):
+            return depth
+    return None
 
 
 def explain(message: str, leaf, intermediates, anchors, at, max_depth=None) -> Verdict:
@@ -184,6 +201,10 @@ def explain(message: str, leaf, intermediates, anchors, at, max_depth=None) -> V
             depth = (rfc5280.DEFAULT_MAX_DEPTH if max_depth is None else max_depth) + 1
         else:
             depth = rfc5280.path_length_fault(path)
+    elif reason == "invalid_ca" and "keyusage" in text:
+        depth = _first_ca(path, lambda usage: usage is None)
+    elif reason == "bad_usage" and "keycertsign" in text:
+        depth = _first_ca(path, lambda usage: usage is not None and not usage.key_cert_sign)
     elif reason == "invalid_ca":
         depth = next((i for i, c in enumerate(path[1:], 1) if not rules.is_ca(c)), None)
     return rejected(reason, detail, depth, path)

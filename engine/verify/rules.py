@@ -121,7 +121,7 @@ def before(leaf, intermediates, *, purpose: str, name: str | None, anchors=()) -
         largest = max(groups.values(), default=0)
         if largest > MAX_INTERCHANGEABLE:
             return Fault("untrusted", "%d presented certificates share one subject and key; "
-                         "the chain is refused rather than searched" % largest, None)
+                         "the chain is refused rather than searched" % largest, 1)
     return None
 
 
@@ -182,9 +182,10 @@ def _facts_of(certificate) -> _Facts:
     found = {type(ext.value): ext for ext in certificate.extensions}  # one pass
     usage = found.get(x509.ExtendedKeyUsage)
     constraints = found.get(x509.BasicConstraints)
+    authority = found.get(x509.AuthorityKeyIdentifier)
     self_issued = certificate.issuer == certificate.subject
     return _Facts(
-        has_aki=x509.AuthorityKeyIdentifier in found,
+        has_aki=authority is not None and authority.value.key_identifier is not None,
         has_ski=x509.SubjectKeyIdentifier in found,
         ca=constraints is not None and constraints.value.ca,
         key_problem=_key_fault(certificate),
@@ -280,7 +281,7 @@ def after(chain, *, at, purpose: str) -> Fault | None:
         for depth, fact in enumerate(facts):
             if depth < last and not fact.has_aki:
                 return Fault("malformed", "the certificate at depth %d has no "
-                             "authorityKeyIdentifier" % depth, depth)
+                             "authorityKeyIdentifier keyIdentifier" % depth, depth)
             if fact.ca and not fact.has_ski:
                 return Fault("malformed", "the CA at depth %d has no subjectKeyIdentifier"
                              % depth, depth)

@@ -19,6 +19,8 @@ from verify_factory import (
     Chain,
     fresh_key,
     make_cert,
+    new_key,
+    rsa_key,
     make_chain,
     make_crl,
     make_intermediate,
@@ -41,7 +43,8 @@ class Case:
 
 
 def _case(id, chain: Chain, expected, depth=None, **kw) -> Case:
-    kw.setdefault("name", chain.name)
+    if "name" not in kw:
+        kw["name"] = chain.name
     return Case(id, chain.presented, [chain.root.certificate], expected, depth, **kw)
 
 
@@ -132,9 +135,101 @@ def fault_cases() -> list[Case]:
     add(_case("ip-name-matches-ip-san", _three(names=("10.0.0.7", "::1")), None, name="::1"))
     add(_case("client-certificate", _three(), None, purpose="client", name=None))
     add(_case("server-without-name", _three(), None, name=None))
+    add(_case("server-without-name-or-san", _three(names=()), "name_mismatch", 0, name=None))
+    add(_case("client-without-san", _three(names=()), None, purpose="client", name=None))
+    return cases
+
+
+def per_key_type_cases() -> list[Case]:
+    """The commonest faults once per key type (EdDSA chains go through their own validator
+    in the Python backend)."""
+    cases = []
+    for key_type in KEY_TYPES:
+        root = make_root("Root %s K" % key_type, key_type=key_type)
+        inter = make_intermediate("Intermediate %s K" % key_type, root, key_type)
+
+        def leaf(label, **kw):
+            return Chain(root, [inter], make_leaf("leaf-%s-%s" % (key_type, label), inter,
+                                                  key_type, **kw))
+
+        cases += [
+            _case("%s-expired-leaf" % key_type,
+                  leaf("e", not_before=NOW - 20 * DAY, not_after=NOW - DAY), "expired", 0),
+            _case("%s-future-leaf" % key_type, leaf("f", not_before=NOW + DAY),
+                  "not_yet_valid", 0),
+            _case("%s-broken-signature" % key_type, leaf("s", corrupt_signature=True),
+                  "bad_signature", 0),
+            _case("%s-wrong-name" % key_type, leaf("n"), "name_mismatch", 0,
+                  name="elsewhere.example.org"),
+            _case("%s-wrong-eku" % key_type, leaf("u", eku=(ExtendedKeyUsageOID.CLIENT_AUTH,)),
+                  "bad_usage", 0),
+        ]
+        chain = leaf("r")
+        cases.append(_case("%s-revoked-leaf" % key_type, chain, "revoked", 0,
+                           crls=[make_crl(inter, [chain.leaf]), make_crl(root)]))
+        chain = leaf("u")
+        cases.append(Case("%s-unknown-root" % key_type, chain.presented,
+                          [make_root("Stranger %s" % key_type, key_type=key_type).certificate],
+                          "untrusted", 1, name=chain.name))
+    return cases
+
+
+def rule_cases() -> list[Case]:
+    """The project's own rules (engine/verify/rules.py and their C mirror)."""
+    cases = []
+    add = cases.append
+    add(_case("weak-rsa-leaf", _three(key=rsa_key(1024)), "unsupported", 0))
+    add(_case("leaf-eku-critical", _three(eku_critical=True), "bad_usage", 0))
+    add(_case("leaf-eku-any", _three(eku=(ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE,)),
+              "bad_usage", 0))
+    root = make_root("Root With EKU", eku=(ExtendedKeyUsageOID.SERVER_AUTH,))
+    add(_case("root-with-eku", Chain(root, [], make_leaf("leaf-x", root)), "bad_usage", 1))
+    chain = _three(names=("case.example.com",), common_name="Case.Example.com")
+    add(_case("common-name-in-other-case", chain, "name_mismatch", 0))
+    chain = _three(names=("10.1.2.3",), common_name="10.01.2.3")
+    add(_case("common-name-ip-other-notation", chain, "name_mismatch", 0))
+    chain = _three(names=("good.example.com",), common_name="unrelated.example.net")
+    add(_case("common-name-unrelated-is-left-alone", chain, None))
+    root = make_root("Root Without KU", key_usage=None)
+    add(_case("root-without-key-usage", Chain(root, [], make_leaf("leaf-k", root)), None))
+    root = make_root("Root I-KU")
+    inter = make_intermediate("Intermediate Without KU", root, key_usage=None)
+    add(_case("intermediate-without-key-usage",
+              Chain(root, [inter], make_leaf("leaf-ik", inter)), "invalid_ca", 1))
+    root = make_root("Root AKI")
+    inter = make_intermediate("Intermediate Without AKI", root, aki=False)
+    add(_case("intermediate-without-aki",
+              Chain(root, [inter], make_leaf("leaf-aki", inter)), "malformed", 1))
+    root = make_root("Root SKI")
+    inter = make_intermediate("Intermediate Without SKI", root, ski=False)
+    add(_case("intermediate-without-ski",
+              Chain(root, [inter], make_leaf("leaf-ski", inter)), "malformed", 1))
+    return cases
+
+
+def path_building_cases() -> list[Case]:
+    """Chains whose first-found path fails while another succeeds, and a flood of
+    interchangeable certificates."""
+    cases = []
+    root = make_root("Root PB")
+    stranger = make_root("Stranger PB")
+    key = new_key()
+    good = make_intermediate("Intermediate PB", root, key=key)
+    cross = make_intermediate("Intermediate PB", stranger, key=key)  # same subject and key
+    leaf = make_leaf("leaf-pb", good)
+    chain = [leaf.certificate, cross.certificate, good.certificate]
+    cases.append(Case("alternative-issuer-after-a-dead-end", chain, [root.certificate], None,
+                      name="leaf-pb.example.com"))
+    key = new_key()
+    flood = [make_cert("Flood CA", None, key=key, ca=True) for _ in range(12)]
+    leaf = make_leaf("leaf-flood", flood[0])
+    chain = [leaf.certificate] + [n.certificate for n in flood]
+    cases.append(Case("flood-of-interchangeable-intermediates", chain, [make_root(
+        "Unrelated Root").certificate], "untrusted", None, name="leaf-flood.example.com"))
     return cases
 
 
 @functools.lru_cache(maxsize=1)
 def all_cases() -> tuple[Case, ...]:
-    return tuple(valid_cases() + fault_cases())
+    return tuple(valid_cases() + fault_cases() + per_key_type_cases() + rule_cases()
+                 + path_building_cases())

@@ -50,6 +50,14 @@ def new_key(key_type: str = "p256"):
     return key
 
 
+def rsa_key(bits: int):
+    """An RSA key of ``bits`` bits (for weak-key faults), kept per size."""
+    pool = _POOL.setdefault("rsa-%d" % bits, [])
+    if not pool:
+        pool.append(rsa.generate_private_key(public_exponent=65537, key_size=bits))
+    return pool[0]
+
+
 def fresh_key(key_type: str = "p256"):
     """A key not shared with any other certificate (for 'signed by another key' faults)."""
     saved = _POOL.pop(key_type, None)
@@ -94,7 +102,7 @@ def _general_name(value: str) -> x509.GeneralName:
 
 
 def make_cert(
-    common_name: str,
+    subject_label: str,
     issuer: Node | None,
     *,
     key_type: str = "p256",
@@ -110,6 +118,10 @@ def make_cert(
     serial: int | None = None,
     sign_with=None,
     corrupt_signature: bool = False,
+    eku_critical: bool = False,
+    common_name: str | None = None,
+    aki: bool = True,
+    ski: bool = True,
 ) -> Node:
     """One certificate. ``issuer`` None makes it self-signed.
 
@@ -117,9 +129,14 @@ def make_cert(
     "no_crl_sign" (a CA with keyCertSign only), or None (no keyUsage extension).
     ``sign_with``: sign with this key instead of the issuer's (a bad signature).
     ``corrupt_signature``: flip a bit in the signature value after signing.
+    ``common_name``: the leaf's subject CN (default: its first name); ``aki``/``ski``: whether
+    to include the key identifiers.
     """
     key = key if key is not None else new_key(key_type)
-    subject = _name(common_name)
+    if not ca and names is None:
+        names = ("%s.example.com" % subject_label.lower().replace(" ", "-"),)
+    subject = _name(common_name if common_name is not None
+                    else (names[0] if not ca and names else subject_label))
     issuer_name = issuer.certificate.subject if issuer else subject
     signer = sign_with if sign_with is not None else (issuer.key if issuer else key)
     builder = (
@@ -150,17 +167,18 @@ def make_cert(
                 crl_sign=False, encipher_only=False, decipher_only=False,
             )
         builder = builder.add_extension(usage, critical=True)
-    builder = builder.add_extension(
-        x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
-    )
-    if issuer is not None:
+    if ski:
+        builder = builder.add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
+        )
+    if issuer is not None and aki:
         builder = builder.add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()),
             critical=False,
         )
+    if ca and eku:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(list(eku)), critical=False)
     if not ca:
-        if names is None:
-            names = ("%s.example.com" % common_name.lower().replace(" ", "-"),)
         if names:
             builder = builder.add_extension(
                 x509.SubjectAlternativeName([_general_name(n) for n in names]), critical=False
@@ -168,7 +186,8 @@ def make_cert(
         if eku is None:
             eku = (ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH)
         if eku:
-            builder = builder.add_extension(x509.ExtendedKeyUsage(list(eku)), critical=False)
+            builder = builder.add_extension(x509.ExtendedKeyUsage(list(eku)),
+                                            critical=eku_critical)
     certificate = builder.sign(signer, _hash_for(signer))
     if corrupt_signature:
         certificate = _corrupt(certificate)
@@ -186,16 +205,16 @@ def _corrupt(certificate: x509.Certificate) -> x509.Certificate:
     return x509.load_der_x509_certificate(bytes(der))
 
 
-def make_root(common_name: str = "Test Root", key_type: str = "p256", **kw) -> Node:
-    return make_cert(common_name, None, key_type=key_type, ca=True, **kw)
+def make_root(label: str = "Test Root", key_type: str = "p256", **kw) -> Node:
+    return make_cert(label, None, key_type=key_type, ca=True, **kw)
 
 
-def make_intermediate(common_name: str, issuer: Node, key_type: str = "p256", **kw) -> Node:
-    return make_cert(common_name, issuer, key_type=key_type, ca=True, **kw)
+def make_intermediate(label: str, issuer: Node, key_type: str = "p256", **kw) -> Node:
+    return make_cert(label, issuer, key_type=key_type, ca=True, **kw)
 
 
-def make_leaf(common_name: str, issuer: Node, key_type: str = "p256", **kw) -> Node:
-    return make_cert(common_name, issuer, key_type=key_type, ca=False, **kw)
+def make_leaf(label: str, issuer: Node, key_type: str = "p256", **kw) -> Node:
+    return make_cert(label, issuer, key_type=key_type, ca=False, **kw)
 
 
 @dataclasses.dataclass
@@ -207,7 +226,7 @@ class Chain:
     leaf: Node
 
     @property
-    def presented(self) -> list[x509.Certificate]:
+    def presented(self) -> list[x509.Certificate]:  # noqa: D401
         """What a peer sends: the leaf, then the intermediates from the bottom up."""
         return [self.leaf.certificate] + [n.certificate for n in reversed(self.intermediates)]
 
