@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 _READ_SIZE = 65536
 _WRITE_CHUNK = 65536
+_CLOSE_WAIT = 2.0  # seconds close() waits for another thread's write before closing anyway
 
 
 class TLSSocket:
@@ -28,15 +29,19 @@ class TLSSocket:
 
     ``sendall``, ``recv`` and ``close`` behave as on a plain socket; ``recv`` returns ``b""``
     once the peer has sent close_notify (or closed the transport). One thread may read while
-    another writes. Byte counters tell plaintext from what crossed the wire: ``bytes_sent`` and
+    another writes: the connection state is locked only around the sans-I/O calls, and what a
+    reader has to send (a KeyUpdate answer, an alert) goes out through whichever thread is
+    writing, so a blocked write never stops reading. Byte counters tell plaintext from what crossed the wire: ``bytes_sent`` and
     ``bytes_received`` count every byte of every record, handshake included.
     """
 
     def __init__(self, sock: socket.socket, connection, *, server_hostname: str | None = None):
         self._sock = sock
         self._conn = connection
-        self._lock = threading.RLock()  # the connection state and socket writes
+        self._lock = threading.RLock()  # the connection state and the outbox
+        self._send_lock = threading.Lock()  # one thread writing to the socket at a time
         self._read_lock = threading.Lock()  # one reader at a time
+        self._outbox = bytearray()  # records produced, not yet written
         self._incoming = bytearray()
         self._eof = False
         self._closed = False
@@ -112,8 +117,7 @@ class TLSSocket:
         A transport closed before the handshake finished raises ConnectionAbortedError.
         """
         try:
-            with self._lock:
-                self._flush()
+            self._flush()
             while self.handshake is None:
                 if self._eof:
                     raise ConnectionAbortedError(
@@ -126,16 +130,17 @@ class TLSSocket:
     def sendall(self, data) -> None:
         """Encrypt and send all of ``data``."""
         data = memoryview(data).cast("B")
-        with self._lock:
-            if self._closed:
-                raise OSError("the TLS connection is closed")
-            if self._conn.closed:  # the peer sent close_notify or the connection failed
-                raise BrokenPipeError("the peer closed the TLS connection")
-            for start in range(0, len(data), _WRITE_CHUNK):
-                chunk = bytes(data[start:start + _WRITE_CHUNK])
+        for start in range(0, len(data), _WRITE_CHUNK):
+            chunk = bytes(data[start:start + _WRITE_CHUNK])
+            with self._lock:
+                if self._closed:
+                    raise OSError("the TLS connection is closed")
+                if self._conn.closed:  # the peer sent close_notify or the connection failed
+                    raise BrokenPipeError("the peer closed the TLS connection")
                 self._conn.send_data(chunk)
                 self.plaintext_sent += len(chunk)
-                self._flush()
+                self._outbox += self._conn.data_to_send()
+            self._send_pending(wait=True)
 
     def send(self, data) -> int:
         self.sendall(data)
@@ -169,7 +174,7 @@ class TLSSocket:
         """Send a KeyUpdate (RFC 8446 section 4.6.3), asking the peer to update too if told."""
         with self._lock:
             self._conn.key_update(request_peer=request_peer)
-            self._flush()
+        self._flush()
 
     def close(self) -> None:
         """Send close_notify (unless the connection already ended) and close the socket."""
@@ -178,12 +183,17 @@ class TLSSocket:
                 return
             try:
                 self._conn.close()  # no-op once close_notify was queued or the connection failed
-                self._flush()
-            except (OSError, TLSError):
+            except TLSError:
                 pass
-            finally:
+        try:
+            self._flush(wait=_CLOSE_WAIT)
+        except OSError:
+            pass
+        finally:
+            with self._lock:
                 self._closed = True
-                _shutdown(self._sock)
+                self._eof = True
+            _shutdown(self._sock)
 
     def __enter__(self) -> TLSSocket:
         return self
@@ -197,12 +207,39 @@ class TLSSocket:
 
     # --- plumbing -----------------------------------------------------------------------------
 
-    def _flush(self) -> None:
-        """Send whatever the connection queued (caller holds the lock)."""
-        out = self._conn.data_to_send()
-        if out:
-            self._sock.sendall(out)
-            self.bytes_sent += len(out)
+    def _flush(self, wait: bool | float = True) -> None:
+        """Move what the connection queued to the outbox and write the outbox."""
+        with self._lock:
+            self._outbox += self._conn.data_to_send()
+        self._send_pending(wait)
+
+    def _send_pending(self, wait: bool | float) -> None:
+        """Write the outbox unless another thread is writing (it will write ours too).
+
+        ``wait``: True waits for the writing thread, False does not, a number waits that many
+        seconds at most.
+        """
+        while True:
+            if wait is True or wait is False:
+                acquired = self._send_lock.acquire(blocking=wait)
+            else:
+                acquired = self._send_lock.acquire(timeout=wait)
+            if not acquired:
+                return
+            try:
+                while True:
+                    with self._lock:
+                        out = bytes(self._outbox)
+                        self._outbox.clear()
+                    if not out:
+                        break
+                    self._sock.sendall(out)
+                    self.bytes_sent += len(out)
+            finally:
+                self._send_lock.release()
+            with self._lock:  # what another thread queued while we were releasing
+                if not self._outbox:
+                    return
 
     def _read_once(self) -> None:
         """Read once from the socket and feed the connection; EOF is fed as b""."""
@@ -218,20 +255,25 @@ class TLSSocket:
             if self._closed:
                 self._eof = True
                 return
+            failure = None
             try:
                 events = self._conn.receive_data(data)
-            except ProtocolError:
-                # The connection queued the alert for this fault: the peer should see it.
-                self._send_alert_and_close()
-                raise
+            except ProtocolError as exc:
+                failure = exc
             except PeerAlertError as exc:
                 self.alerts.append(exc.description)
                 self._abort()
                 raise
-            self._flush_quietly()
-            self._handle(events)
-            if not data:
-                self._eof = True
+            else:
+                self._outbox += self._conn.data_to_send()
+                self._handle(events)
+                if not data:
+                    self._eof = True
+        if failure is not None:
+            # The connection queued the alert for this fault: the peer should see it.
+            self._send_alert_and_close()
+            raise failure
+        self._flush_quietly(wait=False)
 
     def _handle(self, events) -> None:
         from .tls import AlertReceived, ApplicationData, ConnectionClosed, HandshakeComplete
@@ -247,18 +289,17 @@ class TLSSocket:
             elif isinstance(event, ConnectionClosed):
                 self._eof = True
 
-    def _flush_quietly(self) -> None:
+    def _flush_quietly(self, wait: bool | float = True) -> None:
         try:
-            self._flush()
+            self._flush(wait)
         except OSError:
             # The peer may already be gone (it closed after its close_notify): what it sent
             # still counts, and the next write reports the broken transport.
             pass
 
     def _send_alert_and_close(self) -> None:
-        with self._lock:
-            self._flush_quietly()
-            self._abort()
+        self._flush_quietly(wait=_CLOSE_WAIT)
+        self._abort()
 
     def _abort(self) -> None:
         """Close the socket without further TLS messages."""

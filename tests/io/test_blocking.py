@@ -345,3 +345,28 @@ def test_serve_sets_a_ready_event(creds):
     stop.set()
     thread.join(TIMEOUT)
     assert not thread.is_alive()
+
+
+def test_one_thread_sends_while_another_receives_without_deadlock(creds):
+    """A full-duplex stream larger than the socket buffers: the writer must not block the reader
+    (an echo server stops reading while its own writes are blocked)."""
+    payload = bytes(range(256)) * 65536  # 16 MiB
+    received = bytearray()
+    with running(ServerConfig([creds.server])) as (port, _):
+        with engine.connect("localhost", port, ClientConfig(trust=creds.trust),
+                            timeout=TIMEOUT) as tls:
+            def read_all():
+                while len(received) < len(payload):
+                    data = tls.recv(65536)
+                    if not data:
+                        return
+                    received.extend(data)
+
+            reader = threading.Thread(target=read_all, daemon=True)
+            reader.start()
+            for start in range(0, len(payload), 1 << 20):
+                tls.sendall(payload[start:start + (1 << 20)])
+            reader.join(TIMEOUT)
+            assert not reader.is_alive(), "deadlock: %d of %d bytes back" % (
+                len(received), len(payload))
+    assert bytes(received) == payload
