@@ -9,7 +9,11 @@ alert of RFC 8446 section 6.2.
 
 from __future__ import annotations
 
+import collections
+import datetime
 import ipaddress
+import threading
+import time
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -144,8 +148,15 @@ def load_chain(certificate: codec.Certificate) -> tuple[list[bytes], list[x509.C
     return ders, parsed
 
 
-def check_peer_chain(ders, *, trust, crls, purpose: str, name: str | None, at=None) -> None:
-    """Verify the peer's chain with engine.verify; raise the certificate alert on refusal."""
+def check_peer_chain(ders, *, trust, crls, purpose: str, name: str | None, at=None,
+                     cache: "VerifiedChains | None" = None) -> None:
+    """Verify the peer's chain with engine.verify; raise the certificate alert on refusal.
+
+    With a ``cache``, a chain that checked out before for the same name is not checked again
+    while every certificate of its path and every CRL is still current (see VerifiedChains).
+    """
+    if cache is not None and cache.holds(ders, name, at):
+        return
     from ..verify import verify_chains
 
     verdict = verify_chains(
@@ -154,3 +165,56 @@ def check_peer_chain(ders, *, trust, crls, purpose: str, name: str | None, at=No
     )[0]
     if not verdict.ok:
         raise certificate_error(verdict.reason or "malformed", verdict.detail or "")
+    if cache is not None:
+        cache.remember(ders, name, at, verdict.chain, crls)
+
+
+def _crl_next_update(crl):
+    """A CRL's nextUpdate as a POSIX time; None if unknown (then nothing is remembered)."""
+    value = getattr(crl, "next_update", None)
+    if value is None:
+        value = getattr(crl, "next_update_utc", None)
+    return value.timestamp() if isinstance(value, datetime.datetime) else None
+
+
+class VerifiedChains:
+    """Chains one configuration has verified, so a peer seen again is not verified again.
+
+    Only successful verdicts are kept, keyed by the chain's DER and the name checked; the
+    trust store and CRLs are the configuration's own, fixed for its lifetime. An entry lapses
+    at the earliest notAfter of the verified path, the earliest nextUpdate of the CRLs, or
+    ``ttl`` seconds after the check, whichever comes first; at most ``size`` entries are kept.
+    A fixed verification time (``at``) is part of the key.
+    """
+
+    def __init__(self, size: int = 256, ttl: float = 300.0):
+        self._size = size
+        self._ttl = ttl
+        self._items: collections.OrderedDict = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def holds(self, ders, name, at) -> bool:
+        key = (tuple(ders), name, at)
+        with self._lock:
+            expires = self._items.get(key)
+            if expires is None:
+                return False
+            if expires <= time.time():
+                del self._items[key]
+                return False
+            self._items.move_to_end(key)
+            return True
+
+    def remember(self, ders, name, at, path, crls) -> None:
+        limits = [time.time() + self._ttl]
+        for certificate in path:
+            limits.append(certificate.not_valid_after_utc.timestamp())
+        for crl in crls or ():
+            next_update = _crl_next_update(crl)
+            if next_update is None:
+                return
+            limits.append(next_update)
+        with self._lock:
+            self._items[(tuple(ders), name, at)] = min(limits)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)

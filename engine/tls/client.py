@@ -213,7 +213,7 @@ class ClientConnection(Connection):
         config = self._config
         if config.verify:
             check_peer_chain(ders, trust=config.trust, crls=config.crls, purpose="server",
-                             name=self._server_name, at=config.verify_time)
+                             name=self._server_name, at=config.verify_time, cache=config._verified)
         self._peer_chain = tuple(chain)
         self._peer_key = chain[0].public_key()
         self._schedule.update(message)

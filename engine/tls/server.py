@@ -209,7 +209,7 @@ class ServerConnection(Connection):
             return
         ders, chain = load_chain(certificate)
         check_peer_chain(ders, trust=config.trust, crls=config.crls, purpose="client",
-                         name=None, at=config.verify_time)
+                         name=None, at=config.verify_time, cache=config._verified)
         self._peer_chain = tuple(chain)
         self._peer_key = chain[0].public_key()
         self._state = ServerState.WAIT_CV
