@@ -31,8 +31,9 @@ class TLSSocket:
     once the peer has sent close_notify (or closed the transport). One thread may read while
     another writes: the connection state is locked only around the sans-I/O calls, and what a
     reader has to send (a KeyUpdate answer, an alert) goes out through whichever thread is
-    writing, so a blocked write never stops reading. Byte counters tell plaintext from what crossed the wire: ``bytes_sent`` and
-    ``bytes_received`` count every byte of every record, handshake included.
+    writing, so a blocked write never stops reading. Byte counters tell plaintext from what
+    crossed the wire: ``bytes_sent`` and ``bytes_received`` count every byte of every record,
+    handshake included.
     """
 
     def __init__(self, sock: socket.socket, connection, *, server_hostname: str | None = None):

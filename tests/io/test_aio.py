@@ -158,3 +158,26 @@ def test_server_drops_a_client_that_never_finishes_the_handshake(creds):
         assert isinstance(errors[0], TimeoutError)
 
     run(main())
+
+
+def test_large_payload_both_ways_with_flow_control(creds):
+    payload = bytes(range(256)) * 16384  # 4 MiB, more than the transport buffers hold
+
+    async def main():
+        server, port = await serving(ServerConfig([creds.server]))
+        async with server:
+            reader, writer = await aio.open_connection("localhost", port,
+                                                       ClientConfig(trust=creds.trust))
+
+            async def send():
+                for start in range(0, len(payload), 1 << 18):
+                    writer.write(payload[start:start + (1 << 18)])
+                    await writer.drain()
+
+            sending = asyncio.ensure_future(send())
+            received = await reader.readexactly(len(payload))
+            await sending
+            assert received == payload
+            writer.close()
+
+    run(main())
