@@ -33,6 +33,8 @@
 #define MAX_THREADS 64
 #define SMALL_RECORD 512 /* inner plaintexts up to this size are assembled in one piece */
 #define PARALLEL_MIN_BYTES 32768
+#define CHUNK_BYTES 65536 /* about how much one claimed chunk of a threaded batch holds */
+#define MAX_CHUNKS 256
 
 static const unsigned char zeros[MAX_INNER];
 
@@ -238,16 +240,29 @@ static inline long content_length(const unsigned char *inner, size_t plen)
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* the worker pool */
+/* the worker pool
+ *
+ * A batch is cut into more chunks than threads; the calling thread and the workers it wakes
+ * claim chunks in turn from an atomic counter, each with its own "slot" (its own cipher context
+ * and scratch space). A worker that has not started when the caller runs out of chunks is
+ * called off, so a busy machine makes a threaded call no slower than a single-threaded one. */
 
-enum { JOB_IDLE = 0, JOB_POSTED = 1, JOB_DONE = 2 };
+enum { JOB_IDLE = 0, JOB_POSTED = 1, JOB_RUNNING = 2, JOB_DONE = 3 };
+
+typedef struct job_set {
+    void (*fn)(void *job, int slot);
+    char *jobs;
+    size_t size;
+    int njobs;
+    atomic_int next;
+} job_set;
 
 typedef struct pool_worker {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    void (*fn)(void *);
-    void *arg;
+    job_set *set;
+    int slot;
     atomic_int state;
 } pool_worker;
 
@@ -272,7 +287,14 @@ static inline uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-#define WORKER_SPIN_NS 200000u /* a worker polls this long for the next job before sleeping */
+#define WORKER_SPIN_NS 100000u /* a worker polls this long for the next batch before sleeping */
+
+static void job_set_work(job_set *set, int slot)
+{
+    int i;
+    while ((i = atomic_fetch_add_explicit(&set->next, 1, memory_order_relaxed)) < set->njobs)
+        set->fn(set->jobs + (size_t)i * set->size, slot);
+}
 
 static void *worker_main(void *p)
 {
@@ -280,7 +302,11 @@ static void *worker_main(void *p)
     for (;;) {
         uint64_t start = now_ns();
         unsigned spins = 0;
-        while (atomic_load_explicit(&w->state, memory_order_acquire) != JOB_POSTED) {
+        int expected = JOB_POSTED;
+        while (!atomic_compare_exchange_weak_explicit(&w->state, &expected, JOB_RUNNING,
+                                                      memory_order_acquire,
+                                                      memory_order_relaxed)) {
+            expected = JOB_POSTED;
             cpu_relax();
             if ((++spins & 63) == 0 && now_ns() - start > WORKER_SPIN_NS) {
                 pthread_mutex_lock(&w->mu);
@@ -289,7 +315,7 @@ static void *worker_main(void *p)
                 pthread_mutex_unlock(&w->mu);
             }
         }
-        w->fn(w->arg);
+        job_set_work(w->set, w->slot);
         atomic_store_explicit(&w->state, JOB_DONE, memory_order_release);
     }
     return NULL;
@@ -338,54 +364,75 @@ static int pool_grow(int n)
     return pool_size;
 }
 
-/* Run fn(args + i * size) for i in [0, n): job 0 on the calling thread, the others on workers
- * when the pool is free, else all on the calling thread. */
-static void run_jobs(void (*fn)(void *), char *args, size_t size, int n)
+/* Run fn(jobs + i * size, slot) for every i in [0, njobs) on up to `threads` threads (slots
+ * 0 .. threads - 1, slot 0 being the calling thread). */
+static void run_jobs(void (*fn)(void *, int), void *jobs, size_t size, int njobs, int threads)
 {
-    int workers = 0;
-    int have_pool = 0;
-    if (n > 1) {
+    job_set set = {.fn = fn, .jobs = jobs, .size = size, .njobs = njobs};
+    atomic_init(&set.next, 0);
+    int workers = 0, have_pool = 0;
+    if (threads > njobs)
+        threads = njobs;
+    if (threads > 1) {
         pthread_once(&pool_once, pool_register_fork_handler);
         if (pthread_mutex_trylock(&pool_lock) == 0) {
             have_pool = 1;
-            workers = pool_grow(n - 1);
-            if (workers > n - 1)
-                workers = n - 1;
+            workers = pool_grow(threads - 1);
+            if (workers > threads - 1)
+                workers = threads - 1;
         }
     }
     for (int i = 0; i < workers; i++) {
         pool_worker *w = pool_workers[i];
-        w->fn = fn;
-        w->arg = args + (size_t)(i + 1) * size;
+        w->set = &set;
+        w->slot = i + 1;
         pthread_mutex_lock(&w->mu);
         atomic_store_explicit(&w->state, JOB_POSTED, memory_order_release);
         pthread_cond_signal(&w->cv);
         pthread_mutex_unlock(&w->mu);
     }
-    fn(args);
-    for (int i = workers + 1; i < n; i++)
-        fn(args + (size_t)i * size);
+    job_set_work(&set, 0);
     for (int i = 0; i < workers; i++) {
         pool_worker *w = pool_workers[i];
-        unsigned spins = 0;
-        while (atomic_load_explicit(&w->state, memory_order_acquire) != JOB_DONE) {
-            if (++spins < 4096)
-                cpu_relax();
-            else
-                sched_yield();
+        int expected = JOB_POSTED;
+        /* not started yet: call it off; otherwise wait for it to finish its chunk */
+        if (!atomic_compare_exchange_strong_explicit(&w->state, &expected, JOB_IDLE,
+                                                     memory_order_acq_rel,
+                                                     memory_order_acquire)) {
+            unsigned spins = 0;
+            while (atomic_load_explicit(&w->state, memory_order_acquire) != JOB_DONE) {
+                if (++spins < 4096)
+                    cpu_relax();
+                else
+                    sched_yield();
+            }
+            atomic_store_explicit(&w->state, JOB_IDLE, memory_order_relaxed);
         }
-        atomic_store_explicit(&w->state, JOB_IDLE, memory_order_relaxed);
     }
     if (have_pool)
         pthread_mutex_unlock(&pool_lock);
+}
+
+/* How many chunks to cut a batch of `records` records and `bytes` bytes into. */
+static int chunk_count(int threads, size_t records, size_t bytes)
+{
+    if (threads <= 1)
+        return 1;
+    size_t n = bytes / CHUNK_BYTES;
+    if (n < (size_t)threads * 2)
+        n = (size_t)threads * 2;
+    if (n > MAX_CHUNKS)
+        n = MAX_CHUNKS;
+    if (n > records)
+        n = records;
+    return n < 1 ? 1 : (int)n;
 }
 
 /* ------------------------------------------------------------------------------------------ */
 /* sealing */
 
 typedef struct seal_run {
-    EVP_CIPHER_CTX *ctx;
-    const unsigned char *iv;
+    engine_record_key *key;
     const unsigned char *in;
     size_t in_len;
     const uint64_t *lengths; /* one record per length when not NULL, else max_fragment cuts */
@@ -397,41 +444,36 @@ typedef struct seal_run {
     int rc;
 } seal_run;
 
-static void seal_run_job(void *p)
+static void seal_run_job(void *p, int slot)
 {
     seal_run *r = p;
+    EVP_CIPHER_CTX *ctx = r->key->ctx[slot];
+    const unsigned char *iv = r->key->iv;
     const unsigned char *in = r->in;
     size_t left = r->in_len;
     unsigned char *out = r->out;
     uint64_t seq = r->seq;
-    r->rc = ENGINE_RECORDS_OK;
+    int rc = ENGINE_RECORDS_OK;
     if (r->lengths != NULL) {
-        for (size_t i = 0; i < r->count; i++) {
+        for (size_t i = 0; i < r->count && rc == ENGINE_RECORDS_OK; i++) {
             size_t clen = (size_t)r->lengths[i];
             size_t inner = inner_size(clen, r->pad_to);
-            int rc = seal_one(r->ctx, r->iv, seq + i, in, clen, r->content_type, inner, out);
-            if (rc != ENGINE_RECORDS_OK) {
-                r->rc = rc;
-                return;
-            }
+            rc = seal_one(ctx, iv, seq + i, in, clen, r->content_type, inner, out);
             in += clen;
             out += HEADER_SIZE + inner + TAG_SIZE;
         }
-        return;
-    }
-    while (left > 0) {
-        size_t clen = left < r->max_fragment ? left : r->max_fragment;
-        size_t inner = inner_size(clen, r->pad_to);
-        int rc = seal_one(r->ctx, r->iv, seq, in, clen, r->content_type, inner, out);
-        if (rc != ENGINE_RECORDS_OK) {
-            r->rc = rc;
-            return;
+    } else {
+        while (left > 0 && rc == ENGINE_RECORDS_OK) {
+            size_t clen = left < r->max_fragment ? left : r->max_fragment;
+            size_t inner = inner_size(clen, r->pad_to);
+            rc = seal_one(ctx, iv, seq, in, clen, r->content_type, inner, out);
+            in += clen;
+            left -= clen;
+            out += HEADER_SIZE + inner + TAG_SIZE;
+            seq++;
         }
-        in += clen;
-        left -= clen;
-        out += HEADER_SIZE + inner + TAG_SIZE;
-        seq++;
     }
+    r->rc = rc;
 }
 
 static int overlaps(const unsigned char *a, size_t alen, const unsigned char *b, size_t blen)
@@ -440,17 +482,28 @@ static int overlaps(const unsigned char *a, size_t alen, const unsigned char *b,
     return alen > 0 && blen > 0 && a0 < b0 + blen && b0 < a0 + alen;
 }
 
-static int clamp_threads(int threads, size_t records, size_t bytes)
+/* The threads worth using (contexts made for them) for `records` records of `bytes` bytes. */
+static int usable_threads(engine_record_key *k, int threads, size_t records, size_t bytes)
 {
-    if (threads < 1)
-        threads = 1;
     if (threads > MAX_THREADS)
         threads = MAX_THREADS;
+    if (threads < 2 || records < 2 || bytes < PARALLEL_MIN_BYTES)
+        return 1;
     if ((size_t)threads > records)
         threads = (int)records;
-    if (bytes < PARALLEL_MIN_BYTES)
-        threads = 1;
-    return threads < 1 ? 1 : threads;
+    return ensure_contexts(k, threads);
+}
+
+/* Seal the runs, on `threads` threads; any failure wipes the whole output. */
+static int seal_runs(seal_run *runs, int nruns, int threads, unsigned char *out, size_t total)
+{
+    run_jobs(seal_run_job, runs, sizeof(runs[0]), nruns, threads);
+    int rc = ENGINE_RECORDS_OK;
+    for (int i = 0; i < nruns && rc == ENGINE_RECORDS_OK; i++)
+        rc = runs[i].rc;
+    if (rc != ENGINE_RECORDS_OK)
+        OPENSSL_cleanse(out, total);
+    return rc;
 }
 
 int engine_records_seal(engine_record_key *k, const unsigned char *in, size_t in_len,
@@ -481,33 +534,34 @@ int engine_records_seal(engine_record_key *k, const unsigned char *in, size_t in
     if (pthread_mutex_trylock(&k->lock) != 0)
         return ENGINE_RECORDS_EBUSY;
 
-    int t = clamp_threads(threads, nrec, in_len);
-    if (t > 1)
-        t = ensure_contexts(k, t);
-    seal_run runs[MAX_THREADS];
-    size_t per = nrec / (size_t)t, extra = nrec % (size_t)t, first = 0;
-    for (int i = 0; i < t; i++) {
+    int t = usable_threads(k, threads, nrec, in_len);
+    int nruns = chunk_count(t, nrec, total);
+    seal_run one, *runs = nruns > 1 ? calloc((size_t)nruns, sizeof(seal_run)) : &one;
+    if (runs == NULL) {
+        runs = &one;
+        nruns = t = 1;
+    }
+    /* equal numbers of records per run (all full-size but the very last) */
+    size_t per = nrec / (size_t)nruns, extra = nrec % (size_t)nruns, first = 0;
+    for (int i = 0; i < nruns; i++) {
         size_t count = per + ((size_t)i < extra ? 1 : 0);
         size_t in_start = first * max_fragment;
         size_t in_end = (first + count) * max_fragment;
         if (in_end > in_len)
             in_end = in_len;
         runs[i] = (seal_run){
-            .ctx = k->ctx[i], .iv = k->iv, .in = in + in_start, .in_len = in_end - in_start,
+            .key = k, .in = in + in_start, .in_len = in_end - in_start,
             .out = out + first * full_size, .max_fragment = max_fragment, .pad_to = pad_to,
             .content_type = content_type, .seq = seq + first, .rc = ENGINE_RECORDS_OK,
         };
         first += count;
     }
-    run_jobs(seal_run_job, (char *)runs, sizeof(runs[0]), t);
-    int rc = ENGINE_RECORDS_OK;
-    for (int i = 0; i < t && rc == ENGINE_RECORDS_OK; i++)
-        rc = runs[i].rc;
+    int rc = seal_runs(runs, nruns, t, out, total);
+    if (runs != &one)
+        free(runs);
     pthread_mutex_unlock(&k->lock);
-    if (rc != ENGINE_RECORDS_OK) {
-        OPENSSL_cleanse(out, total);
+    if (rc != ENGINE_RECORDS_OK)
         return rc;
-    }
     *written = total;
     *records = nrec;
     return ENGINE_RECORDS_OK;
@@ -544,36 +598,36 @@ int engine_records_seal_messages(engine_record_key *k, const unsigned char *in, 
     if (pthread_mutex_trylock(&k->lock) != 0)
         return ENGINE_RECORDS_EBUSY;
 
-    int t = clamp_threads(threads, count, total);
-    if (t > 1)
-        t = ensure_contexts(k, t);
+    int t = usable_threads(k, threads, count, total);
+    int nruns = chunk_count(t, count, total);
+    seal_run one, *runs = nruns > 1 ? calloc((size_t)nruns, sizeof(seal_run)) : &one;
+    if (runs == NULL) {
+        runs = &one;
+        nruns = t = 1;
+    }
     /* runs of about equal output size */
-    seal_run runs[MAX_THREADS];
     size_t index = 0, in_pos = 0, out_pos = 0;
-    for (int j = 0; j < t; j++) {
-        size_t target = j + 1 == t ? total : (total / (size_t)t) * (size_t)(j + 1);
+    for (int j = 0; j < nruns; j++) {
+        size_t target = (total / (size_t)nruns) * (size_t)(j + 1);
         size_t first = index, in_start = in_pos, out_start = out_pos;
-        while (index < count && (out_pos < target || j + 1 == t)) {
+        while (index < count && (out_pos < target || j + 1 == nruns)) {
             in_pos += (size_t)lengths[index];
             out_pos += HEADER_SIZE + inner_size((size_t)lengths[index], pad_to) + TAG_SIZE;
             index++;
         }
         runs[j] = (seal_run){
-            .ctx = k->ctx[j], .iv = k->iv, .in = in + in_start, .in_len = in_pos - in_start,
+            .key = k, .in = in + in_start, .in_len = in_pos - in_start,
             .lengths = lengths + first, .count = index - first, .out = out + out_start,
             .pad_to = pad_to, .content_type = content_type, .seq = seq + first,
             .rc = ENGINE_RECORDS_OK,
         };
     }
-    run_jobs(seal_run_job, (char *)runs, sizeof(runs[0]), t);
-    int rc = ENGINE_RECORDS_OK;
-    for (int j = 0; j < t && rc == ENGINE_RECORDS_OK; j++)
-        rc = runs[j].rc;
+    int rc = seal_runs(runs, nruns, t, out, total);
+    if (runs != &one)
+        free(runs);
     pthread_mutex_unlock(&k->lock);
-    if (rc != ENGINE_RECORDS_OK) {
-        OPENSSL_cleanse(out, total);
+    if (rc != ENGINE_RECORDS_OK)
         return rc;
-    }
     *written = total;
     return ENGINE_RECORDS_OK;
 }
@@ -616,16 +670,14 @@ size_t engine_records_count(const unsigned char *in, size_t in_len, size_t *plai
 }
 
 typedef struct open_run {
-    EVP_CIPHER_CTX *ctx;
-    const unsigned char *iv;
-    unsigned char *scratch;       /* for a record whose inner plaintext would pass `limit` */
+    engine_record_key *key;
     const unsigned char *in;      /* first record of the run */
     size_t nrec;                  /* complete records in the run */
     size_t limit;                 /* bytes of `out` this run may write (the next run's start) */
     unsigned char *out;           /* where the run's first plaintext goes */
+    size_t out_base;              /* offset of `out` in the whole output buffer */
     uint64_t *segments;           /* the run's first triple */
     uint64_t seq;
-    size_t out_base;              /* offset of `out` in the whole output buffer */
     /* results */
     size_t done;                  /* records opened */
     size_t consumed;              /* wire bytes they took */
@@ -635,9 +687,14 @@ typedef struct open_run {
     int stopped;                  /* 1 if a record with inner type != 23 ended the run */
 } open_run;
 
-static void open_run_job(void *p)
+/* Open a run's records one after another. A record whose whole inner plaintext would pass the
+ * run's limit is opened into the slot's scratch space and only its content copied. */
+static void open_run_job(void *p, int slot)
 {
     open_run *r = p;
+    EVP_CIPHER_CTX *ctx = r->key->ctx[slot];
+    unsigned char *scratch = r->key->scratch[slot];
+    const unsigned char *iv = r->key->iv;
     const unsigned char *rec = r->in;
     size_t off = 0;
     r->done = r->consumed = r->content = r->extent = 0;
@@ -647,8 +704,8 @@ static void open_run_job(void *p)
         size_t length = header_length(rec);
         size_t plen = length >= TAG_SIZE ? length - TAG_SIZE : 0;
         int via_scratch = plen > r->limit - off;
-        unsigned char *target = via_scratch ? r->scratch : r->out + off;
-        int rc = open_one(r->ctx, r->iv, r->seq + i, rec, length, target);
+        unsigned char *target = via_scratch ? scratch : r->out + off;
+        int rc = open_one(ctx, iv, r->seq + i, rec, length, target);
         if (!via_scratch && off + plen > r->extent)
             r->extent = off + plen;
         if (rc != ENGINE_RECORDS_OK) {
@@ -702,9 +759,7 @@ int engine_records_open(engine_record_key *k, const unsigned char *in, size_t in
         int verdict = header_verdict(in + pos, in_len - pos);
         if (verdict == 2)
             stop_rc = ENGINE_RECORDS_OVERFLOW;
-        if (verdict != 0)
-            break;
-        if (nrec == max_segments)
+        if (verdict != 0 || nrec == max_segments)
             break;
         if (!seq_room_for(seq, nrec + 1)) {
             stop_rc = ENGINE_RECORDS_SEQ;
@@ -725,22 +780,21 @@ int engine_records_open(engine_record_key *k, const unsigned char *in, size_t in
     }
 
     /* Several threads only when every plaintext fits at its worst-case offset. */
-    int t = bound <= out_cap ? clamp_threads(threads, nrec, pos) : 1;
-    if (t > 1)
-        t = ensure_contexts(k, t);
+    int t = bound <= out_cap ? usable_threads(k, threads, nrec, pos) : 1;
     int rc = ENGINE_RECORDS_OK;
     size_t done = 0, used = 0, content = 0;
-    int stopped = 0;
 
     if (t == 1) {
         /* One pass: each plaintext goes right after the previous one's content. */
         const unsigned char *rec = in;
         size_t off = 0;
+        int stopped = 0;
         for (size_t i = 0; i < nrec; i++) {
             size_t length = header_length(rec);
             size_t plen = length >= TAG_SIZE ? length - TAG_SIZE : 0;
             if (plen > out_cap - off) {
                 rc = i == 0 ? ENGINE_RECORDS_SPACE : ENGINE_RECORDS_OK;
+                stopped = 1;
                 break;
             }
             rc = open_one(k->ctx[0], k->iv, seq + i, rec, length, out + off);
@@ -764,28 +818,33 @@ int engine_records_open(engine_record_key *k, const unsigned char *in, size_t in
                 break;
             }
         }
-        if (rc == ENGINE_RECORDS_OK && done == nrec && !stopped)
+        if (rc == ENGINE_RECORDS_OK && !stopped)
             rc = stop_rc;
     } else {
         /* Runs of about equal wire bytes. Run j's plaintexts start where they would if no
-         * record before it were padded (the sum of length - 17 over those records); a record
-         * whose whole inner plaintext would reach into the next run's area is opened into
-         * scratch space and only its content copied. Afterwards runs are moved down where
-         * padding made that guess too large. The final run has room for everything since
+         * record before it were padded (the sum of length - 17 over those records), and the
+         * run writes nothing past the next run's start. Afterwards runs are moved down where
+         * padding made that guess too large. The last run has room for everything since
          * out_cap covers the sum of length - 16. */
-        open_run runs[MAX_THREADS];
+        int nruns = chunk_count(t, nrec, pos);
+        open_run *runs = calloc((size_t)nruns, sizeof(open_run));
+        if (runs == NULL) {
+            pthread_mutex_unlock(&k->lock);
+            return ENGINE_RECORDS_ENOMEM;
+        }
         const unsigned char *rec = in;
         size_t index = 0, assumed = 0, wire = 0;
-        for (int j = 0; j < t; j++) {
-            size_t target = (pos / (size_t)t) * (size_t)(j + 1);
-            open_run *r = &runs[j];
-            *r = (open_run){
-                .ctx = k->ctx[j], .iv = k->iv, .scratch = k->scratch[j], .in = rec,
-                .out = out + assumed, .segments = segments + 3 * index, .seq = seq + index,
-                .out_base = assumed,
-            };
+        for (int j = 0; j < nruns; j++) {
+            size_t target = (pos / (size_t)nruns) * (size_t)(j + 1);
             size_t start = index, base = assumed;
-            while (index < nrec && (index == start || j + 1 == t || wire < target)) {
+            open_run *r = &runs[j];
+            r->key = k;
+            r->in = rec;
+            r->out = out + assumed;
+            r->out_base = assumed;
+            r->segments = segments + 3 * index;
+            r->seq = seq + index;
+            while (index < nrec && (index == start || j + 1 == nruns || wire < target)) {
                 size_t length = header_length(rec);
                 size_t plen = length >= TAG_SIZE ? length - TAG_SIZE : 0;
                 assumed += plen > 0 ? plen - 1 : 0;
@@ -794,21 +853,18 @@ int engine_records_open(engine_record_key *k, const unsigned char *in, size_t in
                 index++;
             }
             r->nrec = index - start;
-            r->limit = j + 1 < t ? assumed - base : SIZE_MAX;
+            r->limit = j + 1 < nruns ? assumed - base : SIZE_MAX;
         }
-        int used_runs = t;
-        while (used_runs > 1 && runs[used_runs - 1].nrec == 0)
-            used_runs--;
-        run_jobs(open_run_job, (char *)runs, sizeof(runs[0]), used_runs);
+        run_jobs(open_run_job, runs, sizeof(runs[0]), nruns, t);
 
         size_t written_end = 0;
-        for (int j = 0; j < used_runs; j++) {
+        for (int j = 0; j < nruns; j++) {
             size_t end = runs[j].out_base + runs[j].extent;
             if (end > written_end)
                 written_end = end;
         }
         int j = 0;
-        for (; j < used_runs; j++) {
+        for (; j < nruns; j++) {
             open_run *r = &runs[j];
             if (r->out_base != content) {
                 if (r->content > 0)
@@ -824,11 +880,12 @@ int engine_records_open(engine_record_key *k, const unsigned char *in, size_t in
                 break;
             }
         }
-        if (j == used_runs)
+        if (j == nruns)
             rc = stop_rc;
         /* Nothing past the last plaintext released is left behind. */
         if (written_end > content)
             OPENSSL_cleanse(out + content, written_end - content);
+        free(runs);
     }
     pthread_mutex_unlock(&k->lock);
     *records = done;

@@ -27,7 +27,7 @@ def register(commands) -> None:
 def run(args) -> int:
     from ..records import SUITES
     from ..records._speed import (
-        format_goals, format_header, format_row, goals, measure_all, peak_memory_ratio,
+        LEGEND, format_goals, format_header, format_row, goals, measure_all, peak_memory_ratio,
     )
     from ..records._select import choose
 
@@ -42,12 +42,10 @@ def run(args) -> int:
     except Exception as exc:
         native = False
         print("native backend not available (%s); measuring the Python fallback only" % exc)
-    print(format_header("native" if native else "python"), flush=True)
+    print(format_header(), flush=True)
     rows = measure_all(suites, seconds=args.seconds, large=not args.skip_large,
                        progress=lambda row: print(format_row(row), flush=True))
-    print("ratios: medians of per-round ratios. 'of limit'/'of c1sh': one AEAD call on the "
-          "whole buffer (the extension's libcrypto / cryptography), its time over ours; "
-          "'x ssl', 'x python': their time over ours; '2 thr': one thread's time over two's.")
+    print(LEGEND)
     if native:
         peak = None
         if not args.no_memory:
