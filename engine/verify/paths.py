@@ -51,8 +51,10 @@ def _utc(value: datetime.datetime) -> datetime.datetime:
 
 
 def time_fault(path, at: datetime.datetime):
-    """(reason, depth, detail) for the first certificate of ``path`` not valid at ``at``."""
-    for depth, cert in enumerate(path):
+    """(reason, depth, detail) for the certificate of ``path`` nearest its top that is not
+    valid at ``at`` (the order in which OpenSSL checks them, so both backends name the same)."""
+    for depth in reversed(range(len(path))):
+        cert = path[depth]
         not_before = _utc(cert.not_valid_before_utc)
         not_after = _utc(cert.not_valid_after_utc)
         if at > not_after:
@@ -62,6 +64,22 @@ def time_fault(path, at: datetime.datetime):
             return "not_yet_valid", depth, "the certificate at depth %d is not valid before %s" % (
                 depth, not_before.isoformat())
     return None
+
+
+def _key_id(certificate, kind):
+    try:
+        value = certificate.extensions.get_extension_for_class(kind).value
+    except (x509.ExtensionNotFound, ValueError):
+        return None
+    return value.key_identifier if kind is x509.AuthorityKeyIdentifier else value.digest
+
+
+def key_ids_differ(subject, issuer) -> bool:
+    """Whether ``subject``'s authorityKeyIdentifier names a key other than ``issuer``'s
+    (RFC 5280 4.2.1.1): then ``issuer`` only shares the name of the real one."""
+    wanted = _key_id(subject, x509.AuthorityKeyIdentifier)
+    offered = _key_id(issuer, x509.SubjectKeyIdentifier)
+    return wanted is not None and offered is not None and wanted != offered
 
 
 def signature_fault(path):

@@ -191,6 +191,12 @@ def explain(message: str, leaf, intermediates, anchors, at, max_depth=None) -> V
             reason, depth, detail = fault
     elif reason == "bad_signature":
         depth = paths.signature_fault(path)
+        if depth is not None and depth + 1 < len(path) and \
+                paths.key_ids_differ(path[depth], path[depth + 1]):
+            # Only the name matches: no issuer of this certificate was found (as OpenSSL,
+            # which matches key identifiers before signatures, reports it).
+            reason = "untrusted"
+            detail = "no trusted issuer of the certificate at depth %d: %s" % (depth, message)
     elif reason in ("name_mismatch", "bad_usage") and "encountered processing" in text:
         depth = 0
     elif reason == "untrusted":

@@ -80,6 +80,10 @@ def fault_cases() -> list[Case]:
     chain = _three()
     add(Case("unknown-root", chain.presented, [make_root("Another Root").certificate],
              "untrusted", 1, name=chain.name))
+    chain = _three()
+    impostor = make_root("Root F", key=fresh_key())  # the right name, another key
+    add(Case("root-with-the-right-name-and-another-key", chain.presented,
+             [impostor.certificate], "untrusted", 1, name=chain.name))
 
     add(_case("broken-signature-leaf", _three(corrupt_signature=True), "bad_signature", 0))
     root = make_root("Root S")

@@ -1,0 +1,98 @@
+"""The native verifier's own behaviour: threads, caches kept across calls, batch sharing."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from engine.verify import verify_chains
+from test_corpus import BACKENDS
+from verify_factory import DAY, NOW, make_chain, make_crl, make_leaf
+
+pytestmark = pytest.mark.skipif("native" not in BACKENDS,
+                                reason="the native extension with its verifier is not built")
+
+
+@pytest.fixture(scope="module")
+def batch():
+    """Forty chains under one intermediate: valid, expired, revoked and misnamed ones."""
+    chain = make_chain(2)
+    leaves, names, expected = [], [], []
+    for i in range(40):
+        kind = i % 4
+        kw = dict(not_before=NOW - 9 * DAY, not_after=NOW - DAY) if kind == 1 else {}
+        leaf = make_leaf("host-%d" % i, chain.issuer, **kw)
+        leaves.append(leaf)
+        names.append("wrong.example.org" if kind == 3 else "host-%d.example.com" % i)
+        expected.append([None, "expired", "revoked", "name_mismatch"][kind])
+    crls = [make_crl(chain.issuer, [leaves[i] for i in range(2, 40, 4)]), make_crl(chain.root)]
+    chains = [[leaf.certificate, chain.issuer.certificate] for leaf in leaves]
+    return chain, chains, names, crls, expected
+
+
+@pytest.mark.parametrize("threads", [1, 2, 7, 64])
+def test_any_number_of_threads_gives_the_same_verdicts(batch, threads):
+    chain, chains, names, crls, expected = batch
+    verdicts = verify_chains(chains, [chain.root.certificate], crls=crls, at=NOW, names=names,
+                             threads=threads, backend="native")
+    assert [v.reason for v in verdicts] == expected
+
+
+def test_the_native_verdicts_match_the_python_ones_on_a_mixed_batch(batch):
+    chain, chains, names, crls, _ = batch
+    native, python = (
+        verify_chains(chains, [chain.root.certificate], crls=crls, at=NOW, names=names,
+                      backend=b) for b in ("native", "python"))
+    assert [(v.reason, v.depth) for v in native] == [(v.reason, v.depth) for v in python]
+    assert [v.chain for v in native] == [v.chain for v in python]
+
+
+def test_the_store_for_a_trust_and_crl_set_is_built_once(batch):
+    from engine.verify import inputs, native_backend
+
+    chain, chains, names, crls, _ = batch
+    verify_chains(chains[:2], [chain.root.certificate], crls=crls, at=NOW, backend="native")
+    anchors = inputs.trust_ders([chain.root.certificate])
+    crl_set = inputs.crl_ders(crls)
+    first = native_backend.store_handle(anchors, crl_set)
+    verify_chains(chains[2:4], [chain.root.certificate], crls=crls, at=NOW, backend="native")
+    assert native_backend.store_handle(anchors, crl_set) is first
+
+
+def test_parsed_certificates_are_kept_for_later_calls(batch):
+    from engine.verify import native_backend
+
+    chain, chains, names, crls, _ = batch
+    verify_chains(chains[:3], [chain.root.certificate], at=NOW, backend="native")
+    ders = [c.public_bytes(Encoding.DER) for c in chains[0]]
+    handles = native_backend.handles(ders)
+    assert all(h is not None for h in handles)
+    assert native_backend.handles(ders) == handles
+
+
+def test_repeated_batches_are_stable(batch):
+    chain, chains, names, crls, expected = batch
+    for _ in range(5):
+        verdicts = verify_chains(chains, [chain.root.certificate], crls=crls, at=NOW,
+                                 names=names, threads=3, backend="native")
+        assert [v.reason for v in verdicts] == expected
+
+
+def test_a_batch_larger_than_the_handle_cache_still_verifies(monkeypatch):
+    from engine.verify import native_backend
+    from engine.verify.cache import BoundedCache
+
+    monkeypatch.setattr(native_backend, "_handles", BoundedCache(3))
+    chain = make_chain(2)
+    leaves = [make_leaf("evicted-%d" % i, chain.issuer) for i in range(10)]
+    chains = [[leaf.certificate, chain.issuer.certificate] for leaf in leaves]
+    verdicts = verify_chains(chains, [chain.root.certificate], at=NOW, threads=2,
+                             backend="native")
+    assert all(v.ok for v in verdicts)
+
+
+def test_an_unusable_name_is_a_name_mismatch():
+    chain = make_chain(2)
+    verdict = verify_chains([chain.presented], [chain.root.certificate], at=NOW,
+                            names=["bad\x00name.example"], backend="native")[0]
+    assert verdict.reason == "name_mismatch"
