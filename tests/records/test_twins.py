@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.errors import BackendError, RecordError
+from engine.errors import BackendError, EngineError, RecordError
 from engine.records import SUITES, Opener, Sealer
 from engine.records._select import choose
 
@@ -64,7 +64,7 @@ def outcome(opener, wire, threads=1, into=False):
         else:
             segments, consumed = opener.open(wire, threads=threads)
         return ("ok", segments, consumed, opener.seq)
-    except (RecordError, ValueError) as exc:
+    except (EngineError, ValueError) as exc:
         if into:
             return (type(exc).__name__, exc.index, len(exc.segments), exc.consumed, opener.seq)
         return (type(exc).__name__, exc.index, exc.segments, exc.consumed, opener.seq)
