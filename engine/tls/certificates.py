@@ -3,7 +3,7 @@
 A :class:`Credential` is a KeyStore prepared once per configuration: its Certificate message
 bytes, the signature schemes its key can make and the names it serves. :func:`select_credential`
 picks one by server name and the client's signature_algorithms (RFC 8446 section 4.4.2.2).
-:func:`check_peer_chain` runs :func:`engine.verify.verify_chains` and turns a refusal into the
+:func:`peer_certificate` runs :func:`engine.verify.verify_chains` and turns a refusal into the
 alert of RFC 8446 section 6.2.
 """
 
@@ -148,25 +148,32 @@ def load_chain(certificate: codec.Certificate) -> tuple[list[bytes], list[x509.C
     return ders, parsed
 
 
-def check_peer_chain(ders, *, trust, crls, purpose: str, name: str | None, at=None,
-                     cache: "VerifiedChains | None" = None) -> None:
-    """Verify the peer's chain with engine.verify; raise the certificate alert on refusal.
+def peer_certificate(certificate: codec.Certificate, *, verify: bool, trust, crls, purpose: str,
+                     name: str | None, at=None, cache: "VerifiedChains | None" = None):
+    """``(chain, leaf public key)`` of the peer's Certificate, its chain verified if ``verify``.
 
-    With a ``cache``, a chain that checked out before for the same name is not checked again
-    while every certificate of its path and every CRL is still current (see VerifiedChains).
+    A refusal raises the certificate alert of its verdict reason. With a ``cache``, a chain that
+    checked out before for the same name is neither parsed nor verified again while every
+    certificate of its path and every CRL is still current (see VerifiedChains).
     """
-    if cache is not None and cache.holds(ders, name, at):
-        return
-    from ..verify import verify_chains
+    if verify and cache is not None:
+        known = cache.lookup([der for der, _ in certificate.certificate_list], name, at)
+        if known is not None:
+            return known
+    ders, chain = load_chain(certificate)
+    public_key = chain[0].public_key()
+    if verify:
+        from ..verify import verify_chains
 
-    verdict = verify_chains(
-        [ders], trust, crls=crls or (), at=at, purpose=purpose,
-        names=None if name is None else [name], threads=1,
-    )[0]
-    if not verdict.ok:
-        raise certificate_error(verdict.reason or "malformed", verdict.detail or "")
-    if cache is not None:
-        cache.remember(ders, name, at, verdict.chain, crls)
+        verdict = verify_chains(
+            [ders], trust, crls=crls or (), at=at, purpose=purpose,
+            names=None if name is None else [name], threads=1,
+        )[0]
+        if not verdict.ok:
+            raise certificate_error(verdict.reason or "malformed", verdict.detail or "")
+        if cache is not None:
+            cache.remember(ders, name, at, verdict.chain, crls, (tuple(chain), public_key))
+    return tuple(chain), public_key
 
 
 def _crl_next_update(crl):
@@ -180,7 +187,8 @@ def _crl_next_update(crl):
 class VerifiedChains:
     """Chains one configuration has verified, so a peer seen again is not verified again.
 
-    Only successful verdicts are kept, keyed by the chain's DER and the name checked; the
+    Only successful verdicts are kept (with the parsed chain and leaf key), keyed by the chain's
+    DER and the name checked; the
     trust store and CRLs are the configuration's own, fixed for its lifetime. An entry lapses
     at the earliest notAfter of the verified path, the earliest nextUpdate of the CRLs, or
     ``ttl`` seconds after the check, whichever comes first; at most ``size`` entries are kept.
@@ -193,19 +201,21 @@ class VerifiedChains:
         self._items: collections.OrderedDict = collections.OrderedDict()
         self._lock = threading.Lock()
 
-    def holds(self, ders, name, at) -> bool:
+    def lookup(self, ders, name, at):
+        """What :meth:`remember` stored for this chain and name, if it is still current."""
         key = (tuple(ders), name, at)
         with self._lock:
-            expires = self._items.get(key)
-            if expires is None:
-                return False
-            if expires <= time.time():
+            entry = self._items.get(key)
+            if entry is None:
+                return None
+            if entry[0] <= time.time():
                 del self._items[key]
-                return False
+                return None
             self._items.move_to_end(key)
-            return True
+            return entry[1]
 
-    def remember(self, ders, name, at, path, crls) -> None:
+    def remember(self, ders, name, at, path, crls, value=True) -> None:
+        """Keep ``value`` for a chain whose verified ``path`` and ``crls`` bound its life."""
         limits = [time.time() + self._ttl]
         for certificate in path:
             limits.append(certificate.not_valid_after_utc.timestamp())
@@ -215,6 +225,6 @@ class VerifiedChains:
                 return
             limits.append(next_update)
         with self._lock:
-            self._items[(tuple(ders), name, at)] = min(limits)
+            self._items[(tuple(ders), name, at)] = (min(limits), value)
             while len(self._items) > self._size:
                 self._items.popitem(last=False)

@@ -12,7 +12,7 @@ from ..errors import (
     ProtocolVersionError, UnexpectedMessageError, UnsupportedExtensionError,
 )
 from . import codec, signatures
-from .certificates import check_peer_chain, load_chain, select_credential
+from .certificates import peer_certificate, select_credential
 from .connection import Connection
 from .constants import (
     CERTIFICATE_SIGNATURE_CODES, DOWNGRADE_TLS11, DOWNGRADE_TLS12, GROUP_CODES, GROUP_NAMES,
@@ -209,13 +209,12 @@ class ClientConnection(Connection):
             raise IllegalParameterError("server Certificate with a request context")
         if not certificate.certificate_list:
             raise errors.DecodeError("the server sent an empty Certificate")
-        ders, chain = load_chain(certificate)
         config = self._config
-        if config.verify:
-            check_peer_chain(ders, trust=config.trust, crls=config.crls, purpose="server",
-                             name=self._server_name, at=config.verify_time, cache=config._verified)
-        self._peer_chain = tuple(chain)
-        self._peer_key = chain[0].public_key()
+        self._peer_chain, self._peer_key = peer_certificate(
+            certificate, verify=config.verify, trust=config.trust, crls=config.crls,
+            purpose="server", name=self._server_name, at=config.verify_time,
+            cache=config._verified,
+        )
         self._schedule.update(message)
         self._state = ClientState.WAIT_CV
 

@@ -11,7 +11,7 @@ from ..errors import (
     MissingExtensionError, NoApplicationProtocolError, ProtocolVersionError,
 )
 from . import codec, signatures
-from .certificates import check_peer_chain, load_chain, select_credential
+from .certificates import peer_certificate, select_credential
 from .connection import Connection
 from .constants import (
     CERTIFICATE_SIGNATURE_CODES, GROUP_CODES, GROUP_NAMES, HELLO_RETRY_REQUEST_RANDOM,
@@ -207,11 +207,10 @@ class ServerConnection(Connection):
                 raise CertificateRequiredError("the client sent no certificate")
             self._state = ServerState.WAIT_FINISHED
             return
-        ders, chain = load_chain(certificate)
-        check_peer_chain(ders, trust=config.trust, crls=config.crls, purpose="client",
-                         name=None, at=config.verify_time, cache=config._verified)
-        self._peer_chain = tuple(chain)
-        self._peer_key = chain[0].public_key()
+        self._peer_chain, self._peer_key = peer_certificate(
+            certificate, verify=True, trust=config.trust, crls=config.crls, purpose="client",
+            name=None, at=config.verify_time, cache=config._verified,
+        )
         self._state = ServerState.WAIT_CV
 
     def _on_certificate_verify(self, message: bytes, events: list) -> None:

@@ -70,14 +70,14 @@ def test_an_entry_lapses_after_its_time_to_live(pki, verify_calls, monkeypatch):
 def test_an_entry_lapses_when_a_certificate_of_the_path_expires(pki):
     cache = certificates.VerifiedChains(ttl=10 ** 9)
     leaf = pki.servers["p256"].certificate
-    cache.remember([b"der"], "localhost", None, [leaf], ())
-    assert cache.holds([b"der"], "localhost", None)
-    assert not cache.holds([b"der"], "other.example", None)
+    cache.remember([b"der"], "localhost", None, [leaf], (), "parsed")
+    assert cache.lookup([b"der"], "localhost", None) == "parsed"
+    assert cache.lookup([b"der"], "other.example", None) is None
     expires = leaf.not_valid_after_utc.timestamp()
     real_time = certificates.time.time
     try:
         certificates.time.time = lambda: expires + 1
-        assert not cache.holds([b"der"], "localhost", None)
+        assert cache.lookup([b"der"], "localhost", None) is None
     finally:
         certificates.time.time = real_time
 
@@ -87,4 +87,4 @@ def test_an_entry_lapses_at_the_next_crl_update(pki):
     crl = pki.crls[1]
     cache.remember([b"der"], None, None, [pki.servers["p256"].certificate], [crl])
     key = ((b"der",), None, None)
-    assert cache._items[key] == crl.next_update.timestamp()
+    assert cache._items[key][0] == crl.next_update.timestamp()
