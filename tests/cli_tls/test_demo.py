@@ -60,3 +60,21 @@ def test_demo_prints_no_password(demo):
     out = demo.stdout.decode() + demo.stderr.decode()
     assert "password of" in out and "(not shown)" in out
     assert "PRIVATE KEY" not in out
+
+
+def test_demo_runs_with_another_key_type_group_and_suite():
+    result = subprocess.run(
+        [sys.executable, "-m", "engine", "demo", "--key-type", "ed25519", "--group",
+         "X25519MLKEM768", "--cipher-suite", "TLS_CHACHA20_POLY1305_SHA256"],
+        capture_output=True, timeout=60)
+    out = result.stdout.decode()
+    assert result.returncode == 0, out + result.stderr.decode()
+    assert re.search(r"\(4\).*X25519MLKEM768.*TLS_CHACHA20_POLY1305_SHA256", out)
+    assert re.search(r"\(5\).*CertificateVerify, ed25519", out)
+
+
+def test_demo_refuses_an_unknown_group_with_status_2():
+    result = subprocess.run([sys.executable, "-m", "engine", "demo", "--group", "ffdhe2048"],
+                            capture_output=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.decode().startswith("engine: error: unknown group 'ffdhe2048'")
