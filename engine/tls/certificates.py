@@ -54,7 +54,7 @@ class Credential:
     """One KeyStore made ready for handshakes: parsed once, its Certificate message built once."""
 
     __slots__ = ("keystore", "private_key", "schemes", "dns_names", "ip_addresses",
-                 "certificate_message")
+                 "certificate_message", "_served")
 
     def __init__(self, keystore):
         self.keystore = keystore
@@ -63,6 +63,7 @@ class Credential:
         chain = [keystore.certificate, *keystore.chain]
         entries = [(cert.public_bytes(Encoding.DER), b"") for cert in chain]
         self.certificate_message = codec.build_certificate(codec.Certificate(b"", entries))
+        self._served: dict = {}
         self.dns_names: list[str] = []
         self.ip_addresses: list = []
         try:
@@ -83,6 +84,14 @@ class Credential:
 
     def serves(self, server_name: str) -> bool:
         """Whether a SAN of the certificate matches ``server_name`` (RFC 6125 wildcards)."""
+        answer = self._served.get(server_name)
+        if answer is None:
+            answer = self._match(server_name)
+            if len(self._served) < 1024:
+                self._served[server_name] = answer
+        return answer
+
+    def _match(self, server_name: str) -> bool:
         try:
             address = ipaddress.ip_address(server_name)
         except ValueError:

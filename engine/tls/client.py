@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 import ipaddress
 import os
@@ -35,6 +36,7 @@ _NOT_IN_ENCRYPTED_EXTENSIONS = {
 _RETRY_EXTENSIONS = {ET.supported_versions, ET.key_share, ET.cookie}
 
 
+@functools.lru_cache(maxsize=256)
 def _is_ip_address(name: str) -> bool:
     try:
         ipaddress.ip_address(name)

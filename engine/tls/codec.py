@@ -79,22 +79,36 @@ def parse_client_hello(body: bytes) -> ClientHello:
     return hello
 
 
+_ENCODED: dict = {}  # (extension type, values) -> encoded extension, for the lists a config repeats
+
+
+def _encoded(ext_type: int, values, encoder) -> bytes:
+    key = (ext_type, tuple(values))
+    data = _ENCODED.get(key)
+    if data is None:
+        data = encoder(values)
+        if len(_ENCODED) < 512:
+            _ENCODED[key] = data
+    return data
+
+
 def build_client_hello(hello: ClientHello) -> bytes:
     parts = []
     if hello.server_name is not None:
         parts.append(ext.encode_server_name(hello.server_name))
     if hello.supported_versions is not None:
-        parts.append(ext.encode_supported_versions_list(hello.supported_versions))
-    if hello.supported_groups is not None:
-        parts.append(ext.encode_uint16_list(ET.supported_groups, hello.supported_groups))
-    if hello.signature_algorithms is not None:
-        parts.append(ext.encode_uint16_list(ET.signature_algorithms, hello.signature_algorithms))
-    if hello.signature_algorithms_cert is not None:
-        parts.append(
-            ext.encode_uint16_list(ET.signature_algorithms_cert, hello.signature_algorithms_cert)
-        )
+        parts.append(_encoded(ET.supported_versions, hello.supported_versions,
+                              ext.encode_supported_versions_list))
+    for ext_type, values in (
+        (ET.supported_groups, hello.supported_groups),
+        (ET.signature_algorithms, hello.signature_algorithms),
+        (ET.signature_algorithms_cert, hello.signature_algorithms_cert),
+    ):
+        if values is not None:
+            parts.append(_encoded(ext_type, values, lambda v, t=ext_type: ext.encode_uint16_list(t, v)))
     if hello.alpn_protocols is not None:
-        parts.append(ext.encode_alpn(hello.alpn_protocols))
+        parts.append(_encoded(ET.application_layer_protocol_negotiation, hello.alpn_protocols,
+                              ext.encode_alpn))
     if hello.cookie is not None:
         parts.append(ext.encode_cookie(hello.cookie))
     if hello.psk_key_exchange_modes is not None:
@@ -105,7 +119,7 @@ def build_client_hello(hello: ClientHello) -> bytes:
         parts.append(ext.encode_client_shares(hello.key_share))
     body = b"".join((
         u16(LEGACY_VERSION), hello.random, opaque8(hello.legacy_session_id),
-        uint16_list(hello.cipher_suites), opaque8(hello.legacy_compression_methods),
+        _encoded(-1, hello.cipher_suites, uint16_list), opaque8(hello.legacy_compression_methods),
         ext.extension_block(parts),
     ))
     return handshake(HT.client_hello, body)
