@@ -57,7 +57,8 @@ class ClientConnection(Connection):
             raise LocalProtocolError("verify=True needs a trust store (ClientConfig.trust)")
         self._server_name = server_name if server_name is not None else config.server_name
         prepared = config._prepared
-        self._shares = {group: KeyShare(group) for group in config.key_share_groups}
+        # key shares in the order of supported_groups (RFC 8446 section 4.2.8)
+        self._shares = {g: KeyShare(g) for g in config.groups if g in config.key_share_groups}
         self.client_random = os.urandom(32)
         self._hello = codec.ClientHello(
             random=self.client_random,

@@ -14,7 +14,12 @@ class Event:
 
 @dataclasses.dataclass(frozen=True)
 class HandshakeComplete(Event):
-    """The handshake finished: what was negotiated and the peer's certificate chain."""
+    """The handshake finished: what was negotiated and the peer's certificate chain.
+
+    ``peer_chain`` is the chain the peer sent, leaf first (empty for a client that sent no
+    certificate); ``signature_scheme`` is the scheme of the server's CertificateVerify, on
+    both sides; ``server_name`` is the name the client asked for (SNI), on both sides.
+    """
 
     cipher_suite: str
     group: str

@@ -279,3 +279,12 @@ def test_handshake_messages_coalesced_and_fragmented_across_records(pki):
     client_events, server_events = handshake(client, server)
     completed(client_events)
     completed(server_events)
+
+
+def test_key_shares_follow_the_order_of_supported_groups(pki):
+    from engine.tls import codec
+
+    client = ClientConnection(client_config(pki, key_share_groups=("secp256r1", "x25519")))
+    hello = codec.parse_client_hello(client.data_to_send()[9:])
+    assert [group for group, _ in hello.key_share] == [0x1D, 0x17]
+    assert hello.supported_groups[:2] == [0x1D, 0x17]
