@@ -117,6 +117,39 @@ def ssl_handshake(setting: Setting):
     raise RuntimeError("the ssl handshake did not complete")
 
 
+PHASES = (
+    "client: ClientConnection() (key share, ClientHello)",
+    "server: ClientHello -> ServerHello..Finished flight",
+    "client: server flight -> Finished (chain, CertificateVerify)",
+    "server: client Finished",
+)
+
+
+def engine_phases(setting: Setting, count: int) -> list[float]:
+    """Median microseconds of each phase of an engine handshake (see PHASES)."""
+    samples = [[] for _ in PHASES]
+    clock = time.perf_counter
+    for _ in range(count):
+        t0 = clock()
+        client = ClientConnection(setting.client_config, server_name="localhost")
+        hello = client.data_to_send()
+        t1 = clock()
+        server = ServerConnection(setting.server_config)
+        server.receive_data(hello)
+        flight = server.data_to_send()
+        t2 = clock()
+        client.receive_data(flight)
+        finished = client.data_to_send()
+        t3 = clock()
+        server.receive_data(finished)
+        t4 = clock()
+        if not (client.handshake_complete and server.handshake_complete):
+            raise RuntimeError("the engine handshake did not complete")
+        for index, (start, end) in enumerate(((t0, t1), (t1, t2), (t2, t3), (t3, t4))):
+            samples[index].append((end - start) * 1e6)
+    return [statistics.median(values) for values in samples]
+
+
 def pairs_per_second(handshake, setting: Setting, count: int) -> float:
     start = time.perf_counter()
     for _ in range(count):
@@ -207,6 +240,11 @@ def main(argv=None) -> int:
               % (statistics.median(ssl_rates), min(ssl_rates), max(ssl_rates)))
         print("ratio engine/ssl: %.2f (median of per-round ratios; min %.2f, max %.2f)"
               % (statistics.median(ratios), min(ratios), max(ratios)))
+        print("\nengine handshake by phase (median of %d, microseconds):" % args.per_round)
+        phases = engine_phases(setting, args.per_round)
+        for name, micros in zip(PHASES, phases):
+            print("  %7.1f  %s" % (micros, name))
+        print("  %7.1f  total" % sum(phases))
         if args.profile:
             profiler = cProfile.Profile()
             profiler.enable()
