@@ -104,8 +104,7 @@ class RecordLayer:
                 view.release()
             self._offset = offset + consumed
             return segments, True
-        if available < _HEADER + length:
-            return [], False
+        # The header alone decides these, so a peer that does not speak TLS is told at once.
         if content_type not in _PLAINTEXT_TYPES:
             if content_type == ContentType.application_data:
                 raise UnexpectedMessageError("application_data record before keys were set")
@@ -114,6 +113,8 @@ class RecordLayer:
             raise UnexpectedMessageError("plaintext handshake record after keys were set")
         if length > MAX_PLAINTEXT:
             raise RecordOverflowError("plaintext record of %d bytes exceeds 2^14" % length)
+        if available < _HEADER + length:
+            return [], False
         start = offset + _HEADER
         payload = bytes(buffer[start:start + length])
         self._offset = start + length

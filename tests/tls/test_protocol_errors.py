@@ -300,3 +300,10 @@ def test_fatal_alert_from_the_peer(pki):
     assert client.closed and client.data_to_send() == b""
     with pytest.raises(errors.LocalProtocolError):
         client.receive_data(b"\x17\x03\x03\x00\x00")
+
+
+def test_a_peer_that_does_not_speak_tls_is_refused_from_the_first_bytes(pki):
+    server = ServerConnection(server_config(pki))
+    with pytest.raises(errors.UnexpectedMessageError):
+        server.receive_data(b"GET / HTTP/1.1\r\n")
+    assert alert_of(server) == AlertDescription.unexpected_message
