@@ -197,3 +197,30 @@ def test_openssl_client_refuses_bad_engine_server_certificate(
     error = server.wait_error()
     assert isinstance(error, PeerAlertError)
     assert error.description.name == alert
+
+
+def test_engine_server_reads_padded_and_fragmented_records_from_openssl(
+        pki, engine_server, openssl_client):
+    server = engine_server(ServerConfig([pki.servers["p256"].keystore]))
+    client = openssl_client(server.port, *verifying(pki), "-record_padding", "512",
+                            "-max_send_frag", "512")
+    client.wait_for(r"Verify return code: 0 \(ok\)")
+    echo_check(client, b"x" * 2000)
+
+
+def test_engine_server_requesting_a_certificate_accepts_openssl_client_without_one(
+        pki, engine_server, openssl_client):
+    server = engine_server(ServerConfig([pki.servers["p256"].keystore], trust=pki.trust,
+                                        verify_client="request"))
+    client = openssl_client(server.port, *verifying(pki))
+    echo_check(client, b"anonymous")
+    assert server.wait_handshake().peer_chain == ()
+
+
+def test_engine_server_refuses_openssl_client_without_a_common_alpn_protocol(
+        pki, engine_server, openssl_client):
+    server = engine_server(ServerConfig([pki.servers["p256"].keystore], alpn_protocols=("h2",)))
+    client = openssl_client(server.port, *verifying(pki), "-alpn", "http/1.1")
+    error = server.wait_error()
+    assert error.alert.name == "no_application_protocol"  # RFC 7301 section 3.2
+    client.wait_for(alert_pattern("no_application_protocol"))

@@ -167,3 +167,47 @@ def test_engine_client_refuses_bad_openssl_server_certificate(pki, openssl_serve
         assert error.alert.name == alert
     # openssl saw the same alert on the wire.
     server.wait_for(alert_pattern(error.alert.name))
+
+
+def test_engine_client_reassembles_handshake_messages_split_across_small_records(
+        pki, openssl_server):
+    # RSA certificate chain in 512-byte records: Certificate spans several of them.
+    server = openssl_server(pki.servers["rsa2048"], "-rev", "-max_send_frag", "512")
+    with engine.connect("localhost", server.port, config(pki), timeout=TIMEOUT) as tls:
+        assert tls.signature_scheme == "rsa_pss_rsae_sha256"
+        round_trip(tls, b"z" * 3000)
+
+
+def test_engine_client_reads_padded_records_from_openssl(pki, openssl_server):
+    server = openssl_server(pki.servers["p256"], "-rev", "-record_padding", "256")
+    with engine.connect("localhost", server.port, config(pki), timeout=TIMEOUT) as tls:
+        round_trip(tls, b"padded")
+
+
+def test_engine_client_without_certificate_passes_when_openssl_only_requests_one(
+        pki, openssl_server):
+    server = openssl_server(pki.servers["p256"], "-rev", "-verify", "1", "-CAfile", pki.ca_path)
+    with engine.connect("localhost", server.port, config(pki), timeout=TIMEOUT) as tls:
+        round_trip(tls, b"anonymous client")
+
+
+def test_engine_client_echoes_the_cookie_of_a_stateless_openssl_server(pki, openssl_server):
+    # -stateless: openssl keeps no state across a HelloRetryRequest; it puts it in a cookie
+    # (RFC 8446 section 4.2.2) that the second ClientHello must carry back.
+    # The x25519 key share is not acceptable (-groups P-256), so the retry is forced.
+    server = openssl_server(pki.servers["p256"], "-rev", "-stateless", "-groups", "P-256",
+                            "-msg")
+    with engine.connect("localhost", server.port, config(pki), timeout=TIMEOUT) as tls:
+        assert tls.group == "secp256r1"
+        round_trip(tls, b"cookie returned")
+    assert server.output.count("ClientHello") == 2
+
+
+@pytest.mark.parametrize("middlebox_compat", [True, False])
+def test_engine_client_with_and_without_middlebox_compatibility(pki, openssl_server,
+                                                                middlebox_compat):
+    server = openssl_server(pki.servers["p256"], "-rev", "-no_middlebox")
+    options = {"middlebox_compat": middlebox_compat}
+    with engine.connect("localhost", server.port, config(pki, **options),
+                        timeout=TIMEOUT) as tls:
+        round_trip(tls, b"compat %r" % middlebox_compat)
