@@ -80,6 +80,7 @@ class PKI:
     stranger: Identity  # a server certificate from a CA nobody trusts
     stranger_ca_path: str
     stranger_client: Identity
+    other: Identity  # a server certificate for other.example (SNI selection)
 
 
 def _write(path, data: bytes) -> str:
@@ -131,6 +132,7 @@ def pki(tmp_path_factory) -> PKI:
             serialization.Encoding.PEM)),
         stranger_client=_identity(directory, "stranger-client",
                                   stranger_ca.issue_client("mallory")),
+        other=_identity(directory, "other", issuing.issue_server(["other.example"])),
     )
 
 

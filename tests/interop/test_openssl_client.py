@@ -6,6 +6,8 @@ openssl sends what is written to its standard input and prints what comes back; 
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from engine.errors import PeerAlertError, ProtocolError
@@ -224,3 +226,37 @@ def test_engine_server_refuses_openssl_client_without_a_common_alpn_protocol(
     error = server.wait_error()
     assert error.alert.name == "no_application_protocol"  # RFC 7301 section 3.2
     client.wait_for(alert_pattern("no_application_protocol"))
+
+
+@pytest.mark.parametrize("server_name", ["localhost", "other.example"])
+def test_engine_server_picks_certificate_by_sni(pki, engine_server, openssl_client,
+                                                server_name):
+    server = engine_server(ServerConfig([pki.servers["p256"].keystore, pki.other.keystore]))
+    client = openssl_client(server.port, "-CAfile", pki.ca_path, "-verify_return_error",
+                            "-servername", server_name, "-verify_hostname", server_name)
+    client.wait_for(r"Verify return code: 0 \(ok\)")
+    client.wait_for(r"subject=CN ?= ?%s" % re.escape(server_name))
+    assert server.wait_handshake().server_name == server_name
+
+
+@pytest.mark.parametrize("sigalg,scheme", [("rsa_pss_rsae_sha512", "rsa_pss_rsae_sha512"),
+                                           ("ed25519", "ed25519")])
+def test_engine_server_follows_openssl_signature_algorithms(pki, engine_server,
+                                                            openssl_client, sigalg, scheme):
+    keystores = [pki.servers["rsa2048"].keystore, pki.servers["ed25519"].keystore]
+    server = engine_server(ServerConfig(keystores))
+    client = openssl_client(server.port, *verifying(pki), "-sigalgs", sigalg)
+    client.wait_for(r"Verify return code: 0 \(ok\)")
+    echo_check(client, b"signed")
+    assert server.wait_handshake().signature_scheme == scheme
+
+
+@pytest.mark.parametrize("option,value", [("-groups", "P-521"),
+                                          ("-ciphersuites", "TLS_AES_128_CCM_SHA256")])
+def test_engine_server_refuses_openssl_client_with_nothing_in_common(
+        pki, engine_server, openssl_client, option, value):
+    server = engine_server(ServerConfig([pki.servers["p256"].keystore]))
+    client = openssl_client(server.port, *verifying(pki), option, value)
+    error = server.wait_error()
+    assert error.alert.name == "handshake_failure"
+    client.wait_for(alert_pattern("handshake_failure"))

@@ -211,3 +211,12 @@ def test_engine_client_with_and_without_middlebox_compatibility(pki, openssl_ser
     with engine.connect("localhost", server.port, config(pki, **options),
                         timeout=TIMEOUT) as tls:
         round_trip(tls, b"compat %r" % middlebox_compat)
+
+
+def test_engine_client_sees_handshake_failure_from_openssl_without_a_common_suite(
+        pki, openssl_server):
+    server = openssl_server(pki.servers["p256"], "-rev", "-ciphersuites",
+                            "TLS_AES_128_CCM_SHA256")
+    with pytest.raises(PeerAlertError) as caught:
+        engine.connect("localhost", server.port, config(pki), timeout=TIMEOUT)
+    assert caught.value.description.name == "handshake_failure"
