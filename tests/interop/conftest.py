@@ -198,8 +198,10 @@ class OpenSSLProcess:
                             % (text, count, self._output[-3000:].decode("latin-1")))
 
     def write(self, data: bytes) -> None:
-        self.proc.stdin.write(data)
-        self.proc.stdin.flush()
+        """Write to openssl's stdin; if it has exited already, what it printed tells why."""
+        with contextlib.suppress(BrokenPipeError):
+            self.proc.stdin.write(data)
+            self.proc.stdin.flush()
 
     def close_stdin(self) -> None:
         with contextlib.suppress(OSError):
