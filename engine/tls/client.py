@@ -168,7 +168,7 @@ class ClientConnection(Connection):
         self._state = ClientState.WAIT_SH
 
     def _fail(self, alert, reason: str) -> None:
-        if self._records.sealer is not None and self._failed is None and not self._send_closed:
+        if self._records.protected_writes and self._failed is None and not self._send_closed:
             self._send_compat_ccs()  # the server expects it before our first protected record
         super()._fail(alert, reason)
 

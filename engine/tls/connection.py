@@ -19,7 +19,7 @@ from ..errors import (
 from . import codec
 from .constants import MAX_HANDSHAKE_MESSAGE, ContentType, KeyUpdateRequest
 from .events import AlertReceived, ApplicationData, ConnectionClosed
-from .key_schedule import next_traffic_secret, traffic_key
+from .key_schedule import next_traffic_secret
 from .record_layer import RecordLayer
 
 _CLOSE_NOTIFY = AlertDescription.close_notify
@@ -221,11 +221,11 @@ class Connection:
     # --- keys -----------------------------------------------------------------------------
 
     def _set_read_secret(self, secret: bytes) -> None:
-        self._records.set_keys(self.suite.name, read=traffic_key(self.suite, secret))
+        self._records.set_read_secret(self.suite, secret)
         self._read_keys_changed = True
 
     def _set_write_secret(self, secret: bytes) -> None:
-        self._records.set_keys(self.suite.name, write=traffic_key(self.suite, secret))
+        self._records.set_write_secret(self.suite, secret)
 
     def _on_key_update(self, message: bytes, events: list) -> None:
         request = codec.parse_key_update(message[4:]).request_update

@@ -13,6 +13,7 @@ from __future__ import annotations
 from ..errors import RecordOverflowError, UnexpectedMessageError
 from ..records import Opener, Sealer
 from .constants import MAX_CIPHERTEXT, MAX_PLAINTEXT, ContentType
+from .key_schedule import traffic_key
 
 _HEADER = 5
 _PLAINTEXT_TYPES = (ContentType.change_cipher_spec, ContentType.alert, ContentType.handshake)
@@ -31,18 +32,23 @@ def plaintext_records(content_type: int, data: bytes, version: bytes = b"\x03\x0
 
 
 CHANGE_CIPHER_SPEC = plaintext_records(ContentType.change_cipher_spec, b"\x01")
+_UNSET = object()  # keys are set but the Sealer or Opener is not made yet
 
 
 class RecordLayer:
     """Framing of received records and the current read and write protection."""
 
-    __slots__ = ("_buffer", "_offset", "opener", "sealer", "_pending_error")
+    __slots__ = ("_buffer", "_offset", "_opener", "_sealer", "_read_secret", "_write_secret",
+                 "_suite", "_pending_error")
 
     def __init__(self):
         self._buffer = bytearray()
         self._offset = 0
-        self.opener: Opener | None = None
-        self.sealer: Sealer | None = None
+        self._opener: Opener | None = None
+        self._sealer: Sealer | None = None
+        self._read_secret: bytes | None = None  # keys set but not yet made into an Opener
+        self._write_secret: bytes | None = None
+        self._suite = None
         self._pending_error: Exception | None = None
 
     def feed(self, data) -> None:
@@ -63,12 +69,42 @@ class RecordLayer:
     def buffered(self) -> int:
         return len(self._buffer) - self._offset
 
-    def set_keys(self, suite_name: str, *, read=None, write=None) -> None:
-        """Install (key, iv) pairs for reading and/or writing, sequence numbers from zero."""
-        if read is not None:
-            self.opener = Opener(suite_name, read[0], read[1])
-        if write is not None:
-            self.sealer = Sealer(suite_name, write[0], write[1])
+    def set_read_secret(self, suite, secret: bytes) -> None:
+        """Read from now on with the keys of a traffic secret (section 7.3), sequence from zero.
+
+        The Opener is made when the first protected record arrives, so keys that are never
+        used cost nothing.
+        """
+        self._suite = suite
+        self._read_secret = secret
+        self._opener = _UNSET
+
+    def set_write_secret(self, suite, secret: bytes) -> None:
+        """Write from now on with the keys of a traffic secret; the Sealer is made on first use."""
+        self._suite = suite
+        self._write_secret = secret
+        self._sealer = _UNSET
+
+    @property
+    def opener(self) -> Opener | None:
+        opener = self._opener
+        if opener is _UNSET:
+            key, iv = traffic_key(self._suite, self._read_secret)
+            opener = self._opener = Opener(self._suite.name, key, iv)
+        return opener
+
+    @property
+    def sealer(self) -> Sealer | None:
+        sealer = self._sealer
+        if sealer is _UNSET:
+            key, iv = traffic_key(self._suite, self._write_secret)
+            sealer = self._sealer = Sealer(self._suite.name, key, iv)
+        return sealer
+
+    @property
+    def protected_writes(self) -> bool:
+        """Whether a write key is set (records we send are protected)."""
+        return self._sealer is not None
 
     def read(self) -> tuple[list, bool]:
         """The next records: ``([(content_type, payload), ...], protected)``; ``[]`` if none.
@@ -88,8 +124,10 @@ class RecordLayer:
         length = (buffer[offset + 3] << 8) | buffer[offset + 4]
         if length > MAX_CIPHERTEXT:
             raise RecordOverflowError("record of %d bytes exceeds 2^14 + 256" % length)
-        opener = self.opener
+        opener = self._opener
         if opener is not None and content_type == ContentType.application_data:
+            if opener is _UNSET:
+                opener = self.opener
             view = memoryview(buffer)
             try:
                 segments, consumed = opener.open(view[offset:])
@@ -122,7 +160,6 @@ class RecordLayer:
 
     def protect(self, content_type: int, data: bytes) -> bytes:
         """Records carrying ``data``: sealed if a write key is set, else plaintext."""
-        sealer = self.sealer
-        if sealer is None:
+        if self._sealer is None:
             return plaintext_records(content_type, data)
-        return sealer.seal(data, content_type=content_type)
+        return self.sealer.seal(data, content_type=content_type)
