@@ -208,6 +208,9 @@ if pytest is not None:
             "median_ratio": statistics.median(ratios),
             "suite": setting.suite, "group": setting.group,
         })
+        print("\nengine %.0f pairs/s, ssl %.0f pairs/s, ratio %.2f (median of %d per-round ratios)"
+              % (benchmark.extra_info["engine_pairs_per_s"], benchmark.extra_info["ssl_pairs_per_s"],
+                 benchmark.extra_info["median_ratio"], len(ratios)))
         assert all(rate > 0 for rate in engine_rates + ssl_rates)
 
 
