@@ -7,9 +7,12 @@ intermediates that every chain of a batch shares, and those of the next batch, a
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import warnings
 
 from cryptography import x509
+from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from ..errors import CRLError, TrustStoreError
@@ -26,6 +29,16 @@ class MalformedInput(ValueError):
 
 
 _parsed = BoundedCache(PARSED_CACHE_SIZE)
+
+
+@contextlib.contextmanager
+def quiet():
+    """Silence cryptography's deprecation warnings for certificates it will refuse one day
+    (a non-positive serial): the verdict, not a warning, is how such a certificate is
+    reported."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        yield
 
 
 def _as_bytes(item) -> bytes:
@@ -54,7 +67,8 @@ def certificate_der(item) -> bytes:
 
 def parse_pem_certificates(data: bytes) -> list[x509.Certificate]:
     try:
-        certificates = x509.load_pem_x509_certificates(data)
+        with quiet():
+            certificates = x509.load_pem_x509_certificates(data)
     except ValueError as exc:
         raise MalformedInput("unreadable PEM certificate: %s" % exc) from None
     return certificates
@@ -65,7 +79,8 @@ def certificate(der: bytes) -> x509.Certificate:
     found = _parsed.get(der)
     if found is None:
         try:
-            found = x509.load_der_x509_certificate(der)
+            with quiet():
+                found = x509.load_der_x509_certificate(der)
         except ValueError as exc:
             raise MalformedInput("unreadable certificate: %s" % exc) from None
         _parsed.put(der, found)

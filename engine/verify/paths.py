@@ -69,7 +69,7 @@ def time_fault(path, at: datetime.datetime):
 def _key_id(certificate, kind):
     try:
         value = certificate.extensions.get_extension_for_class(kind).value
-    except (x509.ExtensionNotFound, ValueError):
+    except (x509.ExtensionNotFound, ValueError, TypeError):
         return None
     return value.key_identifier if kind is x509.AuthorityKeyIdentifier else value.digest
 

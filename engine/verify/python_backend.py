@@ -114,7 +114,7 @@ def server_subject(name: str | None, leaf: x509.Certificate):
     if name is not None:
         try:
             return IPAddress(ipaddress.ip_address(name))
-        except ValueError:
+        except (ValueError, TypeError):
             return DNSName(name)
     for general_name in rules.leaf_names(leaf):
         if isinstance(general_name, x509.IPAddress):
@@ -165,7 +165,7 @@ def _first_ca(path, test) -> int | None:
             usage = path[depth].extensions.get_extension_for_class(x509.KeyUsage).value
         except x509.ExtensionNotFound:
             usage = None
-        except ValueError:
+        except (ValueError, TypeError):
             continue
         if test(usage):
             return depth
@@ -235,6 +235,16 @@ def verify(
 
 
 def verify_one(context: TrustContext, ders, name, revocation, *, at, purpose, max_depth) -> Verdict:
+    """The verdict for one chain; a certificate cryptography cannot interpret (it raises
+    ValueError or TypeError from deep inside) is ``malformed``, never an exception."""
+    try:
+        return _verify_one(context, ders, name, revocation, at=at, purpose=purpose,
+                           max_depth=max_depth)
+    except (ValueError, TypeError) as exc:
+        return rejected("malformed", "a certificate cannot be interpreted: %s" % exc, None, ())
+
+
+def _verify_one(context: TrustContext, ders, name, revocation, *, at, purpose, max_depth):
     try:
         certificates = [inputs.certificate(der) for der in ders]
     except inputs.MalformedInput as exc:

@@ -50,7 +50,7 @@ def _as_utc(value: datetime.datetime | None) -> datetime.datetime | None:
 def _describe(name: x509.Name) -> str:
     try:
         return name.rfc4514_string() or "(empty name)"
-    except ValueError:
+    except (ValueError, TypeError):
         return "(unprintable name)"
 
 
@@ -67,7 +67,7 @@ class _CRL:
     def _structural_problem(self) -> str | None:
         try:
             extensions = self.crl.extensions
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:
             return "the CRL has a malformed extension (%s)" % exc
         number = None
         for ext in extensions:
@@ -117,7 +117,7 @@ class RevocationIndex:
                 usage = issuer.extensions.get_extension_for_class(x509.KeyUsage).value
             except x509.ExtensionNotFound:
                 usage = None
-            except ValueError:
+            except (ValueError, TypeError):
                 usage = None
             if usage is not None and not usage.crl_sign:
                 problem = "the CRL issuer's keyUsage lacks cRLSign (RFC 5280 4.2.1.3)"
@@ -185,7 +185,7 @@ def _revoked_detail(entry: x509.RevokedCertificate) -> str:
     reason = None
     try:
         reason = entry.extensions.get_extension_for_class(x509.CRLReason).value.reason
-    except (x509.ExtensionNotFound, ValueError):
+    except (x509.ExtensionNotFound, ValueError, TypeError):
         reason = None
     when = _as_utc(entry.revocation_date_utc)
     text = "the certificate (serial %#x) was revoked on %s" % (

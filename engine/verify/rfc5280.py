@@ -135,7 +135,7 @@ def check_path(path, *, at, purpose, name) -> Fault | None:
         try:
             constraints = _extension(ca, x509.BasicConstraints)
             usage = _extension(ca, x509.KeyUsage)
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:
             return Fault("malformed", "an extension of the CA at depth %d cannot be read (%s)"
                          % (depth, exc), depth)
         if constraints is None or not constraints.ca:
@@ -158,7 +158,7 @@ def path_length_fault(path) -> int | None:
     for depth in range(1, len(path)):
         try:
             constraints = _extension(path[depth], x509.BasicConstraints)
-        except ValueError:
+        except (ValueError, TypeError):
             continue
         if constraints is None or constraints.path_length is None:
             continue
@@ -171,7 +171,7 @@ def path_length_fault(path) -> int | None:
 def _leaf_fault(leaf, purpose, name) -> Fault | None:
     try:
         usage = _extension(leaf, x509.ExtendedKeyUsage)
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:
         return Fault("malformed", "the leaf's extendedKeyUsage cannot be read (%s)" % exc, 0)
     if usage is not None:
         wanted = _PURPOSE_EKU[purpose]
@@ -200,7 +200,7 @@ def _ip_within(address, network_value) -> bool:
 def _name_constraints(ca, leaf, depth) -> Fault | None:
     try:
         constraints = _extension(ca, x509.NameConstraints)
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:
         return Fault("malformed", "the CA's nameConstraints cannot be read (%s)" % exc, depth)
     if constraints is None:
         return None

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from .cache import BoundedCache
+from .inputs import quiet
 
 _CURVES = ("secp256r1", "secp384r1", "secp521r1")
 
@@ -35,14 +36,14 @@ def leaf_names(leaf: x509.Certificate) -> list[x509.GeneralName]:
     """The leaf's subjectAltName entries (empty when it has none or it cannot be read)."""
     try:
         return list(leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value)
-    except (x509.ExtensionNotFound, ValueError):
+    except (x509.ExtensionNotFound, ValueError, TypeError):
         return []
 
 
 def is_ca(certificate: x509.Certificate) -> bool:
     try:
         return certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
-    except (x509.ExtensionNotFound, ValueError):
+    except (x509.ExtensionNotFound, ValueError, TypeError):
         return False
 
 
@@ -62,7 +63,7 @@ def name_matches(leaf: x509.Certificate, name: str) -> bool:
     """Whether ``name`` (a DNS name or an IP address) is one of the leaf's subjectAltNames."""
     try:
         address = ipaddress.ip_address(name)
-    except ValueError:
+    except (ValueError, TypeError):
         address = None
     for general_name in leaf_names(leaf):
         if address is not None and isinstance(general_name, x509.IPAddress):
@@ -87,7 +88,7 @@ NAME_CHECK_MAX = 1 << 20
 def _constraint_count(certificate) -> int:
     try:
         constraints = _extension(certificate, x509.NameConstraints)
-    except ValueError:
+    except (ValueError, TypeError):
         return 0
     if constraints is None:
         return 0
@@ -104,7 +105,7 @@ def before(leaf, intermediates, *, purpose: str, name: str | None, anchors=()) -
     if most:
         try:
             names = len(leaf.subject) + len(leaf_names(leaf))
-        except ValueError:
+        except (ValueError, TypeError):
             names = 0
         if names * most > NAME_CHECK_MAX:
             return Fault("unsupported", "%d names against %d name constraints exceed the check "
@@ -156,7 +157,8 @@ def _key_fault(certificate) -> str | None:
 
 def _serial_fault(certificate) -> str | None:
     """RFC 5280 4.1.2.2: a positive integer of at most 20 octets."""
-    serial = certificate.serial_number
+    with quiet():
+        serial = certificate.serial_number
     if serial <= 0 or serial.bit_length() // 8 + 1 > 20:
         return "the serial number is not a positive integer of at most 20 octets (RFC 5280 4.1.2.2)"
     return None
@@ -305,6 +307,6 @@ def after(chain, *, at, purpose: str) -> Fault | None:
             if facts[last].has_eku:
                 return Fault("bad_usage", "the root carries an extendedKeyUsage "
                              "(CABF BR 7.1.2.1.2)", last)
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:
         return Fault("malformed", "an extension cannot be read (%s)" % exc, None)
     return None
