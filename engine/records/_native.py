@@ -125,8 +125,8 @@ class NativeKey:
         if n == 1:
             found = [(segments[0], segments[1], segments[2])]
         elif n:
-            flat = ffi.unpack(segments, 3 * n)
-            found = list(zip(flat[0::3], flat[1::3], flat[2::3]))
+            flat = iter(memoryview(ffi.buffer(segments, 24 * n)).cast("Q").tolist())
+            found = list(zip(flat, flat, flat))
         else:
             found = []
         return Opened(found, self._consumed[0], n, _ERRORS.get(rc))
