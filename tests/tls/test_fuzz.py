@@ -14,8 +14,24 @@ SETTINGS = settings(max_examples=int(__import__("os").environ.get("TLS_FUZZ_EXAM
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
+def retry_stage(pki, name):
+    """Stages of a handshake with a HelloRetryRequest and a hybrid ML-KEM group."""
+    client = ClientConnection(client_config(pki))
+    server = ServerConnection(server_config(pki, groups=("X25519MLKEM768",)))
+    transfer(client, server)
+    if name == "retry_request":
+        return client, server.data_to_send()
+    transfer(server, client)
+    if name == "second_client_hello":
+        return server, client.data_to_send()
+    transfer(client, server)
+    return client, server.data_to_send()  # the ML-KEM ServerHello and flight
+
+
 def stage(pki, name):
     """A receiver in a given state and the genuine bytes it is about to read."""
+    if name in ("retry_request", "second_client_hello", "hybrid_server_flight"):
+        return retry_stage(pki, name)
     client = ClientConnection(client_config(pki, certificate=pki.client))
     server = ServerConnection(server_config(pki, verify_client="request", trust=pki.trust))
     if name == "client_hello":
@@ -83,7 +99,8 @@ def feed(conn, data: bytes, splits) -> None:
         pytest.fail("unexpected error type %r" % exc)
 
 
-STAGES = ["client_hello", "server_flight", "client_flight", "client_data", "server_data"]
+STAGES = ["client_hello", "server_flight", "client_flight", "client_data", "server_data",
+          "retry_request", "second_client_hello", "hybrid_server_flight"]
 
 
 @pytest.mark.parametrize("name", STAGES)
