@@ -108,3 +108,12 @@ def test_no_certificate_for_the_clients_signature_schemes(pki):
     errors = run_to_failure(client, server)
     assert isinstance(errors["server"], HandshakeFailureError)
     assert errors["client"].description == AlertDescription.handshake_failure
+
+
+@pytest.mark.parametrize("key_type", ["ed25519", "rsa2048", "p384"])
+def test_client_certificates_of_other_key_types(pki, key_type):
+    keystore = pki.issuer.issue_client("bob-" + key_type, key_type=key_type).keystore()
+    client, server, _, server_events = connected_pair(
+        pki, {"certificate": keystore}, {"verify_client": "require", "trust": pki.trust}
+    )
+    assert completed(server_events).peer_chain[0] == keystore.certificate
