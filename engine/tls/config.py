@@ -77,6 +77,7 @@ class ClientConfig:
         set_(self, "signature_schemes",
              _check_names("signature scheme", self.signature_schemes, SIGNATURE_SCHEMES))
         set_(self, "crls", tuple(self.crls))
+        set_(self, "alpn_protocols", tuple(self.alpn_protocols))
         set_(self, "_prepared", _Prepared(self))
         set_(self, "_credential", Credential(self.certificate) if self.certificate else None)
 
@@ -114,5 +115,6 @@ class ServerConfig:
         set_(self, "signature_schemes",
              _check_names("signature scheme", self.signature_schemes, SIGNATURE_SCHEMES))
         set_(self, "crls", tuple(self.crls))
+        set_(self, "alpn_protocols", tuple(self.alpn_protocols))
         set_(self, "_prepared", _Prepared(self))
         set_(self, "_credentials", tuple(Credential(ks) for ks in self.certificates))
