@@ -145,6 +145,8 @@ class Connection:
                 if content_type == ContentType.handshake:
                     self._on_handshake_record(payload, events)
                 elif content_type == ContentType.alert:
+                    if not protected and self.handshake_complete:
+                        raise UnexpectedMessageError("plaintext alert after the handshake")
                     self._on_alert(payload, events)
                     if self._receive_closed:
                         return

@@ -307,3 +307,16 @@ def test_a_peer_that_does_not_speak_tls_is_refused_from_the_first_bytes(pki):
     with pytest.raises(errors.UnexpectedMessageError):
         server.receive_data(b"GET / HTTP/1.1\r\n")
     assert alert_of(server) == AlertDescription.unexpected_message
+
+
+def test_plaintext_alert_during_the_handshake_is_read(pki):
+    client = ClientConnection(client_config(pki))
+    with pytest.raises(errors.PeerAlertError) as info:
+        client.receive_data(b"\x15\x03\x03\x00\x02\x02\x28")
+    assert info.value.description == AlertDescription.handshake_failure
+
+
+def test_plaintext_alert_after_the_handshake_is_unexpected(pki):
+    client, server, _, _ = connected_pair(pki)
+    with pytest.raises(errors.UnexpectedMessageError):
+        server.receive_data(b"\x15\x03\x03\x00\x02\x01\x00")
