@@ -107,6 +107,7 @@ class NativeKey:
         wire_ptr = ffi.from_buffer(wire)
         if seq >= SEQ_LIMIT:  # used up: any complete record is one too many
             found = lib.engine_records_count(wire_ptr, length, ffi.NULL)
+            ffi.release(wire_ptr)
             return Opened([], 0, 0, "seq" if found else None)
         if length // _MIN_RECORD + 1 > self._segments_cap:
             count = lib.engine_records_count(wire_ptr, length, ffi.NULL)
@@ -114,11 +115,14 @@ class NativeKey:
                 self._segments_cap = max(count, 2 * self._segments_cap)
                 self._segments = ffi.new("uint64_t[]", 3 * self._segments_cap)
         segments = self._segments
+        out_ptr = ffi.from_buffer(out, require_writable=True)
         rc = lib.engine_records_open(
-            self._handle, wire_ptr, length, seq,
-            ffi.from_buffer(out, require_writable=True), capacity, threads,
+            self._handle, wire_ptr, length, seq, out_ptr, capacity, threads,
             segments, self._segments_cap, self._opened, self._consumed,
         )
+        # let go of the buffers now, so a caller may release its views even if we raise
+        ffi.release(wire_ptr)
+        ffi.release(out_ptr)
         if rc < 0:
             self._check(rc)
         n = self._opened[0]

@@ -12,8 +12,15 @@ from ._suites import (
     check_threads,
     input_buffer,
     output_buffer,
+    release_view,
     suite_named,
 )
+
+
+def _copied(out: bytearray, segments) -> list[tuple[int, bytes]]:
+    """``(content_type, plaintext)`` pairs from ``(content_type, offset, length)`` in ``out``."""
+    with memoryview(out) as view:
+        return [(t, bytes(view[o : o + n])) for t, o, n in segments]
 
 
 class Opener:
@@ -57,16 +64,18 @@ class Opener:
     def open(self, wire, *, threads: int = 1) -> tuple[list[tuple[int, bytes]], int]:
         """``([(content_type, plaintext), ...], bytes consumed)`` for the records at the front."""
         check_threads(threads)
+        given = wire
         wire, length = input_buffer(wire)
-        out = bytearray(self._key.plaintext_bound(wire, length))
         try:
-            segments, consumed = self._open(out, len(out), wire, length, threads)
-        except (RecordError, RecordOverflowError, UnexpectedMessageError) as exc:
-            view = memoryview(out)
-            exc.segments = [(t, bytes(view[o : o + n])) for t, o, n in exc.segments]
-            raise
-        view = memoryview(out)
-        return [(t, bytes(view[o : o + n])) for t, o, n in segments], consumed
+            out = bytearray(self._key.plaintext_bound(wire, length))
+            try:
+                segments, consumed = self._open(out, len(out), wire, length, threads)
+            except (RecordError, RecordOverflowError, UnexpectedMessageError) as exc:
+                exc.segments = _copied(out, exc.segments)
+                raise
+            return _copied(out, segments), consumed
+        finally:
+            release_view(wire, given)
 
     def open_into(self, buffer, wire, *, threads: int = 1) -> tuple[list[tuple[int, int, int]], int]:
         """``([(content_type, offset, length), ...], bytes consumed)``, plaintext in ``buffer``.
@@ -78,9 +87,14 @@ class Opener:
         parallel in the native backend, with the same result.
         """
         check_threads(threads)
+        given_out, given_wire = buffer, wire
         out, capacity = output_buffer(buffer)
         wire, length = input_buffer(wire)
-        return self._open(out, capacity, wire, length, threads)
+        try:
+            return self._open(out, capacity, wire, length, threads)
+        finally:
+            release_view(wire, given_wire)
+            release_view(out, given_out)
 
     def _open(self, out, capacity: int, wire, length: int, threads: int):
         with self._lock:

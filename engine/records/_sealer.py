@@ -16,6 +16,7 @@ from ._suites import (
     joined_messages,
     messages_layout,
     output_buffer,
+    release_view,
     sealed_layout,
     suite_named,
 )
@@ -61,16 +62,20 @@ class Sealer:
         same. Empty ``data`` gives b"".
         """
         check_seal_options(content_type, max_fragment, pad_to, threads)
+        given = data
         data, length = input_buffer(data)
-        records, size = sealed_layout(length, max_fragment, pad_to)
-        if records == 0:
-            return b""
-        with self._lock:
-            check_seq_room(self._seq, records)
-            out = self._key.seal_new(data, length, size, content_type, max_fragment, pad_to,
-                                     self._seq, threads)
-            self._seq += records
-        return out
+        try:
+            records, size = sealed_layout(length, max_fragment, pad_to)
+            if records == 0:
+                return b""
+            with self._lock:
+                check_seq_room(self._seq, records)
+                out = self._key.seal_new(data, length, size, content_type, max_fragment, pad_to,
+                                         self._seq, threads)
+                self._seq += records
+            return out
+        finally:
+            release_view(data, given)
 
     def seal_into(self, buffer, data, *, content_type: int = APPLICATION_DATA,
                   max_fragment: int = MAX_FRAGMENT, pad_to: int = 0, threads: int = 1) -> int:
@@ -80,21 +85,26 @@ class Sealer:
         must not overlap.
         """
         check_seal_options(content_type, max_fragment, pad_to, threads)
+        given_out, given_data = buffer, data
         out, capacity = output_buffer(buffer)
         data, length = input_buffer(data)
-        records, size = sealed_layout(length, max_fragment, pad_to)
-        if size > capacity:
-            raise ValueError(
-                "the output buffer holds %d bytes; the records need %d" % (capacity, size)
-            )
-        if records == 0:
-            return 0
-        with self._lock:
-            check_seq_room(self._seq, records)
-            self._key.seal_into(out, capacity, data, length, content_type, max_fragment, pad_to,
-                                self._seq, threads)
-            self._seq += records
-        return size
+        try:
+            records, size = sealed_layout(length, max_fragment, pad_to)
+            if size > capacity:
+                raise ValueError(
+                    "the output buffer holds %d bytes; the records need %d" % (capacity, size)
+                )
+            if records == 0:
+                return 0
+            with self._lock:
+                check_seq_room(self._seq, records)
+                self._key.seal_into(out, capacity, data, length, content_type, max_fragment,
+                                    pad_to, self._seq, threads)
+                self._seq += records
+            return size
+        finally:
+            release_view(data, given_data)
+            release_view(out, given_out)
 
     def seal_messages(self, messages, *, content_type: int = APPLICATION_DATA, pad_to: int = 0,
                       threads: int = 1) -> bytes:

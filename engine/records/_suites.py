@@ -189,6 +189,12 @@ def output_buffer(buffer):
     return view, len(view)
 
 
+def release_view(view, given) -> None:
+    """Release a view this module made of a caller's buffer, so the caller may resize it."""
+    if view is not given and isinstance(view, memoryview):
+        view.release()
+
+
 def joined_messages(messages) -> tuple[bytes, list[int]]:
     """The messages one after another, and their lengths in bytes."""
     if not isinstance(messages, (list, tuple)):

@@ -257,3 +257,15 @@ def test_the_environment_picks_the_backend(monkeypatch):
     else:
         with pytest.raises(BackendError):
             Opener("TLS_AES_128_GCM_SHA256", bytes(16), bytes(12))
+
+
+def test_a_view_of_the_wire_can_be_released_after_an_error(backend):
+    sealer, opener = pair(backend)
+    wire = bytearray(sealer.seal(b"ok") + sealer.seal(b"bad"))
+    wire[-1] ^= 1
+    view = memoryview(wire)
+    with pytest.raises(RecordAuthenticationError) as info:
+        opener.open(view)
+    assert info.value.segments == [(23, b"ok")]
+    view.release()  # no buffer is still held by the record layer
+    wire += b"more"  # and the bytearray can grow again
