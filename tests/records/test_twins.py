@@ -227,3 +227,49 @@ def test_sealing_refuses_overlapping_buffers():
     with pytest.raises(ValueError):
         sealer.seal_into(view[50:], view[:60])
     assert sealer.seq == 0
+
+
+def test_threads_still_work_in_a_forked_child():
+    import multiprocessing
+
+    suite, key, iv = "TLS_AES_128_GCM_SHA256", bytes(16), bytes(12)
+    data = os.urandom(300000)
+    expected = Sealer(suite, key, iv, backend="native").seal(data, max_fragment=4096, threads=2)
+    context = multiprocessing.get_context("fork")
+    with context.Pool(1) as pool:
+        child = pool.apply(_seal_in_child, (suite, key, iv, data))
+    assert child == expected
+
+
+def _seal_in_child(suite, key, iv, data):
+    return Sealer(suite, key, iv, backend="native").seal(data, max_fragment=4096, threads=2)
+
+
+def test_one_sealer_shared_by_python_threads_gives_every_record_its_own_number():
+    import threading
+
+    suite, key, iv = "TLS_CHACHA20_POLY1305_SHA256", os.urandom(32), os.urandom(12)
+    sealer = Sealer(suite, key, iv, backend="native")
+    outputs = []
+
+    def work():
+        for _ in range(25):
+            outputs.append(sealer.seal(os.urandom(40000), max_fragment=10000, threads=2))
+
+    workers = [threading.Thread(target=work) for _ in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert sealer.seq == 4 * 25 * 4
+    # every batch opens at exactly one starting number, and no two batches share one
+    starts = set()
+    for wire in outputs:
+        for start in range(0, sealer.seq, 4):
+            try:
+                Opener(suite, key, iv, seq=start, backend="native").open(wire[:10000 + 22])
+            except RecordError:
+                continue
+            starts.add(start)
+            break
+    assert len(starts) == len(outputs)
