@@ -6,17 +6,22 @@ same for both: a P-256 ECDSA server certificate from the same CA, x25519, the sa
 (whatever ssl negotiates by default), the client verifying the chain against that CA and the
 name "localhost", no session tickets, no client certificate.
 
-    pytest bench/bench_handshake.py --benchmark-enable      # pytest-benchmark tables and ratio
-    python bench/bench_handshake.py [--rounds N] [--profile] # pairs/s, ratio, cProfile top 20
+Three contenders run interleaved: the engine as configured by default (a ClientConfig keeps the
+verdicts of chains it verified, so the same server chain is checked once), the engine with that
+cache off (every handshake verifies the chain, as ssl does), and ssl.
 
-The ratio is the median over rounds of (engine pairs/s) / (ssl pairs/s), the two measured
-back to back in each round, alternating which goes first.
+    pytest bench/bench_handshake.py --benchmark-enable -s    # pytest-benchmark tables, ratios
+    python bench/bench_handshake.py [--rounds N] [--profile]  # pairs/s, ratios, phases, profile
+
+A ratio is the median over rounds of (engine pairs/s) / (ssl pairs/s), all contenders measured
+back to back in each round, the order rotating from round to round.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import dataclasses
 import os
 import pstats
 import ssl
@@ -58,24 +63,22 @@ class Setting:
         self.ssl_client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         self.ssl_client.minimum_version = ssl.TLSVersion.TLSv1_3
         self.ssl_client.load_verify_locations(ca_path)
-        suite, group = self.ssl_parameters()
+        client, _ = ssl_handshake(self)
+        self.suite, self.group = client.cipher()[0], "x25519"  # ssl sends an x25519 share first
 
-        self.client_config = ClientConfig(trust=TrustStore([ca.certificate]),
-                                          cipher_suites=(suite,), groups=(group,),
-                                          key_share_groups=(group,))
-        self.server_config = ServerConfig([leaf.keystore()], cipher_suites=(suite,),
-                                          groups=(group,))
-        self.suite, self.group = suite, group
-
-    def ssl_parameters(self):
-        client, server = ssl_handshake(self)
-        assert client.version() == "TLSv1.3"
-        return client.cipher()[0], "x25519"  # ssl (OpenSSL) sends an x25519 key share first
+        common = {"cipher_suites": (self.suite,), "groups": (self.group,)}
+        trust = TrustStore([ca.certificate])
+        self.client_config = ClientConfig(trust=trust, key_share_groups=(self.group,), **common)
+        names = {field.name for field in dataclasses.fields(ClientConfig)}
+        self.uncached_client_config = (
+            ClientConfig(trust=trust, key_share_groups=(self.group,), verify_cache=False,
+                         **common) if "verify_cache" in names else None)
+        self.server_config = ServerConfig([leaf.keystore()], **common)
 
 
-def engine_handshake(setting: Setting):
+def engine_handshake(setting: Setting, client_config=None):
     """One full handshake between an engine client and an engine server, over memory."""
-    client = ClientConnection(setting.client_config, server_name="localhost")
+    client = ClientConnection(client_config or setting.client_config, server_name="localhost")
     server = ServerConnection(setting.server_config)
     to_server = client.data_to_send()
     for _ in range(_MAX_FLIGHTS):
@@ -89,6 +92,11 @@ def engine_handshake(setting: Setting):
         if not to_server:
             break
     raise RuntimeError("the engine handshake did not complete")
+
+
+def engine_handshake_uncached(setting: Setting):
+    """An engine handshake whose client verifies the server's chain every time."""
+    return engine_handshake(setting, setting.uncached_client_config)
 
 
 def ssl_handshake(setting: Setting):
@@ -117,6 +125,14 @@ def ssl_handshake(setting: Setting):
     raise RuntimeError("the ssl handshake did not complete")
 
 
+def contenders(setting: Setting) -> dict:
+    found = {"engine": engine_handshake}
+    if setting.uncached_client_config is not None:
+        found["engine, no verdict cache"] = engine_handshake_uncached
+    found["ssl"] = ssl_handshake
+    return found
+
+
 PHASES = (
     "client: ClientConnection() (key share, ClientHello)",
     "server: ClientHello -> ServerHello..Finished flight",
@@ -125,13 +141,14 @@ PHASES = (
 )
 
 
-def engine_phases(setting: Setting, count: int) -> list[float]:
+def engine_phases(setting: Setting, count: int, client_config=None) -> list[float]:
     """Median microseconds of each phase of an engine handshake (see PHASES)."""
     samples = [[] for _ in PHASES]
     clock = time.perf_counter
     for _ in range(count):
         t0 = clock()
-        client = ClientConnection(setting.client_config, server_name="localhost")
+        client = ClientConnection(client_config or setting.client_config,
+                                  server_name="localhost")
         hello = client.data_to_send()
         t1 = clock()
         server = ServerConnection(setting.server_config)
@@ -157,15 +174,21 @@ def pairs_per_second(handshake, setting: Setting, count: int) -> float:
     return count / (time.perf_counter() - start)
 
 
-def interleaved(setting: Setting, rounds: int, per_round: int):
-    """Per-round pairs/s of both stacks, measured back to back, alternating the order."""
-    engine_rates, ssl_rates = [], []
+def interleaved(setting: Setting, rounds: int, per_round: int) -> dict:
+    """Per-round pairs/s of every contender, measured back to back, the order rotating."""
+    runs = list(contenders(setting).items())
+    rates = {name: [] for name, _ in runs}
     for index in range(rounds):
-        order = ((engine_handshake, engine_rates), (ssl_handshake, ssl_rates))
-        for handshake, rates in (order if index % 2 == 0 else order[::-1]):
-            rates.append(pairs_per_second(handshake, setting, per_round))
-    ratios = [e / s for e, s in zip(engine_rates, ssl_rates)]
-    return engine_rates, ssl_rates, ratios
+        shift = index % len(runs)
+        for name, handshake in runs[shift:] + runs[:shift]:
+            rates[name].append(pairs_per_second(handshake, setting, per_round))
+    return rates
+
+
+def ratios_to_ssl(rates: dict) -> dict:
+    """name -> per-round ratios of that engine contender to ssl."""
+    return {name: [e / s for e, s in zip(values, rates["ssl"])]
+            for name, values in rates.items() if name != "ssl"}
 
 
 # --- pytest-benchmark -------------------------------------------------------------------------
@@ -188,30 +211,35 @@ if pytest is not None:
         assert client.handshake_complete and server.handshake_complete
 
     @pytest.mark.benchmark(group="handshake")
+    def test_engine_full_handshake_without_verdict_cache(benchmark, setting):
+        if setting.uncached_client_config is None:
+            pytest.skip("this engine.tls has no verify_cache option")
+        client, server = benchmark(engine_handshake_uncached, setting)
+        assert client.handshake_complete and server.handshake_complete
+
+    @pytest.mark.benchmark(group="handshake")
     def test_ssl_full_handshake(benchmark, setting):
         client, server = benchmark(ssl_handshake, setting)
         assert client.version() == server.version() == "TLSv1.3"
 
     @pytest.mark.benchmark(group="handshake-ratio")
     def test_engine_to_ssl_ratio_interleaved(benchmark, setting):
-        """Median of per-round ratios (engine/ssl), recorded in extra_info; no threshold."""
+        """Medians of per-round ratios (engine/ssl), recorded in extra_info; no threshold."""
         result = {}
 
         def measure():
-            result["rates"] = interleaved(setting, rounds=7, per_round=40)
+            result["rates"] = interleaved(setting, rounds=9, per_round=40)
 
         benchmark.pedantic(measure, rounds=1, iterations=1)
-        engine_rates, ssl_rates, ratios = result["rates"]
-        benchmark.extra_info.update({
-            "engine_pairs_per_s": statistics.median(engine_rates),
-            "ssl_pairs_per_s": statistics.median(ssl_rates),
-            "median_ratio": statistics.median(ratios),
-            "suite": setting.suite, "group": setting.group,
-        })
-        print("\nengine %.0f pairs/s, ssl %.0f pairs/s, ratio %.2f (median of %d per-round ratios)"
-              % (benchmark.extra_info["engine_pairs_per_s"], benchmark.extra_info["ssl_pairs_per_s"],
-                 benchmark.extra_info["median_ratio"], len(ratios)))
-        assert all(rate > 0 for rate in engine_rates + ssl_rates)
+        rates = result["rates"]
+        for name, values in rates.items():
+            benchmark.extra_info["%s pairs/s" % name] = statistics.median(values)
+        for name, ratios in ratios_to_ssl(rates).items():
+            benchmark.extra_info["%s / ssl" % name] = statistics.median(ratios)
+            print("\n%s: %.0f pairs/s, ssl %.0f pairs/s, ratio %.2f (median of %d rounds)"
+                  % (name, statistics.median(rates[name]), statistics.median(rates["ssl"]),
+                     statistics.median(ratios), len(ratios)))
+        assert all(rate > 0 for values in rates.values() for rate in values)
 
 
 # --- script mode ------------------------------------------------------------------------------
@@ -229,33 +257,40 @@ def main(argv=None) -> int:
 
     with tempfile.TemporaryDirectory() as directory:
         setting = Setting(directory)
-        for _ in range(20):  # warm up both
-            engine_handshake(setting)
-            ssl_handshake(setting)
-        engine_rates, ssl_rates, ratios = interleaved(setting, args.rounds, args.per_round)
+        for handshake in contenders(setting).values():  # warm up
+            for _ in range(20):
+                handshake(setting)
+        rates = interleaved(setting, args.rounds, args.per_round)
         print("setting: P-256 ECDSA certificate, %s, %s, client verifies the chain "
               "(engine backend: %s; %s)" % (setting.group, setting.suite, resolve(),
                                             ssl.OPENSSL_VERSION))
-        print("rounds: %d x %d handshakes per stack, interleaved" % (args.rounds, args.per_round))
-        print("engine: %7.1f pairs/s (median; min %.1f, max %.1f)"
-              % (statistics.median(engine_rates), min(engine_rates), max(engine_rates)))
-        print("ssl:    %7.1f pairs/s (median; min %.1f, max %.1f)"
-              % (statistics.median(ssl_rates), min(ssl_rates), max(ssl_rates)))
-        print("ratio engine/ssl: %.2f (median of per-round ratios; min %.2f, max %.2f)"
-              % (statistics.median(ratios), min(ratios), max(ratios)))
-        print("\nengine handshake by phase (median of %d, microseconds):" % args.per_round)
-        phases = engine_phases(setting, args.per_round)
-        for name, micros in zip(PHASES, phases):
-            print("  %7.1f  %s" % (micros, name))
-        print("  %7.1f  total" % sum(phases))
+        print("rounds: %d x %d handshakes per contender, interleaved"
+              % (args.rounds, args.per_round))
+        for name, values in rates.items():
+            print("%-26s %7.1f pairs/s (median; min %.1f, max %.1f)"
+                  % (name + ":", statistics.median(values), min(values), max(values)))
+        for name, ratios in ratios_to_ssl(rates).items():
+            print("ratio %-26s %.2f (median of per-round ratios; min %.2f, max %.2f)"
+                  % ("(" + name + ")/ssl:", statistics.median(ratios), min(ratios),
+                     max(ratios)))
+        configs = [("engine", None)]
+        if setting.uncached_client_config is not None:
+            configs.append(("engine, no verdict cache", setting.uncached_client_config))
+        for name, config in configs:
+            phases = engine_phases(setting, args.per_round, config)
+            print("\n%s handshake by phase (median of %d, microseconds):"
+                  % (name, args.per_round))
+            for phase, micros in zip(PHASES, phases):
+                print("  %7.1f  %s" % (micros, phase))
+            print("  %7.1f  total" % sum(phases))
         if args.profile:
             profiler = cProfile.Profile()
             profiler.enable()
             for _ in range(args.profile_count):
-                engine_handshake(setting)
+                engine_handshake(setting, setting.uncached_client_config)
             profiler.disable()
-            print("\ncProfile of %d engine handshakes (client + server), top 20 by own time:"
-                  % args.profile_count)
+            print("\ncProfile of %d engine handshakes (client + server, no verdict cache), "
+                  "top 20 by own time:" % args.profile_count)
             stats = pstats.Stats(profiler, stream=sys.stdout)
             stats.sort_stats("tottime").print_stats(20)
             print("The engine's own functions by cumulative time (where to look first):")
