@@ -8,7 +8,6 @@
  * Runs of records may be spread over a small pool of worker threads that lives as long as the
  * process; each thread uses its own copy of the key's pre-initialised EVP_CIPHER_CTX. */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
@@ -111,7 +110,8 @@ void engine_record_key_free(engine_record_key *k)
     free(k);
 }
 
-/* Make sure `n` contexts (and, when opening, scratch buffers) exist; returns how many do. */
+/* Make sure `n` contexts (and, when opening, scratch buffers) exist; returns how many of the
+ * `n` can be used (fewer only if memory ran out). */
 static int ensure_contexts(engine_record_key *k, int n)
 {
     if (n > MAX_THREADS)
@@ -131,7 +131,7 @@ static int ensure_contexts(engine_record_key *k, int n)
     }
     if (!k->encrypt && k->scratch[0] == NULL)
         k->scratch[0] = malloc(MAX_CIPHERTEXT);
-    return k->nctx;
+    return k->nctx < n ? k->nctx : n;
 }
 
 static inline void make_nonce(const unsigned char iv[IV_SIZE], uint64_t seq,

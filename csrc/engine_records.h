@@ -67,8 +67,10 @@ int engine_records_open(engine_record_key *key, const unsigned char *in, size_t 
                         int threads, uint64_t *segments, size_t max_segments,
                         size_t *records, size_t *consumed);
 
-/* The framing-free limit: one AEAD operation over all of `in` with the static IV as nonce and no
- * additional data. Sealing writes in_len + 16 bytes; opening takes ciphertext || tag. */
+/* The framing-free limit, for measuring only: one AEAD operation over all of `in` with the
+ * static IV as nonce and no additional data. It repeats that nonce on every call, so it must
+ * never be used with a key that protects traffic. Sealing writes in_len + 16 bytes; opening
+ * takes ciphertext || tag. */
 int engine_aead_oneshot(engine_record_key *key, const unsigned char *in, size_t in_len,
                         unsigned char *out, size_t out_cap, size_t *written);
 
