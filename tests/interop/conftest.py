@@ -73,6 +73,7 @@ class PKI:
     crls: list  # RevocationLists of the root and the issuing CA
     crl_path: str  # the issuing CA's CRL, PEM (what openssl -crl_check needs for a leaf)
     crl_all_path: str  # both CRLs, PEM
+    root_crl_path: str  # the root's CRL, PEM
     servers: dict  # key type -> Identity
     client: Identity  # CN=alice, issued by the root
     revoked: Identity
@@ -124,6 +125,7 @@ def pki(tmp_path_factory) -> PKI:
         crls=crls,
         crl_path=_write(directory / "issuing.crl.pem", crls[1].to_pem()),
         crl_all_path=_write(directory / "all.crl.pem", crls[0].to_pem() + crls[1].to_pem()),
+        root_crl_path=_write(directory / "root.crl.pem", crls[0].to_pem()),
         servers=servers, client=client,
         revoked=_identity(directory, "revoked", revoked_cert),
         expired=_identity(directory, "expired", expired_cert),
