@@ -57,3 +57,19 @@ def test_goals_report_each_target_with_its_weakest_figure():
 def test_engine_speed_refuses_an_unknown_suite(capsys):
     assert main(["speed", "--suite", "TLS_AES_128_CCM_SHA256"]) == 2
     assert "unknown suite" in capsys.readouterr().err
+
+
+def test_engine_speed_prints_a_row_per_case_and_the_goals(capsys):
+    from engine.records._select import choose
+
+    try:
+        native = choose("native") == "native"
+    except Exception:
+        native = False
+    status = main(["speed", "--seconds", "0.01", "--suite", "TLS_AES_256_GCM_SHA384",
+                   "--skip-large", "--no-memory"])
+    out = capsys.readouterr().out
+    assert status == 0
+    rows = [line for line in out.splitlines() if " seal " in line or " open " in line]
+    assert len(rows) == 6 and all("AES-256-GCM" in line for line in rows)
+    assert ("16 KiB records >= 0.9 of the limit" in out) == native
