@@ -370,3 +370,32 @@ def test_one_thread_sends_while_another_receives_without_deadlock(creds):
             assert not reader.is_alive(), "deadlock: %d of %d bytes back" % (
                 len(received), len(payload))
     assert bytes(received) == payload
+
+
+def test_server_handshakes_with_a_client_whose_bytes_arrive_one_at_a_time(creds):
+    from engine.tls import ApplicationData, ClientConnection
+
+    with running(ServerConfig([creds.server])) as (port, _):
+        with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            client = ClientConnection(ClientConfig(trust=creds.trust), server_name="localhost")
+
+            def dribble():
+                for byte in client.data_to_send():
+                    sock.sendall(bytes((byte,)))
+
+            dribble()
+            received = bytearray()
+            sent = False
+            for _ in range(100):  # bounded: a handful of reads is enough
+                if client.handshake_complete and not sent:
+                    client.send_data(b"slowly")
+                    dribble()
+                    sent = True
+                if len(received) >= 6:
+                    break
+                for event in client.receive_data(sock.recv(65536)):
+                    if isinstance(event, ApplicationData):
+                        received += event.data
+                dribble()
+    assert bytes(received) == b"slowly"
