@@ -287,7 +287,7 @@ static inline uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-#define WORKER_SPIN_NS 100000u /* a worker polls this long for the next batch before sleeping */
+#define WORKER_SPIN_NS 20000u /* a worker polls this long for the next batch before sleeping */
 
 static void job_set_work(job_set *set, int slot)
 {
