@@ -17,7 +17,8 @@ def add_parameter_options(parser) -> None:
     parser.add_argument("--trust", metavar="CA.pem",
                         help="PEM bundle (or directory) of the CAs to trust for the peer")
     parser.add_argument("--crl", metavar="CRL.pem", action="append", default=[],
-                        help="a CRL to check the peer's chain against (repeatable)")
+                        help="a CRL to check the peer's chain against (repeatable; once any is "
+                             "given, every CA of the chain needs its own)")
     parser.add_argument("--alpn", metavar="LIST", help="ALPN protocols, comma separated")
     parser.add_argument("--ciphersuites", metavar="LIST",
                         help="TLS 1.3 cipher suites by IANA name, comma or colon separated")
