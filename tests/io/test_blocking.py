@@ -397,3 +397,23 @@ def test_server_handshakes_with_a_client_whose_bytes_arrive_one_at_a_time(creds)
                         received += event.data
                 dribble()
     assert bytes(received) == b"slowly"
+
+
+def test_serve_handles_twenty_clients_at_once(creds):
+    results = {}
+
+    def client(index):
+        with engine.connect("localhost", port, ClientConfig(trust=creds.trust),
+                            timeout=TIMEOUT) as tls:
+            message = b"client %02d " % index * 500
+            tls.sendall(message)
+            results[index] = tls.recv_exactly(len(message)) == message
+
+    with running(ServerConfig([creds.server])) as (port, errors):
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(20)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(TIMEOUT)
+    assert results == {i: True for i in range(20)}
+    assert errors == []
