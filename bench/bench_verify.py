@@ -15,6 +15,10 @@ Variants, measured in interleaved rounds after one warm-up round:
   native-1     the same on one thread
   python       verify_chains(backend="python")
   crypto-only  cryptography's verifier over the same chains, no revocation check
+  ossl-sigs    native-all, but OpenSSL's own signature step (each chain's signatures checked
+               anew: what the per-batch signature sharing saves)
+  ossl-crls    native-all, but OpenSSL's own CRL check (X509_V_FLAG_CRL_CHECK_ALL: what
+               checking each CRL once and the sorted serial tables save)
   limit        the distinct signature verifications the batch needs (each leaf's, each
                intermediate's, each CRL's: N + 6) back to back with libcrypto on all cores
 
@@ -220,6 +224,24 @@ class Bench:
                                  threads=threads, backend=backend)
         return sum(1 for v in verdicts if v.reason == "revoked")
 
+    def _native_options(self, options):
+        """native-all with some of the batch shortcuts handed back to OpenSSL."""
+        from engine.verify import inputs, native_backend
+        from engine.verify.revocation import index_for
+
+        anchors = inputs.trust_ders(self.trust)
+        crls = inputs.crl_ders(self.crls)
+        verdicts = native_backend.verify(
+            [tuple(c) for c in self.chains], self.names, anchors, crls, index_for(crls),
+            at=AT, purpose="server", max_depth=None, threads=self.cpus, options=options)
+        return sum(1 for v in verdicts if v.reason == "revoked")
+
+    def native_openssl_signatures(self):
+        return self._native_options(1)
+
+    def native_openssl_crls(self):
+        return self._native_options(2)
+
     def crypto_only(self):
         from cryptography.x509.verification import DNSName, PolicyBuilder, Store
 
@@ -251,8 +273,12 @@ def run(n: int = N, rounds: int = ROUNDS, out=sys.stdout) -> dict:
     variants = {"python": bench.python, "crypto-only": bench.crypto_only}
     if bench.native:
         variants = {"native-all": bench.native_all, "native-1": bench.native_one,
+                    "ossl-sigs": bench.native_openssl_signatures,
+                    "ossl-crls": bench.native_openssl_crls,
                     **variants, "limit": bench.limit}
         assert bench.native_all() == bench.python() == data["revoked"], "verdicts differ"
+        assert bench.native_openssl_signatures() == bench.native_openssl_crls() == \
+            data["revoked"], "verdicts differ"
     for fn in variants.values():  # warm-up: parsing, stores, verifiers
         fn()
     times = {name: [] for name in variants}
@@ -276,6 +302,8 @@ def run(n: int = N, rounds: int = ROUNDS, out=sys.stdout) -> dict:
             "native-all speed-up over crypto-only": ratio("crypto-only", "native-all"),
             "native-all / limit (fraction of the bound)": ratio("limit", "native-all"),
             "native-all speed-up over native-1": ratio("native-1", "native-all"),
+            "shared signatures: speed-up over ossl-sigs": ratio("ossl-sigs", "native-all"),
+            "own CRL tables: speed-up over ossl-crls": ratio("ossl-crls", "native-all"),
         }
         print("medians of per-round ratios (limit: %d signatures)" % bench.signatures, file=out)
         for label, value in ratios.items():

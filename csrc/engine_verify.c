@@ -218,6 +218,9 @@ engine_verify_store *engine_verify_store_new(const unsigned char *const *anchor_
                 *bad_index = (int)(n_anchors + i);
             goto fail;
         }
+        /* Consulted only under ENGINE_VERIFY_OPENSSL_CRLS. */
+        if (!X509_STORE_add_crl(s->store, s->crls[i].crl))
+            goto fail;
     }
     ERR_clear_error();
     return s;
@@ -261,7 +264,7 @@ typedef struct {
     const char *const *names;
     const unsigned char *name_kinds;
     long long at;
-    int purpose, max_depth, check_crls;
+    int purpose, max_depth, check_crls, options;
     engine_verify_result *results;
     int *chain_out;
     size_t chain_stride;
@@ -794,6 +797,8 @@ static int prepare(worker *w, job *j, size_t c, X509 *leaf)
     X509_STORE_CTX_set_purpose(w->ctx,
                                b->purpose == 0 ? X509_PURPOSE_SSL_SERVER : X509_PURPOSE_SSL_CLIENT);
     X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT);
+    if (b->check_crls && (b->options & ENGINE_VERIFY_OPENSSL_CRLS))
+        X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
     X509_VERIFY_PARAM_set_time(param, (time_t)b->at);
     X509_VERIFY_PARAM_set_depth(param, b->max_depth);
     X509_VERIFY_PARAM_set_auth_level(param, 2);
@@ -810,7 +815,8 @@ static int prepare(worker *w, job *j, size_t c, X509 *leaf)
         X509_STORE_CTX_cleanup(w->ctx);
         return 0;
     }
-    X509_STORE_CTX_set_verify(w->ctx, chain_verify);
+    if (!(b->options & ENGINE_VERIFY_OPENSSL_SIGNATURES))
+        X509_STORE_CTX_set_verify(w->ctx, chain_verify);
     X509_STORE_CTX_set_verify_cb(w->ctx, verify_callback);
     X509_STORE_CTX_set_app_data(w->ctx, j);
     return 1;
@@ -1001,7 +1007,7 @@ static void verify_one(worker *w, size_t c)
     if (code != 0) {
         r->code = code;
         r->depth = depth;
-    } else if (b->check_crls) {
+    } else if (b->check_crls && !(b->options & ENGINE_VERIFY_OPENSSL_CRLS)) {
         check_revocation(b, chain, r);
     }
     write_chain(b, c, chain, &j);
@@ -1070,7 +1076,8 @@ int engine_verify_batch(engine_verify_store *store, void **certs,
                         const size_t *starts, const unsigned int *members, size_t n_chains,
                         const char *const *names, const unsigned char *name_kinds,
                         long long at, int purpose, int max_depth, int check_crls, int threads,
-                        engine_verify_result *results, int *chain_out, size_t chain_stride)
+                        int options, engine_verify_result *results, int *chain_out,
+                        size_t chain_stride)
 {
     if (store == NULL || (n_chains && (starts == NULL || results == NULL)) || chain_stride == 0
         || n_certs > UINT_MAX || max_depth < 0 || max_depth > 64)
@@ -1105,6 +1112,7 @@ int engine_verify_batch(engine_verify_store *store, void **certs,
     b.purpose = purpose;
     b.max_depth = max_depth;
     b.check_crls = check_crls && store->n_crls > 0;
+    b.options = options;
     b.results = results;
     b.chain_out = chain_out;
     b.chain_stride = chain_stride;

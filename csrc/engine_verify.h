@@ -40,6 +40,15 @@ enum {
     ENGINE_VERIFY_INTERNAL = 1030
 };
 
+/* Options of engine_verify_batch, for measuring what the batch shortcuts buy: leave the
+ * signature and validity step to OpenSSL (no signature shared across chains), or the
+ * revocation check (X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL, every CRL re-checked
+ * for every chain). Verdicts may differ in detail; the default (0) is what engine.verify uses. */
+enum {
+    ENGINE_VERIFY_OPENSSL_SIGNATURES = 1,
+    ENGINE_VERIFY_OPENSSL_CRLS = 2
+};
+
 /* The outcome for one chain. */
 typedef struct {
     int code;             /* 0: valid; else an X509_V_ERR_* value or an ENGINE_VERIFY_* code */
@@ -67,7 +76,7 @@ void engine_verify_store_free(engine_verify_store *store);
  * names[c] is NULL or a NUL-terminated name; name_kinds[c] is 0 (none), 1 (DNS) or 2 (IP).
  * at: verification time (seconds since 1970); purpose: 0 server, 1 client; max_depth: most
  * intermediates; check_crls: non-zero to check every certificate of the path against the
- * store's CRLs. chain_out holds chain_stride ints per chain: the built path, each entry an
+ * store's CRLs; options: 0, or ENGINE_VERIFY_OPENSSL_* bits. chain_out holds chain_stride ints per chain: the built path, each entry an
  * index into certs (>= 0) or -(k+1) for trust anchor k, or -1000000 for an unknown one.
  * Returns 0, or -1 when the arguments are inconsistent or memory ran out. */
 int engine_verify_batch(engine_verify_store *store, void **certs,
@@ -75,7 +84,8 @@ int engine_verify_batch(engine_verify_store *store, void **certs,
                         const size_t *starts, const unsigned int *members, size_t n_chains,
                         const char *const *names, const unsigned char *name_kinds,
                         long long at, int purpose, int max_depth, int check_crls, int threads,
-                        engine_verify_result *results, int *chain_out, size_t chain_stride);
+                        int options, engine_verify_result *results, int *chain_out,
+                        size_t chain_stride);
 
 /* Frees a certificate handle returned through engine_verify_batch (NULL is ignored). */
 void engine_verify_cert_free(void *cert);

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import threading
 
 from .. import _backend
 from ..errors import CRLError, TrustStoreError
-from .cache import BoundedCache
 from . import inputs, reasons
+from .cache import BoundedCache
 from .verdict import Verdict, accepted, rejected
 
 DEFAULT_MAX_DEPTH = 8  # cryptography's default, so that both backends agree
@@ -25,7 +24,6 @@ STORE_CACHE_SIZE = 8
 CHAIN_STRIDE = 72  # more than any path the depth limit (at most 64) lets through
 _UNKNOWN = -1000000
 
-_lock = threading.Lock()
 _handles = BoundedCache(HANDLE_CACHE_SIZE)
 _stores = BoundedCache(STORE_CACHE_SIZE)
 
@@ -104,7 +102,7 @@ def _fill(ffi, lib, ders, certs, store, threads, results, out):
         starts = ffi.new("size_t[]", 1)
         rc = lib.engine_verify_batch(
             store, certs, pointers, lengths, len(ders), starts, ffi.NULL, 0, ffi.NULL,
-            ffi.NULL, 0, 0, 0, 0, threads, results, out, 1,
+            ffi.NULL, 0, 0, 0, 0, threads, 0, results, out, 1,
         )
         if rc != 0:
             raise MemoryError("the native verifier could not parse the certificates")
@@ -153,8 +151,10 @@ def verify(
     purpose: str,
     max_depth: int | None,
     threads: int,
+    options: int = 0,
 ) -> list[Verdict]:
-    """One verdict per chain (already in DER), in order."""
+    """One verdict per chain (already in DER), in order. ``options``: the C side's
+    ENGINE_VERIFY_OPENSSL_* bits, for the benchmark only."""
     ffi, lib = _backend.native()
     if not chains:
         return []
@@ -186,7 +186,7 @@ def verify(
     rc = lib.engine_verify_batch(
         store, certs, ffi.NULL, ffi.NULL, len(ders), c_starts, c_members, n, c_names, kinds,
         int(at.timestamp()), 0 if purpose == "server" else 1, depth, 1 if crls else 0,
-        threads, results, chain_out, CHAIN_STRIDE,
+        threads, options, results, chain_out, CHAIN_STRIDE,
     )
     del keep, keep_names
     if rc != 0:

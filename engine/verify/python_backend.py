@@ -25,8 +25,8 @@ from cryptography.x509.verification import (
     VerificationError,
 )
 
-from .cache import BoundedCache
 from . import inputs, paths, rfc5280, rules
+from .cache import BoundedCache
 from .revocation import RevocationIndex
 from .verdict import Verdict, accepted, rejected
 

@@ -20,8 +20,8 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.x509.oid import ExtensionOID
 
-from .cache import BoundedCache
 from . import inputs
+from .cache import BoundedCache
 
 # Extensions a CRL may carry that this checker understands (RFC 5280 5.2).
 _KNOWN_CRL_EXTENSIONS = {
