@@ -116,7 +116,7 @@ class Sealer:
         data, lengths = joined_messages(messages)
         if not lengths:
             return b""
-        size = messages_layout(lengths, pad_to)  # also refuses a message over 2^14
+        size = messages_layout(lengths, pad_to, len(data))  # also refuses one over 2^14
         with self._lock:
             check_seq_room(self._seq, len(lengths))
             out = self._key.seal_messages_new(data, lengths, size, content_type, pad_to,

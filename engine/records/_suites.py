@@ -127,13 +127,16 @@ def sealed_layout(data_len: int, max_fragment: int, pad_to: int) -> tuple[int, i
     return full + (1 if rest else 0), total
 
 
-def messages_layout(lengths, pad_to: int) -> int:
-    """Total bytes that sealing one record per message of the given lengths produces."""
-    if lengths and max(lengths) > MAX_FRAGMENT:
-        raise ValueError("a message of %d bytes does not fit one record (at most 2^14)"
-                         % max(lengths))
+def messages_layout(lengths, pad_to: int, content: int) -> int:
+    """Total bytes that sealing one record per message of the given lengths produces.
+
+    ``content`` is the sum of ``lengths``.
+    """
+    longest = max(lengths) if lengths else 0
+    if longest > MAX_FRAGMENT:
+        raise ValueError("a message of %d bytes does not fit one record (at most 2^14)" % longest)
     if pad_to == 0:
-        return sum(lengths) + len(lengths) * (HEADER_SIZE + 1 + TAG_SIZE)
+        return content + len(lengths) * (HEADER_SIZE + 1 + TAG_SIZE)
     total = 0
     for n in lengths:
         if n > MAX_FRAGMENT:
