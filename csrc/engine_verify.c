@@ -721,11 +721,117 @@ static int anchor_aki_fault(X509 *anchor)
     return 0;
 }
 
+/* A DNS name in preferred name syntax (RFC 1034 3.5, RFC 5280 4.2.1.6), a wildcard allowed
+ * only as the whole left-most label: letters, digits and hyphens, labels of 1 to 63. */
+static int dns_name_valid(const unsigned char *name, int len)
+{
+    if (len <= 0 || len > 253)
+        return 0;
+    int start = 0;
+    if (len >= 2 && name[0] == '*' && name[1] == '.')
+        start = 2;
+    int label = 0;
+    for (int i = start; i < len; i++) {
+        unsigned char c = name[i];
+        if (c == '.') {
+            if (label == 0 || name[i - 1] == '-')
+                return 0;
+            label = 0;
+            continue;
+        }
+        int letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        int digit = c >= '0' && c <= '9';
+        if (!letter && !digit && c != '-')
+            return 0;
+        if (c == '-' && label == 0)
+            return 0;
+        if (++label > 63)
+            return 0;
+    }
+    return label > 0 && name[len - 1] != '-';
+}
+
+/* The end-entity profile (CABF BR 7.1.2.7) that cryptography's verifier applies and OpenSSL
+ * does not: not a CA, no nameConstraints, a subjectAltName marked critical only with an
+ * empty subject, DNS names in preferred name syntax, and decodable AIA, CRL distribution
+ * points and certificate policies. */
+static int leaf_profile_fault(X509 *leaf)
+{
+    uint32_t flags = X509_get_extension_flags(leaf);
+    if ((flags & EXFLAG_BCONS) && (flags & EXFLAG_CA))
+        return ENGINE_VERIFY_LEAF_IS_CA;
+    if (X509_get_ext_by_NID(leaf, NID_name_constraints, -1) >= 0)
+        return ENGINE_VERIFY_LEAF_NAME_CONSTRAINTS;
+    int at = X509_get_ext_by_NID(leaf, NID_subject_alt_name, -1);
+    if (at >= 0 && X509_EXTENSION_get_critical(X509_get_ext(leaf, at))
+        && X509_NAME_entry_count(X509_get_subject_name(leaf)) > 0)
+        return ENGINE_VERIFY_SAN_CRITICAL;
+    if (at >= 0) {
+        GENERAL_NAMES *names = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
+        int fault = names == NULL ? ENGINE_VERIFY_BAD_EXTENSION : 0;
+        for (int i = 0; names != NULL && i < sk_GENERAL_NAME_num(names) && !fault; i++) {
+            GENERAL_NAME *entry = sk_GENERAL_NAME_value(names, i);
+            if (entry->type == GEN_DNS
+                && !dns_name_valid(ASN1_STRING_get0_data(entry->d.dNSName),
+                                   ASN1_STRING_length(entry->d.dNSName)))
+                fault = ENGINE_VERIFY_BAD_DNS_NAME;
+        }
+        GENERAL_NAMES_free(names);
+        if (fault)
+            return fault;
+    }
+    int critical = -1;
+    if (X509_get_ext_by_NID(leaf, NID_info_access, -1) >= 0) {
+        AUTHORITY_INFO_ACCESS *aia = X509_get_ext_d2i(leaf, NID_info_access, &critical, NULL);
+        if (aia == NULL)
+            return ENGINE_VERIFY_BAD_EXTENSION;
+        AUTHORITY_INFO_ACCESS_free(aia);
+    }
+    if (X509_get_ext_by_NID(leaf, NID_crl_distribution_points, -1) >= 0) {
+        CRL_DIST_POINTS *points = X509_get_ext_d2i(leaf, NID_crl_distribution_points,
+                                                   &critical, NULL);
+        if (points == NULL)
+            return ENGINE_VERIFY_BAD_EXTENSION;
+        CRL_DIST_POINTS_free(points);
+    }
+    if (X509_get_ext_by_NID(leaf, NID_certificate_policies, -1) >= 0) {
+        CERTIFICATEPOLICIES *policies = X509_get_ext_d2i(leaf, NID_certificate_policies,
+                                                         &critical, NULL);
+        if (policies == NULL)
+            return ENGINE_VERIFY_BAD_EXTENSION;
+        CERTIFICATEPOLICIES_free(policies);
+    }
+    return 0;
+}
+
+/* RFC 5280 4.2.1.10: nameConstraints with neither permitted nor excluded subtrees. */
+static int empty_name_constraints(X509 *ca)
+{
+    if (X509_get_ext_by_NID(ca, NID_name_constraints, -1) < 0)
+        return 0;
+    NAME_CONSTRAINTS *nc = X509_get_ext_d2i(ca, NID_name_constraints, NULL, NULL);
+    if (nc == NULL)
+        return ENGINE_VERIFY_BAD_EXTENSION;
+    int empty = sk_GENERAL_SUBTREE_num(nc->permittedSubtrees) <= 0
+                && sk_GENERAL_SUBTREE_num(nc->excludedSubtrees) <= 0;
+    NAME_CONSTRAINTS_free(nc);
+    return empty ? ENGINE_VERIFY_EMPTY_NAME_CONSTRAINTS : 0;
+}
+
 /* The first rule the path breaks, in rules.after's order; 0 when none. */
 static int webpki_fault(const batch *b, STACK_OF(X509) *chain, int *depth)
 {
     int num = sk_X509_num(chain);
     int code;
+    *depth = 0;
+    if ((code = leaf_profile_fault(sk_X509_value(chain, 0))) != 0)
+        return code;
+    for (int i = 1; i < num; i++) {
+        if ((code = empty_name_constraints(sk_X509_value(chain, i))) != 0) {
+            *depth = i;
+            return code;
+        }
+    }
     for (int i = 0; i < num; i++) {
         if ((code = key_fault(sk_X509_value(chain, i))) != 0) {
             *depth = i;

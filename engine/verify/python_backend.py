@@ -138,6 +138,11 @@ _MESSAGES = (
     ("no matching subjectaltname", "name_mismatch"),
     ("has no subjectaltname", "name_mismatch"),
     ("check limit", "unsupported"),
+    ("must not be asserted in an ee certificate", "bad_usage"),
+    ("must not be critical when subject is nonempty", "malformed"),
+    ("nameconstraints must have non-empty", "malformed"),
+    ("asn.1 parsing error", "malformed"),
+    ("prohibited extension", "malformed"),
     ("ca certificate has no keyusage", "invalid_ca"),
     ("does not assert keycertsign", "bad_usage"),
     ("name constraint", "name_mismatch"),
@@ -155,6 +160,14 @@ _MESSAGES = (
     ("duplicate", "malformed"),
     ("all candidates exhausted with no interior errors", "untrusted"),
 )
+
+
+def _empty_constraints(certificate) -> bool:
+    try:
+        value = certificate.extensions.get_extension_for_class(x509.NameConstraints).value
+    except (x509.ExtensionNotFound, ValueError, TypeError):
+        return False
+    return not value.permitted_subtrees and not value.excluded_subtrees
 
 
 def _first_ca(path, test) -> int | None:
@@ -197,8 +210,10 @@ def explain(message: str, leaf, intermediates, anchors, at, max_depth=None) -> V
             # which matches key identifiers before signatures, reports it).
             reason = "untrusted"
             detail = "no trusted issuer of the certificate at depth %d: %s" % (depth, message)
-    elif reason in ("name_mismatch", "bad_usage") and "encountered processing" in text:
-        depth = 0
+    elif "nameconstraints must have non-empty" in text:
+        depth = next((i for i, c in enumerate(path[1:], 1) if _empty_constraints(c)), None)
+    elif "encountered processing" in text:
+        depth = 0  # the end-entity checks, which cryptography makes on the leaf
     elif reason == "untrusted":
         depth = len(path) - 1
         detail = "no path leads from the certificate to a trusted root"
@@ -279,7 +294,9 @@ def _verify_one(context: TrustContext, ders, name, revocation, *, at, purpose, m
         else:
             return explain(str(exc), leaf, intermediates, context.anchors, at, max_depth)
     except ValueError as exc:
-        return rejected("malformed", "the chain cannot be checked: %s" % exc, None, (leaf,))
+        # cryptography reads the leaf's names only when verifying (an invalid domain name).
+        depth = 0 if "name" in str(exc) else None
+        return rejected("malformed", "the chain cannot be checked: %s" % exc, depth, (leaf,))
     else:
         chain = tuple(built if purpose == "server" else built.chain)
         if purpose == "client" and name is not None and not rules.name_matches(leaf, name):

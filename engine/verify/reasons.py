@@ -51,6 +51,12 @@ PROJECT = {
     1047: ("malformed", "the root's authorityKeyIdentifier is not its own key identifier "
                        "(CABF BR 7.1.2.1.3)"),
     1048: ("bad_usage", "the root carries an extendedKeyUsage (CABF BR 7.1.2.1.2)"),
+    1049: ("bad_usage", "the leaf is a CA certificate (basicConstraints cA)"),
+    1050: ("malformed", "the leaf carries nameConstraints, which only CAs may"),
+    1051: ("malformed", "the leaf's subjectAltName is critical while its subject is not empty"),
+    1052: ("malformed", "a DNS subjectAltName is not a valid domain name"),
+    1053: ("malformed", "an extension cannot be decoded"),
+    1054: ("malformed", "nameConstraints with neither permitted nor excluded subtrees"),
 }
 
 CRL_REASONS = {

@@ -178,6 +178,16 @@ def per_key_type_cases() -> list[Case]:
     return cases
 
 
+def _ca_leaf():
+    """A root and an intermediate, and a 'leaf' that asserts cA with a server name."""
+    root = make_root("Root CA Leaf")
+    inter = make_intermediate("Intermediate CA Leaf", root)
+    leaf = make_cert("ca-leaf", inter, ca=True, extra=(
+        (x509.SubjectAlternativeName([x509.DNSName("ca-leaf.example.com")]), False),
+        (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False)))
+    return root, [inter], leaf
+
+
 def rule_cases() -> list[Case]:
     """The project's own rules (engine/verify/rules.py and their C mirror)."""
     cases = []
@@ -194,6 +204,14 @@ def rule_cases() -> list[Case]:
     add(_case("common-name-ip-other-notation", chain, "name_mismatch", 0))
     chain = _three(names=("good.example.com",), common_name="unrelated.example.net")
     add(_case("common-name-unrelated-is-left-alone", chain, None))
+    add(_case("leaf-that-is-a-ca", Chain(*_ca_leaf()), "bad_usage", 0))
+    constraints = x509.NameConstraints(permitted_subtrees=[x509.DNSName("example.com")],
+                                       excluded_subtrees=None)
+    add(_case("leaf-with-name-constraints", _three(extra=((constraints, True),)),
+              "malformed", 0))
+    add(_case("leaf-san-critical-with-a-subject", _three(san_critical=True), "malformed", 0))
+    add(_case("leaf-dns-name-with-underscore", _three(names=("under_score.example.com",)),
+              "malformed", 0))
     root = make_root("Root Without KU", key_usage=None)
     add(_case("root-without-key-usage", Chain(root, [], make_leaf("leaf-k", root)), None))
     root = make_root("Root I-KU")

@@ -122,6 +122,8 @@ def make_cert(
     common_name: str | None = None,
     aki: bool = True,
     ski: bool = True,
+    extra: tuple = (),
+    san_critical: bool = False,
 ) -> Node:
     """One certificate. ``issuer`` None makes it self-signed.
 
@@ -130,7 +132,8 @@ def make_cert(
     ``sign_with``: sign with this key instead of the issuer's (a bad signature).
     ``corrupt_signature``: flip a bit in the signature value after signing.
     ``common_name``: the leaf's subject CN (default: its first name); ``aki``/``ski``: whether
-    to include the key identifiers.
+    to include the key identifiers. ``extra``: (extension, critical) pairs to add;
+    ``san_critical``: mark the subjectAltName critical.
     """
     key = key if key is not None else new_key(key_type)
     if not ca and names is None:
@@ -181,13 +184,16 @@ def make_cert(
     if not ca:
         if names:
             builder = builder.add_extension(
-                x509.SubjectAlternativeName([_general_name(n) for n in names]), critical=False
+                x509.SubjectAlternativeName([_general_name(n) for n in names]),
+                critical=san_critical,
             )
         if eku is None:
             eku = (ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH)
         if eku:
             builder = builder.add_extension(x509.ExtendedKeyUsage(list(eku)),
                                             critical=eku_critical)
+    for extension, critical in extra:
+        builder = builder.add_extension(extension, critical=critical)
     certificate = builder.sign(signer, _hash_for(signer))
     if corrupt_signature:
         certificate = _corrupt(certificate)
