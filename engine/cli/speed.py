@@ -21,6 +21,10 @@ def register(commands) -> None:
     parser.add_argument("--skip-large", action="store_true", help="leave out the 64 MiB rows")
     parser.add_argument("--no-memory", action="store_true",
                         help="leave out the peak-memory measurement")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="compare one-thread contenders by elapsed time (default) or by "
+                        "process CPU time, steadier on a busy machine; two threads are always "
+                        "compared by elapsed time")
     parser.set_defaults(handler=run)
 
 
@@ -43,8 +47,9 @@ def run(args) -> int:
         native = False
         print("native backend not available (%s); measuring the Python fallback only" % exc)
     print(format_header(), flush=True)
+    print("clock: %s" % args.clock)
     rows = measure_all(suites, seconds=args.seconds, large=not args.skip_large,
-                       progress=lambda row: print(format_row(row), flush=True))
+                       progress=lambda row: print(format_row(row), flush=True), clock=args.clock)
     print(LEGEND)
     if native:
         peak = None

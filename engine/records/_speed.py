@@ -24,24 +24,39 @@ SAMPLE_SECONDS = 0.004  # each timed sample repeats an operation for at least th
 DIRECTIONS = ("seal", "open")
 
 
+_THREADED = ("native x2",)
+
+
 @dataclasses.dataclass(frozen=True)
 class Row:
-    """One case measured: each contender's time per operation in every round."""
+    """One case measured: each contender's time per operation in every round.
+
+    ``wall`` holds elapsed times, ``cpu`` the process CPU time of the same samples. Ratios
+    between single-threaded contenders use ``clock`` ("wall" or "cpu": CPU time leaves out the
+    time other processes held the processor, which helps on a busy machine); anything compared
+    with the threaded contender uses elapsed time.
+    """
 
     suite: str
     direction: str
     workload: Workload
     baseline: str
-    times: dict  # contender name -> [seconds per operation, one per round]
+    wall: dict  # contender name -> [seconds per operation, one per round]
+    cpu: dict
+    clock: str = "wall"
+
+    def _series(self, name: str, other: str):
+        use_wall = self.clock == "wall" or name in _THREADED or other in _THREADED
+        return (self.wall if use_wall else self.cpu).get(name)
 
     @property
     def rounds(self) -> int:
-        return len(self.times[self.baseline])
+        return len(self.wall[self.baseline])
 
     @property
     def seconds(self) -> float:
-        """Median time of one baseline operation."""
-        return statistics.median(self.times[self.baseline])
+        """Median time of one baseline operation (by ``clock``)."""
+        return statistics.median(self._series(self.baseline, self.baseline))
 
     @property
     def throughput(self) -> float:
@@ -50,9 +65,10 @@ class Row:
 
     def ratio(self, slower: str, faster: str) -> float | None:
         """Median over rounds of time(slower) / time(faster); None if either is missing."""
-        if slower not in self.times or faster not in self.times:
+        a, b = self._series(slower, faster), self._series(faster, slower)
+        if a is None or b is None:
             return None
-        return statistics.median(a / b for a, b in zip(self.times[slower], self.times[faster]))
+        return statistics.median(x / y for x, y in zip(a, b))
 
     def against(self, other: str) -> float | None:
         """How many times faster the baseline is than ``other`` (median of per-round ratios)."""
@@ -63,36 +79,42 @@ class Row:
         return self.ratio("native", "native x2")
 
 
-def _timed(fn, repeat: int) -> float:
+def _timed(fn, repeat: int) -> tuple[float, float]:
+    """(elapsed, process CPU) seconds per call of ``fn``, over ``repeat`` calls."""
     prepare = getattr(fn, "prepare", None)
     if prepare is not None:
         prepare()
+    cpu = time.process_time()
     start = time.perf_counter()
     for _ in range(repeat):
         fn()
-    return (time.perf_counter() - start) / repeat
+    wall = time.perf_counter() - start
+    return wall / repeat, (time.process_time() - cpu) / repeat
 
 
 def measure(suite: str, direction: str, workload: Workload, seconds: float = 1.0,
-            min_rounds: int = 3, max_rounds: int = 200) -> Row:
+            min_rounds: int = 3, max_rounds: int = 200, clock: str = "wall") -> Row:
     """Time every contender of one case in interleaved rounds for about ``seconds``."""
     native = _native_possible()
     runs = contenders(suite, direction, workload, native=native)
     baseline = "native" if native else "python"
     repeats = {}
     for name, fn in runs.items():
-        once = _timed(fn, 1)  # also a warm-up
+        once, _ = _timed(fn, 1)  # also a warm-up
         single = getattr(fn, "prepare", None) is not None or workload.large
         repeats[name] = 1 if single else max(1, math.ceil(SAMPLE_SECONDS / max(once, 1e-9)))
-    times: dict[str, list[float]] = {name: [] for name in runs}
+    wall: dict[str, list[float]] = {name: [] for name in runs}
+    cpu: dict[str, list[float]] = {name: [] for name in runs}
     names = list(runs)
     deadline = time.perf_counter() + seconds
     rounds = 0
     while rounds < min_rounds or (rounds < max_rounds and time.perf_counter() < deadline):
         for name in (names if rounds % 2 == 0 else names[::-1]):
-            times[name].append(_timed(runs[name], repeats[name]))
+            elapsed, used = _timed(runs[name], repeats[name])
+            wall[name].append(elapsed)
+            cpu[name].append(used)
         rounds += 1
-    return Row(suite, direction, workload, baseline, times)
+    return Row(suite, direction, workload, baseline, wall, cpu, clock)
 
 
 def _native_possible() -> bool:
@@ -102,7 +124,8 @@ def _native_possible() -> bool:
         return False
 
 
-def measure_all(suites=SUITES, seconds: float = 1.0, large: bool = True, progress=None):
+def measure_all(suites=SUITES, seconds: float = 1.0, large: bool = True, progress=None,
+                clock: str = "wall"):
     """Every workload, direction and suite; ``progress(row)`` is called after each row."""
     rows = []
     for workload in WORKLOADS:
@@ -112,7 +135,8 @@ def measure_all(suites=SUITES, seconds: float = 1.0, large: bool = True, progres
             for direction in DIRECTIONS:
                 row = measure(suite, direction, workload,
                               seconds=seconds * (2 if workload.large else 1),
-                              min_rounds=3, max_rounds=8 if workload.large else 200)
+                              min_rounds=3, max_rounds=8 if workload.large else 200,
+                              clock=clock)
                 rows.append(row)
                 if progress is not None:
                     progress(row)
@@ -142,7 +166,8 @@ def format_row(row: Row) -> str:
 
 
 LEGEND = (
-    "Medians of per-round ratios. 'of limit', 'of c1sh': the time of one AEAD call over the whole\n"
+    "Medians of per-round ratios (by the chosen clock; anything with two threads by elapsed time).\n"
+    "'of limit', 'of c1sh': the time of one AEAD call over the whole\n"
     "buffer (the extension's libcrypto; cryptography's one-shot) over ours, 1.00 = as fast.\n"
     "'x ssl', 'x python': their time over ours (one thread); 'x ssl 2t': over ours with two\n"
     "threads; '2 thr': our time with one thread over our time with two."
