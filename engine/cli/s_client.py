@@ -8,6 +8,7 @@ its reason (the alert and the verification reason) and exits 1.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -131,11 +132,13 @@ def _relay(tls, idle_timeout: float) -> int:
                 state["error"] = exc
 
     def send_stdin() -> None:
-        stdin = sys.stdin.buffer
-        read = stdin.read1 if hasattr(stdin, "read1") else stdin.read
+        # os.read on the descriptor, not sys.stdin.buffer: this thread may still be blocked
+        # reading when the command exits, and a daemon thread inside the buffered reader then
+        # makes the interpreter abort at shutdown.
+        fd = sys.stdin.fileno()
         try:
             while True:
-                data = read(65536)
+                data = os.read(fd, 65536)
                 if not data:
                     break
                 tls.sendall(data)
