@@ -46,8 +46,8 @@ def run(args) -> int:
     except Exception as exc:
         native = False
         print("native backend not available (%s); measuring the Python fallback only" % exc)
-    print(format_header(), flush=True)
     print("clock: %s" % args.clock)
+    print(format_header(), flush=True)
     rows = measure_all(suites, seconds=args.seconds, large=not args.skip_large,
                        progress=lambda row: print(format_row(row), flush=True), clock=args.clock)
     print(LEGEND)
