@@ -9,7 +9,10 @@ encrypt_into/decrypt_into. Each row reports medians of per-round ratios; the sam
 ``engine speed`` prints. Then the peak memory of sealing 64 MiB with seal().
 
     pytest bench/bench_records.py --benchmark-enable [-s]   # table at the end, extra_info in JSON
-    python bench/bench_records.py [--seconds S] [--suite NAME] [--skip-large]
+    python bench/bench_records.py [--seconds S] [--suite NAME] [--skip-large] [--clock cpu]
+
+``--clock cpu`` compares the one-thread contenders by process CPU time, which leaves out the
+time other processes held the processor on a busy machine; extra_info records both.
 """
 
 from __future__ import annotations

@@ -212,7 +212,10 @@ class SSLPair:
 
 
 def _ssl_contender(data, workload, direction):
-    pair = SSLPair()
+    try:
+        pair = SSLPair()
+    except (ssl.SSLError, OSError, RuntimeError, ValueError):  # no TLS 1.3 in this ssl
+        return None
     if pair.cipher != SSL_SUITE:
         return None
     view = memoryview(data)
