@@ -347,19 +347,11 @@ static int chain_verify(X509_STORE_CTX *ctx)
     if (j == NULL || n < 0)
         return -1;
     long long at = j->b->at;
+    /* The top of the path is a trust anchor (X509_V_FLAG_PARTIAL_CHAIN: any certificate of
+     * the trust store is one, self-signed or not): its own signature is not checked, its
+     * validity period is. */
     X509 *xi = sk_X509_value(chain, n);
-    X509 *xs;
-    if (X509_check_issued(xi, xi) == X509_V_OK) {
-        xs = xi;
-    } else {
-        if (n == 0) {
-            if (!report(ctx, xi, 0, X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE))
-                return 0;
-            return check_time(ctx, xi, 0, at);
-        }
-        n--;
-        xs = sk_X509_value(chain, n);
-    }
+    X509 *xs = xi;
     while (n >= 0) {
         if (xs != xi) {
             EVP_PKEY *key;
@@ -706,8 +698,8 @@ static int common_name_fault(X509 *leaf)
     return fault;
 }
 
-/* A self-signed trust anchor's authorityKeyIdentifier, when present, is only its own key
- * identifier (CABF BR 7.1.2.1.3). */
+/* A root's (a self-issued trust anchor's) authorityKeyIdentifier, when present, is only its
+ * own key identifier (CABF BR 7.1.2.1.3). */
 static int anchor_aki_fault(X509 *anchor)
 {
     if (X509_get_ext_by_NID(anchor, NID_authority_key_identifier, -1) < 0)
@@ -852,10 +844,11 @@ static int webpki_fault(const batch *b, STACK_OF(X509) *chain, int *depth)
         return code;
     X509 *anchor = sk_X509_value(chain, num - 1);
     *depth = num - 1;
-    if (num > 1 && X509_check_issued(anchor, anchor) == X509_V_OK
-        && (code = anchor_aki_fault(anchor)) != 0)
+    int root = num > 1
+               && X509_NAME_cmp(X509_get_subject_name(anchor), X509_get_issuer_name(anchor)) == 0;
+    if (root && (code = anchor_aki_fault(anchor)) != 0)
         return code;
-    if (num > 1 && X509_get_ext_by_NID(anchor, NID_ext_key_usage, -1) >= 0)
+    if (root && X509_get_ext_by_NID(anchor, NID_ext_key_usage, -1) >= 0)
         return ENGINE_VERIFY_ANCHOR_EKU;
     *depth = -1;
     return 0;
@@ -902,7 +895,7 @@ static int prepare(worker *w, job *j, size_t c, X509 *leaf)
     X509_VERIFY_PARAM *param = X509_STORE_CTX_get0_param(w->ctx);
     X509_STORE_CTX_set_purpose(w->ctx,
                                b->purpose == 0 ? X509_PURPOSE_SSL_SERVER : X509_PURPOSE_SSL_CLIENT);
-    X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT);
+    X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT | X509_V_FLAG_PARTIAL_CHAIN);
     if (b->check_crls && (b->options & ENGINE_VERIFY_OPENSSL_CRLS))
         X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
     X509_VERIFY_PARAM_set_time(param, (time_t)b->at);

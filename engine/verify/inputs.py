@@ -21,7 +21,7 @@ from .cache import BoundedCache
 _PEM_CERT = b"-----BEGIN CERTIFICATE-----"
 _PEM_CRL = b"-----BEGIN X509 CRL-----"
 
-PARSED_CACHE_SIZE = 16384
+PARSED_CACHE_SIZE = 2048  # parsed objects grow Python-side state; keep the GC cheap
 
 
 class MalformedInput(ValueError):

@@ -201,7 +201,7 @@ def _facts_of(certificate) -> _Facts:
     )
 
 
-_ca_facts = BoundedCache(4096)
+_ca_facts = BoundedCache(1024)
 
 
 def _facts(certificate, shared: bool) -> _Facts:
@@ -304,7 +304,7 @@ def after(chain, *, at, purpose: str) -> Fault | None:
             if facts[last].anchor_aki_bad:
                 return Fault("malformed", "the root's authorityKeyIdentifier is not its own key "
                              "identifier (CABF BR 7.1.2.1.3)", last)
-            if facts[last].has_eku:
+            if facts[last].self_issued and facts[last].has_eku:
                 return Fault("bad_usage", "the root carries an extendedKeyUsage "
                              "(CABF BR 7.1.2.1.2)", last)
     except (ValueError, TypeError) as exc:
