@@ -260,3 +260,35 @@ def test_engine_server_refuses_openssl_client_with_nothing_in_common(
     error = server.wait_error()
     assert error.alert.name == "handshake_failure"
     client.wait_for(alert_pattern("handshake_failure"))
+
+
+def test_openssl_client_sees_close_notify_from_engine_server(pki, engine_server, openssl_client):
+    def greet_and_close(tls):
+        tls.sendall(b"echo bye\n")
+        tls.close()
+
+    server = engine_server(ServerConfig([pki.servers["p256"].keystore]), greet_and_close)
+    client = openssl_client(server.port, *verifying(pki), "-msg")
+    client.wait_for(r"\necho bye\n")
+    client.wait_for(r"<<< TLS 1.3, Alert \[length 0002\], warning close_notify")
+    assert client.wait() == 0  # openssl ends on the server's close_notify
+
+
+def test_engine_server_sees_close_notify_when_openssl_client_input_ends(
+        pki, engine_server, openssl_client):
+    seen = []
+
+    def read_to_end(tls):
+        data = b""
+        while chunk := tls.recv(65536):
+            data += chunk
+        seen.append((data, [alert.name for alert in tls.alerts]))
+
+    server = engine_server(ServerConfig([pki.servers["p256"].keystore]), read_to_end)
+    client = openssl_client(server.port, *verifying(pki))
+    client.wait_for(r"Verify return code: 0 \(ok\)")
+    client.write(b"last words\n")
+    client.close_stdin()  # s_client sends close_notify and exits
+    assert client.wait() == 0
+    server.stop()
+    assert seen == [(b"last words\n", ["close_notify"])]

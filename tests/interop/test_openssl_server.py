@@ -220,3 +220,4 @@ def test_engine_client_sees_handshake_failure_from_openssl_without_a_common_suit
     with pytest.raises(PeerAlertError) as caught:
         engine.connect("localhost", server.port, config(pki), timeout=TIMEOUT)
     assert caught.value.description.name == "handshake_failure"
+
