@@ -128,7 +128,7 @@ def _refusal(exc: BaseException) -> str:
         return "client sent alert %s%s" % (
             exc.alert.name, ", verify reason: %s" % reason if reason else "")
     if isinstance(exc, PeerAlertError):
-        return "received alert %s" % getattr(exc.description, "name", exc.description)
+        return "alert %s from the client" % getattr(exc.description, "name", exc.description)
     return "%s: %s" % (type(exc).__name__, exc)
 
 
@@ -301,12 +301,12 @@ class Demo:
         entry = self.crl.lookup(leaf.serial_number)
         self.crl.check(self.ca.certificate)
         self.expect(entry is None, "the good certificate is listed in the CRL")
-        out.step(7, "revocation", "CRL number %s from %s (signature valid, next update %s), "
-                 "%d entr%s: serial %#x %s"
+        out.step(7, "revocation", "CRL number %s from %s (signature valid, next update %s) "
+                 "lists %d revoked serial%s; the server's serial %#x %s"
                  % (self.crl.crl_number, name_of(self.crl.issuer),
                     self.crl.next_update.strftime("%Y-%m-%d %H:%M UTC"), len(self.crl),
-                    "y" if len(self.crl) == 1 else "ies", leaf.serial_number,
-                    "not listed -> good" if entry is None else "REVOKED"))
+                    "" if len(self.crl) == 1 else "s", leaf.serial_number,
+                    "is not among them -> good" if entry is None else "is REVOKED"))
 
     def exchange(self, tls, listener: _Listener) -> None:
         sent_before = tls.bytes_sent
