@@ -89,7 +89,8 @@ class TLSTransport(asyncio.Transport):
         return raw.get_write_buffer_size() if raw is not None else 0
 
     def get_write_buffer_limits(self):
-        return self._tls.raw_transport.get_write_buffer_limits()
+        raw = self._tls.raw_transport
+        return raw.get_write_buffer_limits() if raw is not None else (0, 0)
 
 
 class TLSProtocol(asyncio.Protocol):
