@@ -191,6 +191,13 @@ class Connection:
         buffer = self._handshake_buffer
         if buffer:
             buffer += payload
+            if len(buffer) < 4:
+                return
+            length = (buffer[1] << 16) | (buffer[2] << 8) | buffer[3]
+            if length > MAX_HANDSHAKE_MESSAGE:
+                raise DecodeError("handshake message of %d bytes is over our limit" % length)
+            if len(buffer) < 4 + length:
+                return  # linear however small the fragments: nothing is copied until complete
             data = bytes(buffer)
             buffer.clear()
         else:

@@ -33,13 +33,15 @@ def plaintext_records(content_type: int, data: bytes, version: bytes = b"\x03\x0
 
 CHANGE_CIPHER_SPEC = plaintext_records(ContentType.change_cipher_spec, b"\x01")
 _UNSET = object()  # keys are set but the Sealer or Opener is not made yet
+_MIN_WINDOW = 1024
+_MAX_WINDOW = 1 << 20
 
 
 class RecordLayer:
     """Framing of received records and the current read and write protection."""
 
     __slots__ = ("_buffer", "_offset", "_opener", "_sealer", "_read_secret", "_write_secret",
-                 "_suite", "_pending_error")
+                 "_suite", "_pending_error", "_window")
 
     def __init__(self):
         self._buffer = bytearray()
@@ -50,6 +52,7 @@ class RecordLayer:
         self._write_secret: bytes | None = None
         self._suite = None
         self._pending_error: Exception | None = None
+        self._window: int | None = None  # most bytes given to one Opener call; None: all
 
     def feed(self, data) -> None:
         buffer = self._buffer
@@ -128,9 +131,13 @@ class RecordLayer:
         if opener is not None and content_type == ContentType.application_data:
             if opener is _UNSET:
                 opener = self.opener
+            window = self._window
+            end = len(buffer)
+            if window is not None:
+                end = min(end, max(offset + window, offset + _HEADER + length))
             view = memoryview(buffer)
             try:
-                segments, consumed = opener.open(view[offset:])
+                segments, consumed = opener.open(view[offset:end])
             except Exception as exc:
                 segments = getattr(exc, "segments", None)
                 if not segments:
@@ -141,6 +148,14 @@ class RecordLayer:
             finally:
                 view.release()
             self._offset = offset + consumed
+            stopped_early = segments and consumed < end - offset
+            if stopped_early and segments[-1][0] != ContentType.application_data:
+                # The Opener stopped after a handshake record or an alert, and every call looks
+                # at all it is given: while such records come, give it less, so many small
+                # records cost linear time; the window doubles back as application data flows.
+                self._window = max(2 * consumed, _MIN_WINDOW)
+            elif window is not None and end < len(buffer):
+                self._window = None if window >= _MAX_WINDOW else 2 * window
             return segments, True
         # The header alone decides these, so a peer that does not speak TLS is told at once.
         if content_type not in _PLAINTEXT_TYPES:

@@ -288,3 +288,38 @@ def test_key_shares_follow_the_order_of_supported_groups(pki):
     hello = codec.parse_client_hello(client.data_to_send()[9:])
     assert [group for group, _ in hello.key_share] == [0x1D, 0x17]
     assert hello.supported_groups[:2] == [0x1D, 0x17]
+
+
+class CountingOpener:
+    """Wraps an Opener to count its open() calls."""
+
+    def __init__(self, opener):
+        self.opener = opener
+        self.calls = 0
+
+    def open(self, wire):
+        self.calls += 1
+        return self.opener.open(wire)
+
+
+def test_a_batch_of_application_data_is_opened_in_one_call(pki):
+    client, server, _, _ = connected_pair(pki)
+    client.send_data(b"x" * 300000)
+    counting = CountingOpener(server._records.opener)
+    server._records._opener = counting
+    assert data_of(server.receive_data(client.data_to_send())) == b"x" * 300000
+    assert counting.calls == 1
+
+
+def test_records_after_a_key_update_are_opened_in_few_calls(pki):
+    client, server, _, _ = connected_pair(pki)
+    for _ in range(3):
+        client.key_update(request_peer=False)
+        client.send_data(b"y" * 200000)
+    events = server.receive_data(client.data_to_send())
+    assert data_of(events) == b"y" * 600000
+    client.send_data(b"z" * 300000)
+    counting = CountingOpener(server._records.opener)
+    server._records._opener = counting
+    assert data_of(server.receive_data(client.data_to_send())) == b"z" * 300000
+    assert counting.calls <= 10

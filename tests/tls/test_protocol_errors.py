@@ -320,3 +320,16 @@ def test_plaintext_alert_after_the_handshake_is_unexpected(pki):
     client, server, _, _ = connected_pair(pki)
     with pytest.raises(errors.UnexpectedMessageError):
         server.receive_data(b"\x15\x03\x03\x00\x02\x01\x00")
+
+
+def test_a_large_handshake_message_in_one_byte_records_is_reassembled(pki):
+    client, server, _, _ = connected_pair(pki)
+    from engine.tls import codec as c
+
+    ticket = c.build_new_session_ticket(c.NewSessionTicket(1, 2, b"", b"t" * 20000, []))
+    sealer = server._records.sealer
+    wire = sealer.seal(ticket, content_type=22, max_fragment=1)
+    assert len(wire) > 20000 * 22  # linear time: each record is looked at a bounded number of times
+    assert client.receive_data(wire) == []
+    server.send_data(b"next")
+    assert client.receive_data(server.data_to_send()) == [ApplicationData(b"next")]
