@@ -80,7 +80,8 @@ class Credential:
         if not context:
             return self.certificate_message
         body = self.certificate_message[4:]
-        return codec.handshake(self.certificate_message[0], bytes((len(context),)) + context + body[1:])
+        body = bytes((len(context),)) + context + body[1:]  # body[0] was the empty context
+        return codec.handshake(self.certificate_message[0], body)
 
     def serves(self, server_name: str) -> bool:
         """Whether a SAN of the certificate matches ``server_name`` (RFC 6125 wildcards)."""

@@ -97,7 +97,9 @@ class ClientConnection(Connection):
                 raise IllegalParameterError("ServerHello.random carries a downgrade sentinel")
             raise ProtocolVersionError("the server did not select TLS 1.3")
         if hello.supported_version != TLS13:
-            raise IllegalParameterError("the server selected version 0x%04x" % hello.supported_version)
+            raise IllegalParameterError(
+                "the server selected version 0x%04x" % hello.supported_version
+            )
         if hello.legacy_session_id_echo != self._hello.legacy_session_id:
             raise IllegalParameterError("legacy_session_id_echo differs from what we sent")
         if hello.legacy_compression_method != 0:
@@ -112,7 +114,7 @@ class ClientConnection(Connection):
             if ext_type not in _SERVER_HELLO_EXTENSIONS:
                 raise UnsupportedExtensionError("ServerHello carries extension %d" % ext_type)
         if self._retried is not None and suite is not self.suite:
-            raise IllegalParameterError("ServerHello cipher suite differs from the HelloRetryRequest")
+            raise IllegalParameterError("the cipher suite differs from the HelloRetryRequest's")
         if hello.key_share is None:
             raise MissingExtensionError("ServerHello without key_share")
         group_code, server_share = hello.key_share
@@ -191,8 +193,12 @@ class ClientConnection(Connection):
             self._alpn = extensions.alpn_protocol.decode("latin-1")
         for ext_type, _ in extensions.other_extensions:
             if ext_type in _NOT_IN_ENCRYPTED_EXTENSIONS:
-                raise IllegalParameterError("extension %d is not allowed in EncryptedExtensions" % ext_type)
-            raise UnsupportedExtensionError("EncryptedExtensions answers extension %d we did not send" % ext_type)
+                raise IllegalParameterError(
+                    "extension %d is not allowed in EncryptedExtensions" % ext_type
+                )
+            raise UnsupportedExtensionError(
+                "EncryptedExtensions answers extension %d that we did not send" % ext_type
+            )
         if extensions.server_name_acknowledged and self._hello.server_name is None:
             raise UnsupportedExtensionError("server_name acknowledged but not sent")
         self._schedule.update(message)
@@ -226,7 +232,8 @@ class ClientConnection(Connection):
         scheme = SIGNATURE_SCHEME_NAMES.get(verify.algorithm)
         if scheme is None or verify.algorithm not in self._hello.signature_algorithms:
             raise IllegalParameterError("CertificateVerify with a scheme we did not offer")
-        content = signatures.signed_content(signatures.SERVER_CONTEXT, self._schedule.transcript_hash())
+        transcript_hash = self._schedule.transcript_hash()
+        content = signatures.signed_content(signatures.SERVER_CONTEXT, transcript_hash)
         signatures.verify(self._peer_key, scheme, content, verify.signature)
         self._peer_scheme = scheme
         self._schedule.update(message)

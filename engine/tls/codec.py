@@ -105,14 +105,17 @@ def build_client_hello(hello: ClientHello) -> bytes:
         (ET.signature_algorithms_cert, hello.signature_algorithms_cert),
     ):
         if values is not None:
-            parts.append(_encoded(ext_type, values, lambda v, t=ext_type: ext.encode_uint16_list(t, v)))
+            parts.append(
+                _encoded(ext_type, values, lambda v, t=ext_type: ext.encode_uint16_list(t, v))
+            )
     if hello.alpn_protocols is not None:
         parts.append(_encoded(ET.application_layer_protocol_negotiation, hello.alpn_protocols,
                               ext.encode_alpn))
     if hello.cookie is not None:
         parts.append(ext.encode_cookie(hello.cookie))
     if hello.psk_key_exchange_modes is not None:
-        parts.append(ext.extension(ET.psk_key_exchange_modes, opaque8(hello.psk_key_exchange_modes)))
+        modes = opaque8(hello.psk_key_exchange_modes)
+        parts.append(ext.extension(ET.psk_key_exchange_modes, modes))
     for ext_type, data in hello.other_extensions:
         parts.append(ext.extension(ext_type, data))
     if hello.key_share is not None:

@@ -105,7 +105,8 @@ class ServerConfig:
             raise LocalProtocolError("a server needs at least one certificate (KeyStore)")
         if self.verify_client not in VERIFY_CLIENT:
             raise LocalProtocolError(
-                "verify_client must be one of %s, not %r" % (", ".join(VERIFY_CLIENT), self.verify_client)
+                "verify_client must be one of %s, not %r"
+                % (", ".join(VERIFY_CLIENT), self.verify_client)
             )
         if self.verify_client != "none" and self.trust is None:
             raise LocalProtocolError("verify_client=%r needs a trust store" % self.verify_client)

@@ -121,7 +121,9 @@ class Connection:
         if self.closed:
             raise LocalProtocolError("key_update on a closed connection")
         self._send_key_update(
-            KeyUpdateRequest.update_requested if request_peer else KeyUpdateRequest.update_not_requested
+            KeyUpdateRequest.update_requested
+            if request_peer
+            else KeyUpdateRequest.update_not_requested
         )
 
     # --- receiving ------------------------------------------------------------------------
@@ -223,7 +225,7 @@ class Connection:
             if self._read_keys_changed:
                 self._read_keys_changed = False
                 if pos != end:
-                    raise UnexpectedMessageError("handshake message spans a key change (section 5.1)")
+                    raise UnexpectedMessageError("a handshake message spans a key change (5.1)")
         if pos != end:
             buffer += data[pos:]
 

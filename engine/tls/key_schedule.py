@@ -54,7 +54,9 @@ def hkdf_label(label: bytes, context: bytes, length: int) -> bytes:
     return head + context
 
 
-def hkdf_expand_label(hash_name: str, secret: bytes, label: bytes, context: bytes, length: int) -> bytes:
+def hkdf_expand_label(
+    hash_name: str, secret: bytes, label: bytes, context: bytes, length: int
+) -> bytes:
     """HKDF-Expand-Label(Secret, Label, Context, Length) (section 7.1)."""
     return hkdf_expand(hash_name, secret, hkdf_label(label, context, length), length)
 
@@ -157,10 +159,12 @@ class KeySchedule:
         )
 
     def exporter_master_secret(self) -> bytes:
-        return derive_secret(self.hash_name, self.master_secret, b"exp master", self.transcript_hash())
+        digest = self.transcript_hash()
+        return derive_secret(self.hash_name, self.master_secret, b"exp master", digest)
 
     def resumption_master_secret(self) -> bytes:
-        return derive_secret(self.hash_name, self.master_secret, b"res master", self.transcript_hash())
+        digest = self.transcript_hash()
+        return derive_secret(self.hash_name, self.master_secret, b"res master", digest)
 
     def finished(self, base_key: bytes) -> bytes:
         """verify_data for a Finished sent under ``base_key`` over the transcript so far."""

@@ -218,7 +218,8 @@ class ServerConnection(Connection):
         scheme = SIGNATURE_SCHEME_NAMES.get(verify.algorithm)
         if scheme is None or verify.algorithm not in self._request_schemes:
             raise IllegalParameterError("CertificateVerify with a scheme we did not offer")
-        content = signatures.signed_content(signatures.CLIENT_CONTEXT, self._schedule.transcript_hash())
+        transcript_hash = self._schedule.transcript_hash()
+        content = signatures.signed_content(signatures.CLIENT_CONTEXT, transcript_hash)
         signatures.verify(self._peer_key, scheme, content, verify.signature)
         self._schedule.update(message)
         self._state = ServerState.WAIT_FINISHED

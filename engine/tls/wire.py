@@ -25,7 +25,8 @@ class _Block:
     def __exit__(self, exc_type, exc, tb) -> None:
         reader = self.reader
         if exc_type is None and reader.pos != reader.end:
-            raise DecodeError("%d trailing bytes in a length-prefixed block" % (reader.end - reader.pos))
+            left = reader.end - reader.pos
+            raise DecodeError("%d trailing bytes in a length-prefixed block" % left)
         reader.end = self.outer_end
 
 
