@@ -163,7 +163,13 @@ class ServerConnection(Connection):
         schedule = self._schedule
         config = self._config
         extensions = codec.build_encrypted_extensions(
-            codec.EncryptedExtensions(alpn_protocol=self._alpn)
+            codec.EncryptedExtensions(
+                alpn_protocol=self._alpn,
+                # the name picked the certificate: say so with an empty server_name (RFC 6066 3)
+                server_name_acknowledged=bool(
+                    self._server_name and credential.serves(self._server_name)
+                ),
+            )
         )
         schedule.update(extensions)
         flight = [extensions]

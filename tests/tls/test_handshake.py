@@ -323,3 +323,17 @@ def test_records_after_a_key_update_are_opened_in_few_calls(pki):
     server._records._opener = counting
     assert data_of(server.receive_data(client.data_to_send())) == b"z" * 300000
     assert counting.calls <= 10
+
+
+@pytest.mark.parametrize("name,acknowledged", [("localhost", True), ("unknown.example", False)])
+def test_server_acknowledges_the_server_name_it_used(pki, name, acknowledged):
+    from engine.tls import codec
+    from tls_pairs import open_all, records
+
+    client = ClientConnection(client_config(pki, server_name=name, verify=False, trust=None))
+    server = ServerConnection(server_config(pki))
+    transfer(client, server)
+    wire = server.data_to_send()
+    client.receive_data(b"".join(r for t, r in records(wire) if t != 23))
+    extensions = codec.parse_encrypted_extensions(open_all(client, client._server_hs, wire)[0][4:])
+    assert extensions.server_name_acknowledged is acknowledged
