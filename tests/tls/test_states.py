@@ -17,7 +17,7 @@ from engine.tls.states import CLIENT_TRANSITIONS, SERVER_TRANSITIONS, ClientStat
 from tls_pairs import client_in_state, connected_pair, server_config, server_in_state
 from tls_pairs import client_config
 
-ALL_TYPES = list(HandshakeType)
+ALL_TYPES = list(HandshakeType) + [3, 99, 255]  # and types no RFC defines
 
 
 def wrong_message(msg_type: int) -> bytes:
