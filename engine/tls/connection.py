@@ -5,7 +5,8 @@ transport and returns events, :meth:`data_to_send` gives the bytes to write. A f
 queues the alert of RFC 8446 section 6 in ``data_to_send()`` and raises the
 :class:`~engine.errors.ProtocolError` subclass for it; a fatal alert from the peer raises
 :class:`~engine.errors.PeerAlertError`. Either way the connection is then closed: a later
-``receive_data`` raises :class:`~engine.errors.LocalProtocolError`. After an orderly close
+``receive_data`` raises :class:`~engine.errors.LocalProtocolError`. The events of the same call
+that came before the fault (application data, say) are on the exception as ``events``. After an orderly close
 (close_notify or EOF) ``receive_data`` returns no events.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from .. import errors
 from ..errors import (
-    AlertDescription, DecodeError, EngineError, LocalProtocolError, PeerAlertError, ProtocolError,
+    AlertDescription, DecodeError, LocalProtocolError, PeerAlertError, ProtocolError,
     UnexpectedMessageError,
 )
 from . import codec
@@ -83,19 +84,20 @@ class Connection:
             self._process_records(events)
         except ProtocolError as exc:
             self._fail(exc.alert, str(exc))
+            exc.events = events  # what came before the fault, e.g. application data
             raise
         except PeerAlertError as exc:
             self._failed = "peer sent alert %s" % getattr(exc.description, "name", exc.description)
             self._state = self._closed_state
+            exc.events = events
             raise
-        except EngineError as exc:
-            self._fail(AlertDescription.internal_error, str(exc))
-            raise errors.InternalError(str(exc)) from exc
         except Exception as exc:  # a defect of ours: still a typed error and an alert
             self._fail(AlertDescription.internal_error, type(exc).__name__)
-            raise errors.InternalError(
+            error = errors.InternalError(
                 "internal error while processing peer data (%s)" % type(exc).__name__
-            ) from exc
+            )
+            error.events = events
+            raise error from exc
         return events
 
     def send_data(self, data) -> None:

@@ -95,7 +95,7 @@ def feed(conn, data: bytes, splits) -> None:
         assert conn.closed
     except PeerAlertError:
         assert conn.closed
-    except EngineError as exc:  # pragma: no cover - anything else is a defect
+    except EngineError as exc:  # pragma: no cover - any other error type is a defect
         pytest.fail("unexpected error type %r" % exc)
 
 

@@ -333,3 +333,12 @@ def test_a_large_handshake_message_in_one_byte_records_is_reassembled(pki):
     assert client.receive_data(wire) == []
     server.send_data(b"next")
     assert client.receive_data(server.data_to_send()) == [ApplicationData(b"next")]
+
+
+def test_events_before_a_fault_travel_on_the_error(pki):
+    client, server, _, _ = connected_pair(pki)
+    client.send_data(b"kept")
+    wire = client.data_to_send() + b"\x63\x03\x03\x00\x01\x00"
+    with pytest.raises(errors.UnexpectedMessageError) as info:
+        server.receive_data(wire)
+    assert info.value.events == [ApplicationData(b"kept")]
