@@ -156,3 +156,16 @@ def test_s_client_cannot_connect_exits_1_with_the_reason(files, run_engine):
         result = run_engine("s_client", "127.0.0.1:%d" % port, "--trust", files.ca)
     assert result.returncode == 1
     assert "cannot connect" in result.stderr.decode()
+
+
+def test_s_server_on_a_port_in_use_is_a_one_line_error(files, run_engine):
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = run_engine("s_server", "--cert", files.cert, "--key", files.key,
+                            "--port", str(port))
+    assert result.returncode == 2
+    err = result.stderr.decode()
+    assert err.startswith("engine: error: cannot listen on 127.0.0.1:%d" % port)
+    assert err.count("\n") == 1
