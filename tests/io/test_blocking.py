@@ -417,3 +417,16 @@ def test_serve_handles_twenty_clients_at_once(creds):
             thread.join(TIMEOUT)
     assert results == {i: True for i in range(20)}
     assert errors == []
+
+
+def test_connect_without_a_trust_store_is_a_local_error_before_any_byte_is_sent():
+    from engine.errors import LocalProtocolError
+
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        with pytest.raises(LocalProtocolError, match="trust"):
+            engine.connect("127.0.0.1", port, ClientConfig(), timeout=TIMEOUT)
+        accepted, _ = listener.accept()
+        with accepted:
+            accepted.settimeout(TIMEOUT)
+            assert accepted.recv(100) == b""  # closed without a ClientHello
