@@ -14,16 +14,29 @@ from .wire import Reader, opaque8, opaque16, u16, uint16_list
 
 def read_extensions(reader: Reader) -> list[tuple[int, bytes]]:
     """Read ``Extension extensions<0..2^16-1>``; a repeated type is illegal_parameter (4.2)."""
+    data = reader.data
+    pos = reader.pos
+    if pos + 2 > reader.end:
+        raise DecodeError("extensions block truncated")
+    end = pos + 2 + ((data[pos] << 8) | data[pos + 1])
+    if end > reader.end:
+        raise DecodeError("extensions block overruns its message")
+    pos += 2
     out: list[tuple[int, bytes]] = []
     seen: set[int] = set()
-    with reader.vector(2):
-        while not reader.at_end():
-            ext_type = reader.uint16()
-            body = reader.opaque(2)
-            if ext_type in seen:
-                raise IllegalParameterError("extension %d appears twice" % ext_type)
-            seen.add(ext_type)
-            out.append((ext_type, body))
+    while pos < end:
+        if pos + 4 > end:
+            raise DecodeError("extension header truncated")
+        ext_type = (data[pos] << 8) | data[pos + 1]
+        body_end = pos + 4 + ((data[pos + 2] << 8) | data[pos + 3])
+        if body_end > end:
+            raise DecodeError("extension %d overruns the extensions block" % ext_type)
+        if ext_type in seen:
+            raise IllegalParameterError("extension %d appears twice" % ext_type)
+        seen.add(ext_type)
+        out.append((ext_type, bytes(data[pos + 4:body_end])))
+        pos = body_end
+    reader.pos = end
     return out
 
 

@@ -7,6 +7,8 @@ or leaving bytes behind in a block, raises :class:`~engine.errors.DecodeError`.
 
 from __future__ import annotations
 
+import struct
+
 from ..errors import DecodeError
 
 
@@ -132,8 +134,7 @@ class Reader:
         if n < minimum or n & 1:
             raise DecodeError("bad length %d for a list of 16-bit values" % n)
         pos = self._take(n)
-        data = self.data
-        return [(data[i] << 8) | data[i + 1] for i in range(pos, pos + n, 2)]
+        return list(struct.unpack_from(">%dH" % (n >> 1), self.data, pos))
 
 
 def u8(value: int) -> bytes:
