@@ -337,3 +337,15 @@ def test_server_acknowledges_the_server_name_it_used(pki, name, acknowledged):
     client.receive_data(b"".join(r for t, r in records(wire) if t != 23))
     extensions = codec.parse_encrypted_extensions(open_all(client, client._server_hs, wire)[0][4:])
     assert extensions.server_name_acknowledged is acknowledged
+
+
+def test_bytes_like_input_and_output(pki):
+    client = ClientConnection(client_config(pki))
+    server = ServerConnection(server_config(pki))
+    server.receive_data(bytearray(client.data_to_send()))
+    client.receive_data(memoryview(server.data_to_send()))
+    server.receive_data(memoryview(bytearray(client.data_to_send())))
+    assert client.handshake_complete and server.handshake_complete
+    client.send_data(memoryview(b"view"))
+    client.send_data(bytearray(b"array"))
+    assert data_of(transfer(client, server)) == b"viewarray"
