@@ -12,6 +12,8 @@ that came before the fault (application data, say) are on the exception as ``eve
 
 from __future__ import annotations
 
+import hashlib
+
 from .. import errors
 from ..errors import (
     AlertDescription, DecodeError, LocalProtocolError, PeerAlertError, ProtocolError,
@@ -20,7 +22,7 @@ from ..errors import (
 from . import codec
 from .constants import MAX_HANDSHAKE_MESSAGE, ContentType, KeyUpdateRequest
 from .events import AlertReceived, ApplicationData, ConnectionClosed
-from .key_schedule import next_traffic_secret
+from .key_schedule import derive_secret, hkdf_expand_label, next_traffic_secret
 from .record_layer import RecordLayer
 
 _CLOSE_NOTIFY = AlertDescription.close_notify
@@ -44,6 +46,7 @@ class Connection:
         self._schedule = None
         self._read_secret: bytes | None = None  # application traffic secrets, for KeyUpdate
         self._write_secret: bytes | None = None
+        self._exporter_secret: bytes | None = None
         self._ccs_allowed = False  # between the first ClientHello and the peer's Finished
         self._receive_closed = False
         self._send_closed = False
@@ -108,6 +111,21 @@ class Connection:
             raise LocalProtocolError("send_data on a closed connection")
         if data:
             self._out.append(self._records.sealer.seal(data))
+
+    def export_keying_material(self, label: bytes | str, context: bytes = b"",
+                               length: int = 32) -> bytes:
+        """TLS-Exporter(label, context, length) of RFC 8446 section 7.5 (after the handshake)."""
+        if self._exporter_secret is None:
+            raise LocalProtocolError("keying material can be exported only after the handshake")
+        if isinstance(label, str):
+            label = label.encode("ascii")
+        if not 0 < length <= 255 * self.suite.hash_len or len(label) > 249:
+            raise LocalProtocolError("exporter label or length out of range")
+        name = self.suite.hash_name
+        empty = hashlib.new(name).digest()
+        secret = derive_secret(name, self._exporter_secret, label, empty)
+        return hkdf_expand_label(name, secret, b"exporter", hashlib.new(name, context).digest(),
+                                 length)
 
     def close(self) -> None:
         """Queue close_notify (section 6.1); nothing more may be sent."""

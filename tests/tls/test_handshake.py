@@ -349,3 +349,13 @@ def test_bytes_like_input_and_output(pki):
     client.send_data(memoryview(b"view"))
     client.send_data(bytearray(b"array"))
     assert data_of(transfer(client, server)) == b"viewarray"
+
+
+def test_both_sides_export_the_same_keying_material(pki):
+    client, server, _, _ = connected_pair(pki)
+    for args in (("EXPORTER-test", b"", 32), ("EXPORTER-test", b"context", 64)):
+        assert client.export_keying_material(*args) == server.export_keying_material(*args)
+    assert client.export_keying_material("a") != client.export_keying_material("b")
+    assert client.export_keying_material("a", b"1") != client.export_keying_material("a", b"2")
+    with pytest.raises(LocalProtocolError):
+        ClientConnection(client_config(pki)).export_keying_material("early")

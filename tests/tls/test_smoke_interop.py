@@ -244,3 +244,30 @@ def test_openssl_s_server_reads_our_alert(pki, tmp_path):
     finally:
         server.kill()
     assert b"alert unknown ca" in server.stdout.read()
+
+
+@needs_openssl
+def test_exported_keying_material_matches_openssl(pki, tmp_path):
+    cert, key, _ = pem_files(tmp_path, pki.servers["p256"], pki.root.certificate)
+    port = free_port()
+    server = subprocess.Popen(
+        [OPENSSL, "s_server", "-tls1_3", "-accept", str(port), "-naccept", "1", "-cert", cert,
+         "-key", key, "-cert_chain", str(tmp_path / "chain.pem"),
+         "-keymatexport", "EXPORTER-engine-test", "-keymatexportlen", "32"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        for _ in range(5):
+            if server.stdout.readline().strip() == b"ACCEPT":
+                break
+        client = ClientConnection(client_config(pki))
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            drive(client, sock, lambda event: isinstance(event, HandshakeComplete))
+            ours = client.export_keying_material("EXPORTER-engine-test", b"", 32)
+            client.close()
+            sock.sendall(client.data_to_send())
+        server.wait(timeout=10)
+    finally:
+        server.kill()
+    printed = server.stdout.read().decode("ascii", "replace")
+    assert "Keying material: " + ours.hex().upper() in printed
