@@ -26,6 +26,7 @@ class Files:
     password_file: str
     client_cert: str
     client_key: str
+    client_keystore: str
     crl: str
     revoked_cert: str
     revoked_key: str
@@ -57,6 +58,8 @@ def files(tmp_path_factory) -> Files:
     password = b"correct horse battery staple"
     keystore = str(d / "server.p12")
     server.keystore().save(keystore, password, kdf_rounds=1000)
+    client_keystore = str(d / "client.p12")
+    client.keystore().save(client_keystore, password, kdf_rounds=1000)
     return Files(
         ca=_write(d / "ca.pem", _pem(ca.certificate)),
         cert=_write(d / "server.crt", _pem(server.certificate)),
@@ -65,6 +68,7 @@ def files(tmp_path_factory) -> Files:
         password_file=_write(d / "password.txt", password + b"\n"),
         client_cert=_write(d / "client.crt", _pem(client.certificate)),
         client_key=_write(d / "client.key", _key(client.private_key)),
+        client_keystore=client_keystore,
         crl=_write(d / "ca.crl", ca.crl().to_pem()),
         revoked_cert=_write(d / "revoked.crt", _pem(revoked.certificate)),
         revoked_key=_write(d / "revoked.key", _key(revoked.private_key)),

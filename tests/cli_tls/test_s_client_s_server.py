@@ -42,6 +42,26 @@ def test_mutual_tls_between_s_client_and_s_server(files, s_server, run_engine):
     assert "client CN=alice" in server.stderr
 
 
+def test_s_client_authenticates_with_a_password_protected_keystore(files, s_server, run_engine):
+    server = s_server("--cert", files.cert, "--key", files.key, "--trust", files.ca,
+                      "--verify-client", "require")
+    result = run_engine(*client_args(files, server.port, "--keystore", files.client_keystore,
+                                     "--password-file", files.password_file), stdin=b"p12")
+    assert result.stdout == b"p12", result.stderr
+    server.stop()
+    assert "client CN=alice" in server.stderr
+
+
+def test_s_client_without_the_required_certificate_is_refused(files, s_server, run_engine):
+    server = s_server("--cert", files.cert, "--key", files.key, "--trust", files.ca,
+                      "--verify-client", "require")
+    result = run_engine(*client_args(files, server.port), stdin=b"hello")
+    assert result.returncode == 1
+    assert "certificate_required" in result.stderr.decode()
+    server.stop()
+    assert "alert certificate_required" in server.stderr
+
+
 def test_s_client_reports_an_untrusted_server_and_exits_1(files, s_server, run_engine):
     server = s_server("--cert", files.cert, "--key", files.key)
     result = run_engine("s_client", "127.0.0.1:%d" % server.port, "--name", "localhost",
