@@ -6,8 +6,8 @@ queues the alert of RFC 8446 section 6 in ``data_to_send()`` and raises the
 :class:`~engine.errors.ProtocolError` subclass for it; a fatal alert from the peer raises
 :class:`~engine.errors.PeerAlertError`. Either way the connection is then closed: a later
 ``receive_data`` raises :class:`~engine.errors.LocalProtocolError`. The events of the same call
-that came before the fault (application data, say) are on the exception as ``events``. After an orderly close
-(close_notify or EOF) ``receive_data`` returns no events.
+that came before the fault (application data, say) are on the exception as ``events``. After
+an orderly close (close_notify or EOF) ``receive_data`` returns no events.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ has keys). All protection goes through :class:`~engine.records.Sealer` and ``Ope
 
 from __future__ import annotations
 
-from ..errors import RecordOverflowError, UnexpectedMessageError
+from ..errors import RecordAuthenticationError, RecordOverflowError, UnexpectedMessageError
 from ..records import Opener, Sealer
 from .constants import MAX_CIPHERTEXT, MAX_PLAINTEXT, ContentType
 from .key_schedule import traffic_key
@@ -33,6 +33,7 @@ def plaintext_records(content_type: int, data: bytes, version: bytes = b"\x03\x0
 
 CHANGE_CIPHER_SPEC = plaintext_records(ContentType.change_cipher_spec, b"\x01")
 _UNSET = object()  # keys are set but the Sealer or Opener is not made yet
+_SKIPPED = object()  # a record of rejected early data was dropped: read on
 _MIN_WINDOW = 1024
 _MAX_WINDOW = 1 << 20
 
@@ -41,7 +42,7 @@ class RecordLayer:
     """Framing of received records and the current read and write protection."""
 
     __slots__ = ("_buffer", "_offset", "_opener", "_sealer", "_read_secret", "_write_secret",
-                 "_suite", "_pending_error", "_window")
+                 "_suite", "_pending_error", "_window", "early_data_budget")
 
     def __init__(self):
         self._buffer = bytearray()
@@ -53,6 +54,7 @@ class RecordLayer:
         self._suite = None
         self._pending_error: Exception | None = None
         self._window: int | None = None  # most bytes given to one Opener call; None: all
+        self.early_data_budget = 0  # bytes of rejected 0-RTT records still to skip
 
     def feed(self, data) -> None:
         buffer = self._buffer
@@ -116,6 +118,20 @@ class RecordLayer:
         call. Records before one that fails authentication are returned first; the error is
         raised by the next call.
         """
+        while True:
+            result = self._read_once()
+            if result is not _SKIPPED:
+                return result
+
+    def _skip_early_data(self, offset: int, length: int) -> bool:
+        """Drop a record of rejected 0-RTT data while the budget lasts (RFC 8446 4.2.10)."""
+        if self.early_data_budget < length:
+            return False
+        self.early_data_budget -= length
+        self._offset = offset + _HEADER + length
+        return True
+
+    def _read_once(self):
         if self._pending_error is not None:
             raise self._pending_error
         buffer = self._buffer
@@ -141,6 +157,9 @@ class RecordLayer:
             except Exception as exc:
                 segments = getattr(exc, "segments", None)
                 if not segments:
+                    if (isinstance(exc, RecordAuthenticationError) and self.early_data_budget
+                            and self._skip_early_data(offset, length)):
+                        return _SKIPPED
                     raise
                 self._offset = offset + exc.consumed
                 self._pending_error = exc
@@ -148,6 +167,8 @@ class RecordLayer:
             finally:
                 view.release()
             self._offset = offset + consumed
+            if consumed:
+                self.early_data_budget = 0  # the client's own records have begun
             stopped_early = segments and consumed < end - offset
             if stopped_early and segments[-1][0] != ContentType.application_data:
                 # The Opener stopped after a handshake record or an alert, and every call looks
@@ -157,6 +178,12 @@ class RecordLayer:
             elif window is not None and end < len(buffer):
                 self._window = None if window >= _MAX_WINDOW else 2 * window
             return segments, True
+        early = self.early_data_budget
+        if early and content_type == ContentType.application_data and opener is None:
+            if available < _HEADER + length:
+                return [], False
+            if self._skip_early_data(offset, length):  # 0-RTT data before a second ClientHello
+                return _SKIPPED
         # The header alone decides these, so a peer that does not speak TLS is told at once.
         if content_type not in _PLAINTEXT_TYPES:
             if content_type == ContentType.application_data:

@@ -17,12 +17,16 @@ from .constants import (
     CERTIFICATE_SIGNATURE_CODES, GROUP_CODES, GROUP_NAMES, HELLO_RETRY_REQUEST_RANDOM,
     SIGNATURE_SCHEME_CODES, SIGNATURE_SCHEME_NAMES, TLS13, ContentType,
 )
+from .constants import ExtensionType as ET
 from .events import HandshakeComplete
 from .key_exchange import server_exchange
 from .key_schedule import KeySchedule
 from .keylog import write_keylog
 from .record_layer import CHANGE_CIPHER_SPEC, plaintext_records
 from .states import SERVER_TRANSITIONS, ServerState, handler_table
+
+
+EARLY_DATA_SKIP = 1 << 18  # bytes of rejected 0-RTT records skipped at most
 
 
 class ServerConnection(Connection):
@@ -50,6 +54,9 @@ class ServerConnection(Connection):
     def _on_client_hello(self, message: bytes, events: list) -> None:
         hello = codec.parse_client_hello(message[4:])
         self._ccs_allowed = True
+        # We accept no early data: skip the 0-RTT records a client may send (RFC 8446 4.2.10).
+        offers_early_data = any(t == ET.early_data for t, _ in hello.other_extensions)
+        self._records.early_data_budget = EARLY_DATA_SKIP if offers_early_data else 0
         if hello.supported_versions is None or TLS13 not in hello.supported_versions:
             raise ProtocolVersionError("the client does not offer TLS 1.3")
         if hello.legacy_compression_methods != b"\x00":
