@@ -61,3 +61,15 @@ SERVER_TRANSITIONS = {
 def handler_table(cls, transitions) -> dict:
     """Resolve handler names to ``cls._on_<name>`` functions, once per class."""
     return {key: getattr(cls, "_on_" + name) for key, name in transitions.items()}
+
+
+def describe(transitions) -> str:
+    """The table as text, one ``STATE --message--> handler`` line per accepted message."""
+    lines = []
+    for (state, msg_type), name in transitions.items():
+        lines.append("%-14s --%s--> _on_%s" % (state.name, HT(msg_type).name, name))
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # python -m engine.tls.states
+    print("client\n" + describe(CLIENT_TRANSITIONS) + "\n\nserver\n" + describe(SERVER_TRANSITIONS))

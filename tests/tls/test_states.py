@@ -88,3 +88,11 @@ def test_the_tables_name_real_handlers():
     for table, cls in ((CLIENT_TRANSITIONS, ClientConnection), (SERVER_TRANSITIONS, ServerConnection)):
         for name in table.values():
             assert callable(getattr(cls, "_on_" + name))
+
+
+def test_the_tables_describe_themselves():
+    from engine.tls.states import describe
+
+    text = describe(CLIENT_TRANSITIONS)
+    assert "WAIT_SH        --server_hello--> _on_server_hello" in text
+    assert len(text.splitlines()) == len(CLIENT_TRANSITIONS)
