@@ -70,6 +70,3 @@ def describe(transitions) -> str:
         lines.append("%-14s --%s--> _on_%s" % (state.name, HT(msg_type).name, name))
     return "\n".join(lines)
 
-
-if __name__ == "__main__":  # python -m engine.tls.states
-    print("client\n" + describe(CLIENT_TRANSITIONS) + "\n\nserver\n" + describe(SERVER_TRANSITIONS))
