@@ -38,8 +38,8 @@
 #include "engine_verify.h"
 
 #define MAX_THREADS 256
-#define SIG_LOCKS 64
 #define CHUNK 8
+#define SMALL_TRUST_STORE 16
 #define UNKNOWN_CERT (-1000000)
 
 /* ------------------------------------------------------------------ time */
@@ -84,6 +84,7 @@ typedef struct {
 
 struct engine_verify_store {
     X509_STORE *store;
+    STACK_OF(X509) *anchor_stack; /* the same anchors, searched without the store's lock */
     X509 **anchors;
     size_t n_anchors;
     crl_entry *crls;
@@ -169,6 +170,7 @@ void engine_verify_store_free(engine_verify_store *store)
     if (store == NULL)
         return;
     X509_STORE_free(store->store);
+    sk_X509_free(store->anchor_stack);
     for (size_t i = 0; i < store->n_anchors; i++)
         X509_free(store->anchors[i]);
     free(store->anchors);
@@ -193,9 +195,10 @@ engine_verify_store *engine_verify_store_new(const unsigned char *const *anchor_
     if (s == NULL)
         return NULL;
     s->store = X509_STORE_new();
+    s->anchor_stack = sk_X509_new_null();
     s->anchors = calloc(n_anchors ? n_anchors : 1, sizeof(X509 *));
     s->crls = calloc(n_crls ? n_crls : 1, sizeof(crl_entry));
-    if (s->store == NULL || s->anchors == NULL || s->crls == NULL)
+    if (s->store == NULL || s->anchor_stack == NULL || s->anchors == NULL || s->crls == NULL)
         goto fail;
     for (size_t i = 0; i < n_anchors; i++) {
         const unsigned char *p = anchor_ders[i];
@@ -207,7 +210,7 @@ engine_verify_store *engine_verify_store_new(const unsigned char *const *anchor_
             goto fail;
         }
         s->anchors[s->n_anchors++] = x;
-        if (!X509_STORE_add_cert(s->store, x))
+        if (!X509_STORE_add_cert(s->store, x) || !sk_X509_push(s->anchor_stack, x))
             goto fail;
     }
     for (size_t i = 0; i < n_crls; i++) {
@@ -236,6 +239,10 @@ const char *engine_verify_error_string(int code) { return X509_verify_cert_error
 
 /* ------------------------------------------------------------------ one batch */
 
+/* A CRL's verdict per issuer, for this batch: appended under the lock, read without it (an
+ * entry is complete before the count that publishes it). */
+#define CRL_CHECKS 8
+
 typedef struct {
     X509 *issuer;
     int problem;
@@ -243,14 +250,13 @@ typedef struct {
 
 typedef struct {
     pthread_mutex_t lock;
-    crl_check *checks;
-    size_t n, cap;
+    crl_check checks[CRL_CHECKS];
+    atomic_size_t n;
 } crl_state;
 
-typedef struct {
-    X509 *issuer; /* the issuer the signature was checked under, NULL when not yet */
-    int valid;
-} sig_state;
+/* A certificate's checked signature: the issuer it was checked under, with the outcome in the
+ * low bit (X509 objects are at least 2-byte aligned); 0 when not checked yet. */
+typedef atomic_uintptr_t sig_state;
 
 typedef struct {
     engine_verify_store *store;
@@ -270,7 +276,6 @@ typedef struct {
     size_t chain_stride;
     atomic_size_t next;
     sig_state *sigs;
-    pthread_mutex_t sig_locks[SIG_LOCKS];
     crl_state *crl_states;
 } batch;
 
@@ -295,18 +300,12 @@ static int signature_valid(const job *j, X509 *subject, X509 *issuer, EVP_PKEY *
     int index = cert_index(j, subject);
     if (index < 0)
         return X509_verify(subject, key) > 0;
-    batch *b = j->b;
-    pthread_mutex_t *lock = &b->sig_locks[(size_t)index % SIG_LOCKS];
-    pthread_mutex_lock(lock);
-    sig_state seen = b->sigs[index];
-    pthread_mutex_unlock(lock);
-    if (seen.issuer == issuer)
-        return seen.valid;
+    sig_state *slot = &j->b->sigs[index];
+    uintptr_t seen = atomic_load_explicit(slot, memory_order_acquire);
+    if (seen != 0 && (X509 *)(seen & ~(uintptr_t)1) == issuer)
+        return (int)(seen & 1);
     int valid = X509_verify(subject, key) > 0;
-    pthread_mutex_lock(lock);
-    b->sigs[index].issuer = issuer;
-    b->sigs[index].valid = valid;
-    pthread_mutex_unlock(lock);
+    atomic_store_explicit(slot, (uintptr_t)issuer | (uintptr_t)valid, memory_order_release);
     return valid;
 }
 
@@ -398,15 +397,10 @@ static int crl_problem_for(batch *b, size_t k, X509 *issuer)
 {
     crl_entry *entry = &b->store->crls[k];
     crl_state *state = &b->crl_states[k];
-    pthread_mutex_lock(&state->lock);
-    for (size_t i = 0; i < state->n; i++) {
-        if (state->checks[i].issuer == issuer) {
-            int problem = state->checks[i].problem;
-            pthread_mutex_unlock(&state->lock);
-            return problem;
-        }
-    }
-    pthread_mutex_unlock(&state->lock);
+    size_t known = atomic_load_explicit(&state->n, memory_order_acquire);
+    for (size_t i = 0; i < known; i++)
+        if (state->checks[i].issuer == issuer)
+            return state->checks[i].problem;
 
     int problem = entry->problem;
     if (problem == 0 && (X509_get_extension_flags(issuer) & EXFLAG_KUSAGE) != 0
@@ -420,16 +414,14 @@ static int crl_problem_for(batch *b, size_t k, X509 *issuer)
     }
 
     pthread_mutex_lock(&state->lock);
-    if (state->n == state->cap) {
-        size_t cap = state->cap ? state->cap * 2 : 4;
-        crl_check *grown = realloc(state->checks, cap * sizeof(crl_check));
-        if (grown != NULL) {
-            state->checks = grown;
-            state->cap = cap;
-        }
+    size_t n = atomic_load_explicit(&state->n, memory_order_relaxed);
+    int seen = 0;
+    for (size_t i = 0; i < n; i++)
+        seen |= state->checks[i].issuer == issuer;
+    if (!seen && n < CRL_CHECKS) { /* beyond that, checked again each time: still right */
+        state->checks[n] = (crl_check){issuer, problem};
+        atomic_store_explicit(&state->n, n + 1, memory_order_release);
     }
-    if (state->n < state->cap)
-        state->checks[state->n++] = (crl_check){issuer, problem};
     pthread_mutex_unlock(&state->lock);
     return problem;
 }
@@ -918,6 +910,10 @@ static int prepare(worker *w, job *j, size_t c, X509 *leaf)
         X509_STORE_CTX_set_verify(w->ctx, chain_verify);
     X509_STORE_CTX_set_verify_cb(w->ctx, verify_callback);
     X509_STORE_CTX_set_app_data(w->ctx, j);
+    /* A few anchors are found faster by a scan of a stack than through the store, whose
+     * lookups take its lock: the workers would queue on it. */
+    if (b->store->n_anchors <= SMALL_TRUST_STORE)
+        X509_STORE_CTX_set0_trusted_stack(w->ctx, b->store->anchor_stack);
     return 1;
 }
 
@@ -1218,14 +1214,14 @@ int engine_verify_batch(engine_verify_store *store, void **certs,
 
     int rc = -1;
     worker *workers = calloc((size_t)threads, sizeof(worker));
-    b.sigs = calloc(n_certs ? n_certs : 1, sizeof(sig_state));
+    b.sigs = calloc(n_certs ? n_certs : 1, sizeof(sig_state)); /* all-zero: unchecked */
     b.crl_states = calloc(store->n_crls ? store->n_crls : 1, sizeof(crl_state));
     if (workers == NULL || b.sigs == NULL || b.crl_states == NULL)
         goto done;
-    for (int i = 0; i < SIG_LOCKS; i++)
-        pthread_mutex_init(&b.sig_locks[i], NULL);
-    for (size_t k = 0; k < store->n_crls; k++)
+    for (size_t k = 0; k < store->n_crls; k++) {
         pthread_mutex_init(&b.crl_states[k].lock, NULL);
+        atomic_init(&b.crl_states[k].n, 0);
+    }
 
     /* Parse what the caller has no handle for yet. */
     int parse_threads = n_certs < 64 ? 1 : threads;
@@ -1264,12 +1260,8 @@ int engine_verify_batch(engine_verify_store *store, void **certs,
         sk_X509_free(workers[t].trusted);
     }
 cleanup:
-    for (int i = 0; i < SIG_LOCKS; i++)
-        pthread_mutex_destroy(&b.sig_locks[i]);
-    for (size_t k = 0; k < store->n_crls; k++) {
+    for (size_t k = 0; k < store->n_crls; k++)
         pthread_mutex_destroy(&b.crl_states[k].lock);
-        free(b.crl_states[k].checks);
-    }
 done:
     free(workers);
     free(b.sigs);
