@@ -739,6 +739,57 @@ static void open_run_job(void *p, int slot)
     }
 }
 
+/* Open records one after another, reading each header as it comes: each plaintext goes right
+ * after the previous one's content. */
+static int open_serial(engine_record_key *k, const unsigned char *in, size_t in_len,
+                       uint64_t seq, unsigned char *out, size_t out_cap, uint64_t *segments,
+                       size_t max_segments, size_t *records, size_t *consumed)
+{
+    size_t pos = 0, off = 0, i = 0;
+    int rc = ENGINE_RECORDS_OK;
+    for (;; i++) {
+        int verdict = header_verdict(in + pos, in_len - pos);
+        if (verdict != 0) {
+            rc = verdict == 2 ? ENGINE_RECORDS_OVERFLOW : ENGINE_RECORDS_OK;
+            break;
+        }
+        if (i == max_segments)
+            break;
+        if (!seq_room_for(seq, i + 1)) {
+            rc = ENGINE_RECORDS_SEQ;
+            break;
+        }
+        const unsigned char *rec = in + pos;
+        size_t length = header_length(rec);
+        size_t plen = length >= TAG_SIZE ? length - TAG_SIZE : 0;
+        if (plen > out_cap - off) {
+            rc = i == 0 ? ENGINE_RECORDS_SPACE : ENGINE_RECORDS_OK;
+            break;
+        }
+        rc = open_one(k->ctx[0], k->iv, seq + i, rec, length, out + off);
+        if (rc != ENGINE_RECORDS_OK)
+            break;
+        long clen = content_length(out + off, plen);
+        if (clen < 0) {
+            rc = ENGINE_RECORDS_UNEXPECTED;
+            break;
+        }
+        unsigned char type = out[off + (size_t)clen];
+        segments[3 * i] = type;
+        segments[3 * i + 1] = off;
+        segments[3 * i + 2] = (uint64_t)clen;
+        off += (size_t)clen;
+        pos += HEADER_SIZE + length;
+        if (type != APPLICATION_DATA) {
+            i++;
+            break;
+        }
+    }
+    *records = i;
+    *consumed = pos;
+    return rc;
+}
+
 int engine_records_open(engine_record_key *k, const unsigned char *in, size_t in_len,
                         uint64_t seq, unsigned char *out, size_t out_cap,
                         int threads, uint64_t *segments, size_t max_segments,
@@ -750,6 +801,15 @@ int engine_records_open(engine_record_key *k, const unsigned char *in, size_t in
         return ENGINE_RECORDS_EINVAL;
     *records = 0;
     *consumed = 0;
+    int rc = ENGINE_RECORDS_OK;
+    if (threads < 2 || in_len < PARALLEL_MIN_BYTES) {
+        if (pthread_mutex_trylock(&k->lock) != 0)
+            return ENGINE_RECORDS_EBUSY;
+        rc = open_serial(k, in, in_len, seq, out, out_cap, segments, max_segments, records,
+                         consumed);
+        pthread_mutex_unlock(&k->lock);
+        return rc;
+    }
 
     /* Scan the headers: which complete records to open, and why the scan ends. The plaintext
      * of record i needs its whole inner plaintext (length - 16 bytes) at its offset. */
@@ -781,45 +841,11 @@ int engine_records_open(engine_record_key *k, const unsigned char *in, size_t in
 
     /* Several threads only when every plaintext fits at its worst-case offset. */
     int t = bound <= out_cap ? usable_threads(k, threads, nrec, pos) : 1;
-    int rc = ENGINE_RECORDS_OK;
     size_t done = 0, used = 0, content = 0;
 
     if (t == 1) {
-        /* One pass: each plaintext goes right after the previous one's content. */
-        const unsigned char *rec = in;
-        size_t off = 0;
-        int stopped = 0;
-        for (size_t i = 0; i < nrec; i++) {
-            size_t length = header_length(rec);
-            size_t plen = length >= TAG_SIZE ? length - TAG_SIZE : 0;
-            if (plen > out_cap - off) {
-                rc = i == 0 ? ENGINE_RECORDS_SPACE : ENGINE_RECORDS_OK;
-                stopped = 1;
-                break;
-            }
-            rc = open_one(k->ctx[0], k->iv, seq + i, rec, length, out + off);
-            if (rc != ENGINE_RECORDS_OK)
-                break;
-            long clen = content_length(out + off, plen);
-            if (clen < 0) {
-                rc = ENGINE_RECORDS_UNEXPECTED;
-                break;
-            }
-            unsigned char type = out[off + (size_t)clen];
-            segments[3 * i] = type;
-            segments[3 * i + 1] = off;
-            segments[3 * i + 2] = (uint64_t)clen;
-            off += (size_t)clen;
-            used += HEADER_SIZE + length;
-            rec += HEADER_SIZE + length;
-            done = i + 1;
-            if (type != APPLICATION_DATA) {
-                stopped = 1;
-                break;
-            }
-        }
-        if (rc == ENGINE_RECORDS_OK && !stopped)
-            rc = stop_rc;
+        rc = open_serial(k, in, in_len, seq, out, out_cap, segments, max_segments, &done,
+                         &used);
     } else {
         /* Runs of about equal wire bytes. Run j's plaintexts start where they would if no
          * record before it were padded (the sum of length - 17 over those records), and the

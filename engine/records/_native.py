@@ -20,7 +20,6 @@ _ERRORS = {1: "auth", 2: "overflow", 3: "unexpected", 4: "seq", 5: "space"}
 # be written straight into it (one allocation, no copy). Only CPython is known to allow this.
 _FILL_BYTES_IN_PLACE = platform.python_implementation() == "CPython"
 _SEGMENTS_MIN = 64
-_MIN_RECORD = 5  # the fewest wire bytes one complete record can take (an empty ciphertext)
 
 
 class NativeKey:
@@ -109,31 +108,47 @@ class NativeKey:
             found = lib.engine_records_count(wire_ptr, length, ffi.NULL)
             ffi.release(wire_ptr)
             return Opened([], 0, 0, "seq" if found else None)
-        if length // _MIN_RECORD + 1 > self._segments_cap:
-            count = lib.engine_records_count(wire_ptr, length, ffi.NULL)
-            if count > self._segments_cap:
-                self._segments_cap = max(count, 2 * self._segments_cap)
-                self._segments = ffi.new("uint64_t[]", 3 * self._segments_cap)
-        segments = self._segments
         out_ptr = ffi.from_buffer(out, require_writable=True)
-        rc = lib.engine_records_open(
-            self._handle, wire_ptr, length, seq, out_ptr, capacity, threads,
-            segments, self._segments_cap, self._opened, self._consumed,
-        )
-        # let go of the buffers now, so a caller may release its views even if we raise
-        ffi.release(wire_ptr)
-        ffi.release(out_ptr)
+        found: list = []
+        consumed = opened = base = 0
+        try:
+            while True:
+                cap = self._segments_cap
+                segments = self._segments
+                rc = lib.engine_records_open(
+                    self._handle, wire_ptr + consumed, length - consumed, seq + opened,
+                    out_ptr + base, capacity - base, threads, segments, cap,
+                    self._opened, self._consumed,
+                )
+                if rc < 0:
+                    break
+                n = self._opened[0]
+                consumed += self._consumed[0]
+                opened += n
+                if n == 1:
+                    found.append((segments[0], base + segments[1], segments[2]))
+                elif n:
+                    flat = memoryview(ffi.buffer(segments, 24 * n)).cast("Q").tolist()
+                    if base:
+                        flat[1::3] = [base + offset for offset in flat[1::3]]
+                    it = iter(flat)
+                    found += zip(it, it, it)
+                if rc != 0 or n < cap or found[-1][0] != 23 or consumed == length:
+                    break
+                # every segment slot was used and records may remain: grow and go on
+                last_type, last_offset, last_length = found[-1]
+                base = last_offset + last_length
+                self._segments_cap = 4 * cap
+                self._segments = ffi.new("uint64_t[]", 3 * self._segments_cap)
+        finally:
+            # let go of the buffers now, so a caller may release its views even if we raise
+            ffi.release(wire_ptr)
+            ffi.release(out_ptr)
         if rc < 0:
             self._check(rc)
-        n = self._opened[0]
-        if n == 1:
-            found = [(segments[0], segments[1], segments[2])]
-        elif n:
-            flat = iter(memoryview(ffi.buffer(segments, 24 * n)).cast("Q").tolist())
-            found = list(zip(flat, flat, flat))
-        else:
-            found = []
-        return Opened(found, self._consumed[0], n, _ERRORS.get(rc))
+        if rc == 5 and opened:
+            rc = 0  # no room for the next record: an ordinary stop
+        return Opened(found, consumed, opened, _ERRORS.get(rc))
 
     # -- the framing-free limit, for measuring ----------------------------------------------
 

@@ -269,3 +269,26 @@ def test_a_view_of_the_wire_can_be_released_after_an_error(backend):
     assert info.value.segments == [(23, b"ok")]
     view.release()  # no buffer is still held by the record layer
     wire += b"more"  # and the bytearray can grow again
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_long_batch_of_small_records_opens_in_one_call(backend, threads):
+    sealer, opener = pair(backend)
+    messages = [os.urandom(n % 50) for n in range(1000)]
+    wire = sealer.seal_messages(messages[:300], pad_to=16)
+    wire += sealer.seal_messages([b"\x18\x00\x00\x01\x00"], content_type=22)
+    wire += sealer.seal_messages(messages[300:])
+    buffer = bytearray(len(wire))
+    segments, consumed = opener.open_into(buffer, wire, threads=threads)
+    assert len(segments) == 301 and segments[-1][0] == 22 and opener.seq == 301
+    offsets = [o for _, o, _ in segments]
+    assert offsets == sorted(offsets) and offsets[0] == 0
+    assert [bytes(buffer[o : o + n]) for _, o, n in segments[:300]] == messages[:300]
+    rest = Opener("TLS_AES_128_GCM_SHA256", bytes(range(16)), bytes(range(100, 112)), seq=301,
+                  backend=backend)
+    tampered = bytearray(wire[consumed:])
+    tampered[150 * 22 + 200] ^= 1  # somewhere in record 150 or so of the rest
+    with pytest.raises(RecordAuthenticationError) as info:
+        rest.open(bytes(tampered), threads=threads)
+    assert 0 < info.value.index < 200
+    assert [p for _, p in info.value.segments] == messages[300 : 300 + info.value.index]
