@@ -20,13 +20,20 @@ from ..errors import (
     UnexpectedMessageError,
 )
 from . import codec
-from .constants import MAX_HANDSHAKE_MESSAGE, ContentType, KeyUpdateRequest
+from .constants import MAX_HANDSHAKE_MESSAGE, ContentType, HandshakeType, KeyUpdateRequest
 from .events import AlertReceived, ApplicationData, ConnectionClosed
 from .key_schedule import derive_secret, hkdf_expand_label, next_traffic_secret
 from .record_layer import RecordLayer
 
 _CLOSE_NOTIFY = AlertDescription.close_notify
 _USER_CANCELED = AlertDescription.user_canceled
+
+
+def _message_name(msg_type: int) -> str:
+    try:
+        return HandshakeType(msg_type).name
+    except ValueError:
+        return "handshake message of unknown type %d" % msg_type
 
 
 class Connection:
@@ -239,7 +246,7 @@ class Connection:
             handler = handlers.get((self._state, msg_type))
             if handler is None:
                 raise UnexpectedMessageError(
-                    "handshake message %d in state %s" % (msg_type, self._state.name)
+                    "%s in state %s" % (_message_name(msg_type), self._state.name)
                 )
             handler(self, message, events)
             if self._read_keys_changed:
