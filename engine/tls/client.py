@@ -247,7 +247,6 @@ class ClientConnection(Connection):
             raise errors.DecryptError("server Finished does not verify")
         schedule.update(message)
         client_ap, server_ap = schedule.application_traffic()
-        self._exporter_secret = schedule.exporter_master_secret()
         self._read_secret, self._write_secret = server_ap, client_ap
         self._set_read_secret(server_ap)
         self._ccs_allowed = False

@@ -122,8 +122,10 @@ class Connection:
     def export_keying_material(self, label: bytes | str, context: bytes = b"",
                                length: int = 32) -> bytes:
         """TLS-Exporter(label, context, length) of RFC 8446 section 7.5 (after the handshake)."""
-        if self._exporter_secret is None:
+        if not self.handshake_complete:
             raise LocalProtocolError("keying material can be exported only after the handshake")
+        if self._exporter_secret is None:
+            self._exporter_secret = self._schedule.exporter_master_secret()
         if isinstance(label, str):
             label = label.encode("ascii")
         if not 0 < length <= 255 * self.suite.hash_len or len(label) > 249:

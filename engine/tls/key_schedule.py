@@ -107,7 +107,8 @@ class KeySchedule:
     derive the secrets of section 7.1 from the transcript as it stands.
     """
 
-    __slots__ = ("suite", "hash_name", "_transcript", "handshake_secret", "master_secret")
+    __slots__ = ("suite", "hash_name", "_transcript", "handshake_secret", "master_secret",
+                 "server_finished_hash")
 
     def __init__(self, suite: CipherSuite, transcript=None):
         self.suite = suite
@@ -115,6 +116,7 @@ class KeySchedule:
         self._transcript = transcript if transcript is not None else hashlib.new(suite.hash_name)
         self.handshake_secret: bytes | None = None
         self.master_secret: bytes | None = None
+        self.server_finished_hash: bytes | None = None  # set by application_traffic()
 
     @property
     def early_secret(self) -> bytes:
@@ -151,7 +153,7 @@ class KeySchedule:
 
     def application_traffic(self) -> tuple[bytes, bytes]:
         """(client, server) application traffic secrets 0 over ClientHello...server Finished."""
-        digest = self.transcript_hash()
+        digest = self.server_finished_hash = self.transcript_hash()
         name = self.hash_name
         return (
             derive_secret(name, self.master_secret, b"c ap traffic", digest),
@@ -159,7 +161,8 @@ class KeySchedule:
         )
 
     def exporter_master_secret(self) -> bytes:
-        digest = self.transcript_hash()
+        """exporter_master_secret, over ClientHello...server Finished (section 7.1)."""
+        digest = self.server_finished_hash or self.transcript_hash()
         return derive_secret(self.hash_name, self.master_secret, b"exp master", digest)
 
     def resumption_master_secret(self) -> bytes:

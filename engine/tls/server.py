@@ -200,7 +200,6 @@ class ServerConnection(Connection):
         flight += (certificate, verify, finished)
         self._send_handshake(b"".join(flight))
         client_ap, server_ap = schedule.application_traffic()
-        self._exporter_secret = schedule.exporter_master_secret()
         self._read_secret, self._write_secret = client_ap, server_ap
         self._set_write_secret(server_ap)
         write_keylog(config.keylog_file, self.client_random, (
