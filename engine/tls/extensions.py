@@ -7,6 +7,8 @@ Each extension has a ``decode_*`` function over its body (the bytes inside
 
 from __future__ import annotations
 
+import struct
+
 from ..errors import DecodeError, IllegalParameterError
 from .constants import ExtensionType as ET
 from .wire import Reader, opaque8, opaque16, u16, uint16_list
@@ -85,10 +87,11 @@ def encode_server_name(host: str | None) -> bytes:
 
 
 def decode_supported_versions_list(body: bytes) -> list[int]:
-    reader = _whole(body)
-    versions = reader.uint16_list(1, minimum=2)
-    reader.expect_end()
-    return versions
+    """``ProtocolVersion versions<2..254>`` of a ClientHello, filling the whole body."""
+    size = len(body)
+    if size < 3 or not size & 1 or body[0] != size - 1:
+        raise DecodeError("malformed supported_versions list")
+    return list(struct.unpack_from(">%dH" % ((size - 1) >> 1), body, 1))
 
 
 def decode_supported_version(body: bytes) -> int:
@@ -110,10 +113,11 @@ def encode_supported_version(version: int) -> bytes:
 
 
 def decode_uint16_list(body: bytes) -> list[int]:
-    reader = _whole(body)
-    values = reader.uint16_list(2, minimum=2)
-    reader.expect_end()
-    return values
+    """A ``uint16 values<2..2^16-2>`` vector filling the whole body."""
+    size = len(body)
+    if size < 4 or size & 1 or ((body[0] << 8) | body[1]) != size - 2:
+        raise DecodeError("malformed list of 16-bit values")
+    return list(struct.unpack_from(">%dH" % ((size - 2) >> 1), body, 2))
 
 
 def encode_uint16_list(ext_type: int, values) -> bytes:

@@ -205,3 +205,26 @@ def test_key_update_with_bad_request_value_is_illegal_parameter():
 def test_grease_values():
     assert all(is_grease(v) for v in (0x0A0A, 0x1A1A, 0xFAFA))
     assert not any(is_grease(v) for v in (0x0A1A, 0x1301, 0x001D))
+
+
+@pytest.mark.parametrize("body", ["", "0002", "000400170018ff", "00030017", "0000", "0006001700"])
+def test_malformed_uint16_lists_are_decode_error(body):
+    from engine.tls.extensions import decode_uint16_list
+
+    with pytest.raises(DecodeError):
+        decode_uint16_list(h(body))
+
+
+@pytest.mark.parametrize("body", ["", "00", "030304", "0303040303", "05030403"])
+def test_malformed_supported_versions_are_decode_error(body):
+    from engine.tls.extensions import decode_supported_versions_list
+
+    with pytest.raises(DecodeError):
+        decode_supported_versions_list(h(body))
+
+
+def test_well_formed_lists_decode():
+    from engine.tls.extensions import decode_supported_versions_list, decode_uint16_list
+
+    assert decode_uint16_list(h("0004001d0017")) == [0x1D, 0x17]
+    assert decode_supported_versions_list(h("0403040303")) == [0x0304, 0x0303]
