@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 from cryptography import x509
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tls_rfc8448 as V
 from engine.errors import DecodeError, IllegalParameterError
@@ -228,3 +230,37 @@ def test_well_formed_lists_decode():
 
     assert decode_uint16_list(h("0004001d0017")) == [0x1D, 0x17]
     assert decode_supported_versions_list(h("0403040303")) == [0x0304, 0x0303]
+
+
+PARSERS = [
+    codec.parse_client_hello, codec.parse_server_hello, codec.parse_encrypted_extensions,
+    codec.parse_certificate_request, codec.parse_certificate, codec.parse_certificate_verify,
+    codec.parse_key_update, codec.parse_new_session_ticket,
+    lambda data: codec.parse_finished(data, 32),
+]
+
+
+@pytest.mark.parametrize("parse", PARSERS)
+@settings(max_examples=150, deadline=None)
+@given(data=st.binary(max_size=300))
+def test_parsers_raise_only_alert_errors_on_random_bytes(parse, data):
+    try:
+        parse(data)
+    except (DecodeError, IllegalParameterError):
+        pass
+
+
+@pytest.mark.parametrize("message", [V.CLIENT_HELLO, V.SERVER_HELLO, V.ENCRYPTED_EXTENSIONS,
+                                     V.CERTIFICATE, V.CERTIFICATE_VERIFY, V.NEW_SESSION_TICKET])
+@settings(max_examples=100, deadline=None)
+@given(position=st.integers(0, 10_000), value=st.integers(0, 255))
+def test_parsers_on_mutated_rfc8448_messages(message, position, value):
+    data = bytearray(body(message))
+    data[position % len(data)] = value
+    parse = {1: codec.parse_client_hello, 2: codec.parse_server_hello,
+             8: codec.parse_encrypted_extensions, 11: codec.parse_certificate,
+             15: codec.parse_certificate_verify, 4: codec.parse_new_session_ticket}[h(message)[0]]
+    try:
+        parse(bytes(data))
+    except (DecodeError, IllegalParameterError):
+        pass
