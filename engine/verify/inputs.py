@@ -74,12 +74,42 @@ def parse_pem_certificates(data: bytes) -> list[x509.Certificate]:
     return certificates
 
 
+def _header(data: bytes, at: int) -> tuple[int, int, int]:
+    """(tag, content start, content length) of the DER element at ``at``; ValueError if cut."""
+    tag, first = data[at], data[at + 1]
+    if first < 0x80:
+        return tag, at + 2, first
+    count = first & 0x7F
+    if not 1 <= count <= 4:
+        raise ValueError("unsupported length")
+    return tag, at + 2 + count, int.from_bytes(data[at + 2:at + 2 + count], "big")
+
+
+def _serial_not_positive(der: bytes) -> bool:
+    """Whether the certificate's serialNumber (RFC 5280 4.1.2.2) is zero or negative, the case
+    in which cryptography warns when parsing; a cheap look at the DER, True when unsure."""
+    try:
+        _, at, _ = _header(der, 0)  # Certificate
+        _, at, _ = _header(der, at)  # TBSCertificate
+        tag, content, length = _header(der, at)
+        if tag == 0xA0:  # [0] version
+            tag, content, length = _header(der, content + length)
+        if tag != 0x02 or length == 0:
+            return True
+        return bool(der[content] & 0x80) or (length == 1 and der[content] == 0)
+    except (IndexError, ValueError):
+        return True
+
+
 def certificate(der: bytes) -> x509.Certificate:
     """The parsed certificate for ``der``, from the cache when seen before."""
     found = _parsed.get(der)
     if found is None:
         try:
-            with quiet():
+            if _serial_not_positive(der):
+                with quiet():
+                    found = x509.load_der_x509_certificate(der)
+            else:
                 found = x509.load_der_x509_certificate(der)
         except ValueError as exc:
             raise MalformedInput("unreadable certificate: %s" % exc) from None
