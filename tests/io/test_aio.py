@@ -181,3 +181,35 @@ def test_large_payload_both_ways_with_flow_control(creds):
             writer.close()
 
     run(main())
+
+
+def test_server_refusal_after_the_client_finished_surfaces_on_read(creds):
+    async def main():
+        config = ServerConfig([creds.server], trust=creds.trust, verify_client="require")
+        server, port = await serving(config)
+        async with server:
+            # TLS 1.3: the client is done before the server has seen its (empty) certificate.
+            reader, writer = await aio.open_connection("localhost", port,
+                                                       ClientConfig(trust=creds.trust))
+            writer.write(b"let me in")
+            with pytest.raises(PeerAlertError) as caught:
+                await reader.read(100)
+            assert caught.value.description.name == "certificate_required"
+            writer.close()
+
+    run(main())
+
+
+def test_open_connection_gives_up_on_a_silent_server(creds):
+    async def main():
+        async def silent(reader, writer):
+            await reader.read()
+
+        server = await asyncio.start_server(silent, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            with pytest.raises((asyncio.TimeoutError, TimeoutError)):
+                await aio.open_connection("127.0.0.1", port, ClientConfig(trust=creds.trust),
+                                          handshake_timeout=0.2)
+
+    run(main())

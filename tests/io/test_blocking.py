@@ -430,3 +430,18 @@ def test_connect_without_a_trust_store_is_a_local_error_before_any_byte_is_sent(
         with accepted:
             accepted.settimeout(TIMEOUT)
             assert accepted.recv(100) == b""  # closed without a ClientHello
+
+
+def test_server_refusal_after_the_client_finished_surfaces_on_recv(creds):
+    config = ServerConfig([creds.server], trust=creds.trust, verify_client="require")
+    with running(config) as (port, errors):
+        # TLS 1.3: the client is done before the server has seen its (empty) certificate.
+        with engine.connect("localhost", port, ClientConfig(trust=creds.trust),
+                            timeout=TIMEOUT) as tls:
+            with pytest.raises(PeerAlertError) as caught:
+                tls.recv(100)
+            assert caught.value.description.name == "certificate_required"
+            assert tls.closed
+            assert tls.recv(100) == b""
+        wait_for(lambda: errors)
+    assert errors[0].alert.name == "certificate_required"
