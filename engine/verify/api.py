@@ -52,7 +52,8 @@ def verify_chains(
         raise ValueError("threads must be a positive integer")
     chosen = _backend.resolve(backend)
     native = _native_module() if chosen == "native" else None
-    if chosen == "native" and native is None and backend == "native":
+    asked = backend if backend is not None else _backend.requested()
+    if chosen == "native" and native is None and asked == "native":
         from ..errors import BackendError
 
         raise BackendError("the native extension has no batch verifier; rebuild it")
