@@ -21,6 +21,7 @@ Variants, measured in interleaved rounds after one warm-up round:
                checking each CRL once and the sorted serial tables save)
   limit        the distinct signature verifications the batch needs (each leaf's, each
                intermediate's, each CRL's: N + 6) back to back with libcrypto on all cores
+  limit-1      the same on one thread
 
 Reported: the median time of each, and the medians of the per-round ratios. Environment:
 ENGINE_BENCH_VERIFY_N (default 10000), ENGINE_BENCH_VERIFY_ROUNDS (default 5). The generated
@@ -252,13 +253,16 @@ class Bench:
             ok += 1
         return ok
 
-    def limit(self):
+    def limit(self, threads=None):
         failures = self._lib.engine_verify_signatures(
             self._store, self._subjects, self._issuers, self._n,
-            self._crl_issuers, self._n_crls, self.cpus)
+            self._crl_issuers, self._n_crls, threads or self.cpus)
         if failures:
             raise RuntimeError("%d signatures did not verify" % failures)
         return 0
+
+    def limit_one(self):
+        return self.limit(1)
 
 
 def _timed(fn):
@@ -275,7 +279,7 @@ def run(n: int = N, rounds: int = ROUNDS, out=sys.stdout) -> dict:
         variants = {"native-all": bench.native_all, "native-1": bench.native_one,
                     "ossl-sigs": bench.native_openssl_signatures,
                     "ossl-crls": bench.native_openssl_crls,
-                    **variants, "limit": bench.limit}
+                    **variants, "limit": bench.limit, "limit-1": bench.limit_one}
         assert bench.native_all() == bench.python() == data["revoked"], "verdicts differ"
         assert bench.native_openssl_signatures() == bench.native_openssl_crls() == \
             data["revoked"], "verdicts differ"
@@ -301,7 +305,9 @@ def run(n: int = N, rounds: int = ROUNDS, out=sys.stdout) -> dict:
             "native-1 speed-up over python": ratio("python", "native-1"),
             "native-all speed-up over crypto-only": ratio("crypto-only", "native-all"),
             "native-all / limit (fraction of the bound)": ratio("limit", "native-all"),
+            "native-1 / limit-1 (one thread each)": ratio("limit-1", "native-1"),
             "native-all speed-up over native-1": ratio("native-1", "native-all"),
+            "limit speed-up over limit-1 (what the cores give)": ratio("limit-1", "limit"),
             "shared signatures: speed-up over ossl-sigs": ratio("ossl-sigs", "native-all"),
             "own CRL tables: speed-up over ossl-crls": ratio("ossl-crls", "native-all"),
         }
