@@ -90,6 +90,7 @@ def test_interleaved_ratios(benchmark, workload, suite, direction):
     benchmark.extra_info.update({
         "baseline": row.baseline, "rounds": row.rounds, "MB_per_s": row.throughput,
         "speedup_two_threads": row.speedup_x2,
+        "speedup_two_threads_fastest_rounds": row.best_speedup_x2,
         "ssl_over_two_threads": row.ratio("ssl", "native x2"),
         **{"%s_over_%s" % (name, row.baseline): row.against(name)
            for name in row.wall if name != row.baseline},

@@ -78,6 +78,14 @@ class Row:
     def speedup_x2(self) -> float | None:
         return self.ratio("native", "native x2")
 
+    @property
+    def best_speedup_x2(self) -> float | None:
+        """Fastest one-thread time over fastest two-thread time: what two threads can give
+        when the second processor is free, which the median hides on a busy machine."""
+        if "native x2" not in self.wall:
+            return None
+        return min(self.wall["native"]) / min(self.wall["native x2"])
+
 
 def _timed(fn, repeat: int) -> tuple[float, float]:
     """(elapsed, process CPU) seconds per call of ``fn``, over ``repeat`` calls."""
@@ -209,10 +217,11 @@ def goals(rows, peak_ratio: float | None = None) -> list[tuple[str, bool | None,
           [(label(r), r.ratio("ssl", "native x2")) for r in small], lambda v: v >= 5)
     check("64 B messages >= 5x the Python fallback",
           [(label(r), r.against("python")) for r in small], lambda v: v >= 5)
+    threaded = [r for r in rows if r.workload.total >= 2**20 and not r.workload.messages]
     check("2 threads >= 1.7x one on 1 MiB and larger",
-          [(label(r), r.speedup_x2) for r in rows
-           if r.workload.total >= 2**20 and not r.workload.messages],
-          lambda v: v >= 1.7)
+          [(label(r), r.speedup_x2) for r in threaded], lambda v: v >= 1.7)
+    check("  the same, fastest rounds (second core free)",
+          [(label(r), r.best_speedup_x2) for r in threaded], lambda v: v >= 1.7)
     if peak_ratio is not None:
         out.append(("peak memory sealing 64 MiB < 2.2x the input", peak_ratio < 2.2,
                     "%.2fx" % peak_ratio))
