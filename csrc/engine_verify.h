@@ -49,10 +49,12 @@ enum {
 /* Options of engine_verify_batch, for measuring what the batch shortcuts buy: leave the
  * signature and validity step to OpenSSL (no signature shared across chains), or the
  * revocation check (X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL, every CRL re-checked
- * for every chain). Verdicts may differ in detail; the default (0) is what engine.verify uses. */
+ * for every chain), or verify every signature again instead of consulting the memo of
+ * signatures verified by earlier calls. Verdicts may differ in detail; the default (0) is what engine.verify uses. */
 enum {
     ENGINE_VERIFY_OPENSSL_SIGNATURES = 1,
-    ENGINE_VERIFY_OPENSSL_CRLS = 2
+    ENGINE_VERIFY_OPENSSL_CRLS = 2,
+    ENGINE_VERIFY_NO_SIGNATURE_MEMO = 4
 };
 
 /* The outcome for one chain. */
@@ -95,6 +97,12 @@ int engine_verify_batch(engine_verify_store *store, void **certs,
 
 /* Frees a certificate handle returned through engine_verify_batch (NULL is ignored). */
 void engine_verify_cert_free(void *cert);
+
+/* The memo of verified signatures shared by all batches: keyed by SHA-256 of the signed
+ * certificate's DER and SHA-256 of the issuer's SubjectPublicKeyInfo DER, bounded, guarded by
+ * a lock. Cleared (with its counters) by engine_verify_memo_clear; hits and misses since. */
+void engine_verify_memo_clear(void);
+void engine_verify_memo_stats(unsigned long long *hits, unsigned long long *misses);
 
 /* OpenSSL's sentence for an X509_V_ERR_* value. */
 const char *engine_verify_error_string(int code);

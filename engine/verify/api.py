@@ -12,13 +12,23 @@ from .verdict import Verdict, rejected
 PURPOSES = ("server", "client")
 
 
+_CPUS = os.cpu_count() or 1
+_UNSET = object()
+_native = _UNSET
+
+
 def _native_module():
-    """The native verifier, or None when the extension has no batch verifier."""
-    try:
-        from . import native_backend
-    except ImportError:
-        return None
-    return native_backend if native_backend.available() else None
+    """The native verifier, or None when the extension has no batch verifier (looked up once)."""
+    global _native
+    if _native is _UNSET:
+        try:
+            from . import native_backend
+        except ImportError:
+            found = None
+        else:
+            found = native_backend if native_backend.available() else None
+        _native = found
+    return _native
 
 
 def verify_chains(
@@ -42,7 +52,7 @@ def verify_chains(
     at: the verification time (default now). purpose: "server" (the leaf must allow
     serverAuth) or "client" (clientAuth). names: None or one DNS name / IP string (or None) per
     chain. max_depth: the most intermediates a path may have. threads: native worker threads
-    (default os.cpu_count()). backend: "native", "python" or None (ENGINE_BACKEND).
+    (default os.cpu_count(); one for a single chain). backend: "native", "python" or None (ENGINE_BACKEND).
     """
     if purpose not in PURPOSES:
         raise ValueError("purpose must be 'server' or 'client', not %r" % (purpose,))
@@ -98,7 +108,7 @@ def verify_chains(
         results = native.verify(
             job_chains, job_names, anchors, crl_set, revocation,
             at=when, purpose=purpose, max_depth=max_depth,
-            threads=threads or os.cpu_count() or 1,
+            threads=threads or (1 if len(job_chains) == 1 else _CPUS),
         )
     else:
         results = python_backend.verify(

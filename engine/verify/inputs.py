@@ -146,14 +146,53 @@ def chain_ders(chain) -> tuple[bytes, ...]:
     return tuple(out)
 
 
+TRUST_CACHE_SIZE = 16
+_trusts = BoundedCache(TRUST_CACHE_SIZE)
+_IMMUTABLE = (bytes, str, x509.Certificate)
+
+
+def _snapshot(trust):
+    """What a trust argument holds now, as a tuple that compares by identity; None when some
+    member could change in place (then the anchors are read afresh every call)."""
+    items = getattr(trust, "certificates", None)
+    if items is None:
+        items = trust
+    if isinstance(items, (bytes, str)):
+        return (items,)
+    if not isinstance(items, (list, tuple)):
+        return None  # an iterator or a set: read it each time
+    for item in items:
+        if not isinstance(item, _IMMUTABLE):
+            return None
+    return tuple(items)
+
+
 def trust_ders(trust) -> tuple[bytes, ...]:
     """The trust anchors as DER blobs, in order, without repeats.
 
     ``trust`` is a TrustStore (anything with ``.certificates``), PEM text of a bundle, or an
-    iterable of certificates in any accepted form.
+    iterable of certificates in any accepted form. The answer is kept per trust object while
+    it holds the very same (immutable) members, so a TrustStore used for every handshake is
+    encoded once; a store that gains a certificate is read again.
     """
     if trust is None:
         raise TrustStoreError("no trust anchors given")
+    snapshot = _snapshot(trust)
+    if snapshot is not None:
+        known = _trusts.get(id(trust))
+        if known is not None and known[0] is trust and _same(known[1], snapshot):
+            return known[2]
+    ders = _read_trust(trust)
+    if snapshot is not None:
+        _trusts.put(id(trust), (trust, snapshot, ders))  # holds trust: its id stays its own
+    return ders
+
+
+def _same(old: tuple, new: tuple) -> bool:
+    return len(old) == len(new) and all(a is b for a, b in zip(old, new))
+
+
+def _read_trust(trust) -> tuple[bytes, ...]:
     items = getattr(trust, "certificates", None)
     if items is None:
         items = trust

@@ -193,13 +193,13 @@ def verify(
         raise MemoryError("the native verifier ran out of memory")
 
     parsed = [_parsed_or_none(d) for d in ders]
-    anchor_certs = [inputs.certificate(d) for d in anchors]
     verdicts = []
     for c in range(n):
         result = results[c]
         entries = ffi.unpack(chain_out + c * CHAIN_STRIDE, result.chain_len)
         built = tuple(
-            parsed[e] if e >= 0 else anchor_certs[-e - 1] for e in entries if e != _UNKNOWN
+            parsed[e] if e >= 0 else inputs.certificate(anchors[-e - 1])
+            for e in entries if e != _UNKNOWN
         )
         if result.code == 0:
             verdicts.append(accepted(built))

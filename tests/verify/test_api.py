@@ -225,3 +225,25 @@ def test_verification_time_defaults_to_now(backend):
     verdict = verify_chains([[late.certificate, chain.issuer.certificate]],
                             [chain.root.certificate], backend=backend)[0]
     assert verdict.reason == "expired"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_trust_store_that_gains_an_anchor_is_read_again(backend):
+    from engine.pki import TrustStore
+
+    first, second = make_chain(1), make_chain(1)
+    store = TrustStore([first.root.certificate])
+    assert verify_chains([second.presented], store, at=NOW, backend=backend)[0].reason == "untrusted"
+    store.add(second.root.certificate)
+    assert verify_chains([second.presented], store, at=NOW, backend=backend)[0].ok
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_list_of_anchors_changed_in_place_is_read_again(backend):
+    first, second = make_chain(1), make_chain(1)
+    anchors = [first.root.certificate]
+    assert verify_chains([first.presented], anchors, at=NOW, backend=backend)[0].ok
+    anchors[0] = second.root.certificate
+    verdict = verify_chains([first.presented], anchors, at=NOW, backend=backend)[0]
+    assert verdict.reason == "untrusted"
+    assert verify_chains([second.presented], anchors, at=NOW, backend=backend)[0].ok

@@ -7,7 +7,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from engine.verify import verify_chains
 from test_corpus import BACKENDS
-from verify_factory import DAY, NOW, make_chain, make_crl, make_leaf
+from verify_factory import DAY, NOW, make_chain, make_crl, make_leaf, make_root
 
 pytestmark = pytest.mark.skipif("native" not in BACKENDS,
                                 reason="the native extension with its verifier is not built")
@@ -96,3 +96,71 @@ def test_an_unusable_name_is_a_name_mismatch():
     verdict = verify_chains([chain.presented], [chain.root.certificate], at=NOW,
                             names=["bad\x00name.example"], backend="native")[0]
     assert verdict.reason == "name_mismatch"
+
+
+def _memo_counts():
+    from engine._backend import native
+
+    ffi, lib = native()
+    hits, misses = ffi.new("unsigned long long *"), ffi.new("unsigned long long *")
+    lib.engine_verify_memo_stats(hits, misses)
+    return hits[0], misses[0]
+
+
+def _clear_memo():
+    from engine._backend import native
+
+    native()[1].engine_verify_memo_clear()
+
+
+def test_a_signature_verified_by_one_call_is_not_verified_again_by_the_next():
+    chain = make_chain(2)
+    _clear_memo()
+    first = verify_chains([chain.presented], [chain.root.certificate], names=[chain.name],
+                          at=NOW, backend="native")
+    after_first = _memo_counts()
+    second = verify_chains([chain.presented], [chain.root.certificate], names=[chain.name],
+                           at=NOW, backend="native")
+    after_second = _memo_counts()
+    assert first[0].ok and second[0].ok
+    assert after_first == (0, 2)  # leaf and intermediate, verified
+    assert after_second == (2, 2)  # both remembered
+
+
+def test_a_remembered_signature_does_not_vouch_for_another_key_of_the_same_name():
+    genuine = make_root("Same Name Root")
+    impostor = make_root("Same Name Root")
+    leaf = make_leaf("leaf", genuine)
+    presented = [leaf.certificate]
+    assert verify_chains([presented], [genuine.certificate], at=NOW, backend="native")[0].ok
+    native = verify_chains([presented], [impostor.certificate], at=NOW, backend="native")[0]
+    python = verify_chains([presented], [impostor.certificate], at=NOW, backend="python")[0]
+    assert not native.ok
+    assert (native.reason, native.depth) == (python.reason, python.depth)
+
+
+def test_a_remembered_signature_still_gets_its_validity_period_checked():
+    chain = make_chain(1)
+    trust = [chain.root.certificate]
+    assert verify_chains([chain.presented], trust, at=NOW, backend="native")[0].ok
+    later = verify_chains([chain.presented], trust, at=NOW + 4000 * DAY, backend="native")[0]
+    assert later.reason == "expired"
+
+
+def test_a_remembered_signature_still_gets_its_revocation_checked():
+    chain = make_chain(2)
+    trust = [chain.root.certificate]
+    clean = [make_crl(chain.issuer), make_crl(chain.root)]
+    revoked = [make_crl(chain.issuer, [chain.leaf]), make_crl(chain.root)]
+    assert verify_chains([chain.presented], trust, crls=clean, at=NOW, backend="native")[0].ok
+    verdict = verify_chains([chain.presented], trust, crls=revoked, at=NOW, backend="native")[0]
+    assert (verdict.reason, verdict.depth) == ("revoked", 0)
+
+
+def test_a_forged_signature_stays_refused_when_asked_again():
+    root = make_root("Forgery Root")
+    forged = make_leaf("forged", root, corrupt_signature=True)
+    for _ in range(2):
+        verdict = verify_chains([[forged.certificate]], [root.certificate], at=NOW,
+                                backend="native")[0]
+        assert (verdict.reason, verdict.depth) == ("bad_signature", 0)
