@@ -6,9 +6,9 @@ same for both: a P-256 ECDSA server certificate from the same CA, x25519, the sa
 (whatever ssl negotiates by default), the client verifying the chain against that CA and the
 name "localhost", no session tickets, no client certificate.
 
-Three contenders run interleaved: the engine as configured by default (a ClientConfig keeps the
-verdicts of chains it verified, so the same server chain is checked once), the engine with that
-cache off (every handshake verifies the chain, as ssl does), and ssl.
+Two contenders run interleaved, like for like: the engine and ssl, each client verifying the
+server's chain on every handshake (the engine keeps no verdicts; engine.verify only remembers
+signatures it has checked, as part of every verification).
 
     pytest bench/bench_handshake.py --benchmark-enable -s    # pytest-benchmark tables, ratios
     python bench/bench_handshake.py [--rounds N] [--profile]  # pairs/s, ratios, phases, profile
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import dataclasses
 import os
 import pstats
 import ssl
@@ -69,10 +68,6 @@ class Setting:
         common = {"cipher_suites": (self.suite,), "groups": (self.group,)}
         trust = TrustStore([ca.certificate])
         self.client_config = ClientConfig(trust=trust, key_share_groups=(self.group,), **common)
-        names = {field.name for field in dataclasses.fields(ClientConfig)}
-        self.uncached_client_config = (
-            ClientConfig(trust=trust, key_share_groups=(self.group,), verify_cache=False,
-                         **common) if "verify_cache" in names else None)
         self.server_config = ServerConfig([leaf.keystore()], **common)
 
 
@@ -92,11 +87,6 @@ def engine_handshake(setting: Setting, client_config=None):
         if not to_server:
             break
     raise RuntimeError("the engine handshake did not complete")
-
-
-def engine_handshake_uncached(setting: Setting):
-    """An engine handshake whose client verifies the server's chain every time."""
-    return engine_handshake(setting, setting.uncached_client_config)
 
 
 def ssl_handshake(setting: Setting):
@@ -126,11 +116,7 @@ def ssl_handshake(setting: Setting):
 
 
 def contenders(setting: Setting) -> dict:
-    found = {"engine": engine_handshake}
-    if setting.uncached_client_config is not None:
-        found["engine, no verdict cache"] = engine_handshake_uncached
-    found["ssl"] = ssl_handshake
-    return found
+    return {"engine": engine_handshake, "ssl": ssl_handshake}
 
 
 PHASES = (
@@ -211,13 +197,6 @@ if pytest is not None:
         assert client.handshake_complete and server.handshake_complete
 
     @pytest.mark.benchmark(group="handshake")
-    def test_engine_full_handshake_without_verdict_cache(benchmark, setting):
-        if setting.uncached_client_config is None:
-            pytest.skip("this engine.tls has no verify_cache option")
-        client, server = benchmark(engine_handshake_uncached, setting)
-        assert client.handshake_complete and server.handshake_complete
-
-    @pytest.mark.benchmark(group="handshake")
     def test_ssl_full_handshake(benchmark, setting):
         client, server = benchmark(ssl_handshake, setting)
         assert client.version() == server.version() == "TLSv1.3"
@@ -273,23 +252,18 @@ def main(argv=None) -> int:
             print("ratio %-26s %.2f (median of per-round ratios; min %.2f, max %.2f)"
                   % ("(" + name + ")/ssl:", statistics.median(ratios), min(ratios),
                      max(ratios)))
-        configs = [("engine", None)]
-        if setting.uncached_client_config is not None:
-            configs.append(("engine, no verdict cache", setting.uncached_client_config))
-        for name, config in configs:
-            phases = engine_phases(setting, args.per_round, config)
-            print("\n%s handshake by phase (median of %d, microseconds):"
-                  % (name, args.per_round))
-            for phase, micros in zip(PHASES, phases):
-                print("  %7.1f  %s" % (micros, phase))
-            print("  %7.1f  total" % sum(phases))
+        phases = engine_phases(setting, args.per_round, None)
+        print("\nengine handshake by phase (median of %d, microseconds):" % args.per_round)
+        for phase, micros in zip(PHASES, phases):
+            print("  %7.1f  %s" % (micros, phase))
+        print("  %7.1f  total" % sum(phases))
         if args.profile:
             profiler = cProfile.Profile()
             profiler.enable()
             for _ in range(args.profile_count):
-                engine_handshake(setting, setting.uncached_client_config)
+                engine_handshake(setting)
             profiler.disable()
-            print("\ncProfile of %d engine handshakes (client + server, no verdict cache), "
+            print("\ncProfile of %d engine handshakes (client + server), "
                   "top 20 by own time:" % args.profile_count)
             stats = pstats.Stats(profiler, stream=sys.stdout)
             stats.sort_stats("tottime").print_stats(20)

@@ -9,11 +9,7 @@ alert of RFC 8446 section 6.2.
 
 from __future__ import annotations
 
-import collections
-import datetime
 import ipaddress
-import threading
-import time
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -130,8 +126,14 @@ def select_credential(credentials, server_name: str | None, peer_schemes) -> tup
     )
 
 
-def load_chain(certificate: codec.Certificate) -> tuple[list[bytes], list[x509.Certificate]]:
-    """The DER entries of a Certificate message and their parsed form (bad DER: bad_certificate)."""
+_PARSED_CHAINS = 64
+_parsed_chains: dict = {}
+
+
+def load_chain(certificate: codec.Certificate):
+    """``(DER entries, parsed chain, leaf public key)`` of a Certificate message (bad DER:
+    bad_certificate; a key of an unknown kind: unsupported_certificate). The parsed form of a
+    chain seen lately is reused: certificates and keys are immutable values of their bytes."""
     for _, extensions in certificate.certificate_list:
         if extensions:  # we ask for no status_request or SCTs, so none may come (section 4.4.2)
             from .extensions import read_extensions
@@ -143,10 +145,13 @@ def load_chain(certificate: codec.Certificate) -> tuple[list[bytes], list[x509.C
                 raise errors.UnsupportedExtensionError(
                     "CertificateEntry carries extension %d we did not ask for" % found[0][0]
                 )
-    ders = [cert_data for cert_data, _ in certificate.certificate_list]
+    ders = tuple(cert_data for cert_data, _ in certificate.certificate_list)
+    known = _parsed_chains.get(ders)
+    if known is not None:
+        return ders, known[0], known[1]
     try:
-        parsed = [x509.load_der_x509_certificate(der) for der in ders]
-        parsed[0].public_key()
+        parsed = tuple(x509.load_der_x509_certificate(der) for der in ders)
+        public_key = parsed[0].public_key()
     except (ValueError, TypeError) as exc:
         error = errors.BadCertificateError("peer certificate cannot be parsed: %s" % exc)
         error.reason = "malformed"
@@ -155,86 +160,28 @@ def load_chain(certificate: codec.Certificate) -> tuple[list[bytes], list[x509.C
         error = errors.UnsupportedCertificateError("peer certificate key is not supported")
         error.reason = "unsupported"
         raise error from None
-    return ders, parsed
+    if len(_parsed_chains) >= _PARSED_CHAINS:
+        _parsed_chains.clear()  # a bound, not a policy: the next handshakes parse again
+    _parsed_chains[ders] = (parsed, public_key)
+    return ders, parsed, public_key
 
 
 def peer_certificate(certificate: codec.Certificate, *, verify: bool, trust, crls, purpose: str,
-                     name: str | None, at=None, cache: "VerifiedChains | None" = None):
+                     name: str | None, at=None, backend: str | None = None):
     """``(chain, leaf public key)`` of the peer's Certificate, its chain verified if ``verify``.
 
-    A refusal raises the certificate alert of its verdict reason. With a ``cache``, a chain that
-    checked out before for the same name is neither parsed nor verified again while every
-    certificate of its path and every CRL is still current (see VerifiedChains).
+    Every call verifies the chain (engine.verify remembers signatures it has already checked,
+    never verdicts: validity, names, usage and revocation are judged each time). A refusal
+    raises the certificate alert of its verdict reason.
     """
-    if verify and cache is not None:
-        known = cache.lookup([der for der, _ in certificate.certificate_list], name, at)
-        if known is not None:
-            return known
-    ders, chain = load_chain(certificate)
-    public_key = chain[0].public_key()
+    ders, chain, public_key = load_chain(certificate)
     if verify:
         from ..verify import verify_chains
 
         verdict = verify_chains(
             [ders], trust, crls=crls or (), at=at, purpose=purpose,
-            names=None if name is None else [name], threads=1,
+            names=None if name is None else [name], threads=1, backend=backend,
         )[0]
         if not verdict.ok:
             raise certificate_error(verdict.reason or "malformed", verdict.detail or "")
-        if cache is not None:
-            cache.remember(ders, name, at, verdict.chain, crls, (tuple(chain), public_key))
-    return tuple(chain), public_key
-
-
-def _crl_next_update(crl):
-    """A CRL's nextUpdate as a POSIX time; None if unknown (then nothing is remembered)."""
-    value = getattr(crl, "next_update", None)
-    if value is None:
-        value = getattr(crl, "next_update_utc", None)
-    return value.timestamp() if isinstance(value, datetime.datetime) else None
-
-
-class VerifiedChains:
-    """Chains one configuration has verified, so a peer seen again is not verified again.
-
-    Only successful verdicts are kept (with the parsed chain and leaf key), keyed by the chain's
-    DER and the name checked; the
-    trust store and CRLs are the configuration's own, fixed for its lifetime. An entry lapses
-    at the earliest notAfter of the verified path, the earliest nextUpdate of the CRLs, or
-    ``ttl`` seconds after the check, whichever comes first; at most ``size`` entries are kept.
-    A fixed verification time (``at``) is part of the key.
-    """
-
-    def __init__(self, size: int = 256, ttl: float = 300.0):
-        self._size = size
-        self._ttl = ttl
-        self._items: collections.OrderedDict = collections.OrderedDict()
-        self._lock = threading.Lock()
-
-    def lookup(self, ders, name, at):
-        """What :meth:`remember` stored for this chain and name, if it is still current."""
-        key = (tuple(ders), name, at)
-        with self._lock:
-            entry = self._items.get(key)
-            if entry is None:
-                return None
-            if entry[0] <= time.time():
-                del self._items[key]
-                return None
-            self._items.move_to_end(key)
-            return entry[1]
-
-    def remember(self, ders, name, at, path, crls, value=True) -> None:
-        """Keep ``value`` for a chain whose verified ``path`` and ``crls`` bound its life."""
-        limits = [time.time() + self._ttl]
-        for certificate in path:
-            limits.append(certificate.not_valid_after_utc.timestamp())
-        for crl in crls or ():
-            next_update = _crl_next_update(crl)
-            if next_update is None:
-                return
-            limits.append(next_update)
-        with self._lock:
-            self._items[(tuple(ders), name, at)] = (min(limits), value)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
+    return chain, public_key

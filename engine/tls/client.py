@@ -222,7 +222,7 @@ class ClientConnection(Connection):
         self._peer_chain, self._peer_key = peer_certificate(
             certificate, verify=config.verify, trust=config.trust, crls=config.crls,
             purpose="server", name=self._server_name, at=config.verify_time,
-            cache=config._verified,
+            backend=self._backend,
         )
         self._schedule.update(message)
         self._state = ClientState.WAIT_CV

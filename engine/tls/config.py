@@ -7,7 +7,7 @@ import datetime
 from typing import Sequence
 
 from ..errors import LocalProtocolError
-from .certificates import Credential, VerifiedChains
+from .certificates import Credential
 from .constants import (
     CIPHER_SUITES, GROUP_CODES, GROUPS, SIGNATURE_SCHEME_CODES, SIGNATURE_SCHEMES, SUITE_BY_NAME,
 )
@@ -63,11 +63,9 @@ class ClientConfig:
     middlebox_compat: bool = True
     keylog_file: str | None = None
     verify_time: datetime.datetime | None = None
-    verify_cache: bool = True  # reuse a successful verification of the same chain (VerifiedChains)
 
     def __post_init__(self):
         set_ = object.__setattr__
-        set_(self, "_verified", VerifiedChains() if self.verify_cache else None)
         set_(self, "cipher_suites", _check_names("cipher suite", self.cipher_suites, CIPHER_SUITES))
         set_(self, "groups", _check_names("group", self.groups, GROUPS))
         set_(self, "key_share_groups", tuple(self.key_share_groups))
@@ -96,11 +94,9 @@ class ServerConfig:
     signature_schemes: Sequence[str] = SIGNATURE_SCHEMES
     keylog_file: str | None = None
     verify_time: datetime.datetime | None = None
-    verify_cache: bool = True  # reuse a successful verification of the same client chain
 
     def __post_init__(self):
         set_ = object.__setattr__
-        set_(self, "_verified", VerifiedChains() if self.verify_cache else None)
         if not self.certificates:
             raise LocalProtocolError("a server needs at least one certificate (KeyStore)")
         if self.verify_client not in VERIFY_CLIENT:

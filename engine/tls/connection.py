@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 
-from .. import errors
+from .. import _backend, errors
 from ..errors import (
     AlertDescription, DecodeError, LocalProtocolError, PeerAlertError, ProtocolError,
     UnexpectedMessageError,
@@ -45,7 +45,8 @@ class Connection:
 
     def __init__(self, config):
         self._config = config
-        self._records = RecordLayer()
+        self._backend = _backend.resolve()  # ENGINE_BACKEND read once per connection
+        self._records = RecordLayer(self._backend)
         self._out: list[bytes] = []
         self._handshake_buffer = bytearray()
         self._read_keys_changed = False

@@ -42,9 +42,10 @@ class RecordLayer:
     """Framing of received records and the current read and write protection."""
 
     __slots__ = ("_buffer", "_offset", "_opener", "_sealer", "_read_secret", "_write_secret",
-                 "_suite", "_pending_error", "_window", "early_data_budget")
+                 "_suite", "_pending_error", "_window", "early_data_budget", "_backend")
 
-    def __init__(self):
+    def __init__(self, backend: str | None = None):
+        self._backend = backend  # for every Sealer and Opener; None: ENGINE_BACKEND each time
         self._buffer = bytearray()
         self._offset = 0
         self._opener: Opener | None = None
@@ -95,7 +96,7 @@ class RecordLayer:
         opener = self._opener
         if opener is _UNSET:
             key, iv = traffic_key(self._suite, self._read_secret)
-            opener = self._opener = Opener(self._suite.name, key, iv)
+            opener = self._opener = Opener(self._suite.name, key, iv, backend=self._backend)
         return opener
 
     @property
@@ -103,7 +104,7 @@ class RecordLayer:
         sealer = self._sealer
         if sealer is _UNSET:
             key, iv = traffic_key(self._suite, self._write_secret)
-            sealer = self._sealer = Sealer(self._suite.name, key, iv)
+            sealer = self._sealer = Sealer(self._suite.name, key, iv, backend=self._backend)
         return sealer
 
     @property

@@ -222,7 +222,7 @@ class ServerConnection(Connection):
             return
         self._peer_chain, self._peer_key = peer_certificate(
             certificate, verify=True, trust=config.trust, crls=config.crls, purpose="client",
-            name=None, at=config.verify_time, cache=config._verified,
+            name=None, at=config.verify_time, backend=self._backend,
         )
         self._state = ServerState.WAIT_CV
 

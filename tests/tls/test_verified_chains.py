@@ -1,12 +1,13 @@
-"""A configuration remembers chains it verified, and only while they stay current."""
+"""Every handshake verifies the peer's chain: nothing about a verdict is carried over."""
 
 from __future__ import annotations
+
+import datetime
 
 import pytest
 
 import engine.verify
-from engine.errors import UnknownCaError
-from engine.tls import certificates
+from engine.errors import CertificateExpiredError, CertificateRevokedError, UnknownCaError
 from engine.tls import ClientConnection, ServerConnection
 from tls_pairs import client_config, handshake, run_to_failure, server_config
 
@@ -33,58 +34,41 @@ def handshakes(pki, count, client_options=None, server_options=None):
         assert client.handshake_complete and server.handshake_complete
 
 
-def test_a_chain_is_verified_once_per_configuration(pki, verify_calls):
+def test_every_handshake_verifies_the_server_chain(pki, verify_calls):
     handshakes(pki, 3)
-    assert verify_calls == ["server"]
-
-
-def test_client_chains_are_remembered_by_the_server_config(pki, verify_calls):
-    handshakes(pki, 3, {"certificate": pki.client}, {"verify_client": "require", "trust": pki.trust})
-    assert sorted(verify_calls) == ["client", "server"]
-
-
-def test_without_the_cache_every_handshake_verifies(pki, verify_calls):
-    handshakes(pki, 3, {"verify_cache": False})
     assert verify_calls == ["server"] * 3
 
 
-def test_refusals_are_not_remembered(pki, verify_calls):
+def test_every_handshake_verifies_the_client_chain(pki, verify_calls):
+    handshakes(pki, 2, {"certificate": pki.client}, {"verify_client": "require", "trust": pki.trust})
+    assert sorted(verify_calls) == ["client", "client", "server", "server"]
+
+
+def test_configurations_have_no_verdict_cache_option(pki):
+    with pytest.raises(TypeError):
+        client_config(pki, verify_cache=True)
+
+
+def test_a_chain_accepted_before_is_refused_once_it_has_expired(pki):
+    handshakes(pki, 1)
+    later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=4000)
+    client = ClientConnection(client_config(pki, verify_time=later))
+    failure = run_to_failure(client, ServerConnection(server_config(pki)))["client"]
+    assert isinstance(failure, CertificateExpiredError)
+
+
+def test_a_chain_accepted_before_is_refused_once_a_crl_revokes_it(pki):
+    server_cfg = server_config(pki, certificates=[pki.revoked_server])
+    handshake(ClientConnection(client_config(pki)), ServerConnection(server_cfg))
+    client = ClientConnection(client_config(pki, crls=pki.crls))
+    failure = run_to_failure(client, ServerConnection(server_cfg))["client"]
+    assert isinstance(failure, CertificateRevokedError)
+
+
+def test_refusals_repeat_for_every_handshake(pki, verify_calls):
     config = client_config(pki)
     for _ in range(2):
         client = ClientConnection(config)
         server = ServerConnection(server_config(pki, certificates=[pki.untrusted_server]))
         assert isinstance(run_to_failure(client, server)["client"], UnknownCaError)
     assert verify_calls == ["server", "server"]
-
-
-def test_an_entry_lapses_after_its_time_to_live(pki, verify_calls, monkeypatch):
-    config = client_config(pki)
-    server_cfg = server_config(pki)
-    handshake(ClientConnection(config), ServerConnection(server_cfg))
-    now = certificates.time.time()
-    monkeypatch.setattr(certificates.time, "time", lambda: now + 301)
-    handshake(ClientConnection(config), ServerConnection(server_cfg))
-    assert verify_calls == ["server", "server"]
-
-
-def test_an_entry_lapses_when_a_certificate_of_the_path_expires(pki):
-    cache = certificates.VerifiedChains(ttl=10 ** 9)
-    leaf = pki.servers["p256"].certificate
-    cache.remember([b"der"], "localhost", None, [leaf], (), "parsed")
-    assert cache.lookup([b"der"], "localhost", None) == "parsed"
-    assert cache.lookup([b"der"], "other.example", None) is None
-    expires = leaf.not_valid_after_utc.timestamp()
-    real_time = certificates.time.time
-    try:
-        certificates.time.time = lambda: expires + 1
-        assert cache.lookup([b"der"], "localhost", None) is None
-    finally:
-        certificates.time.time = real_time
-
-
-def test_an_entry_lapses_at_the_next_crl_update(pki):
-    cache = certificates.VerifiedChains(ttl=10 ** 9)
-    crl = pki.crls[1]
-    cache.remember([b"der"], None, None, [pki.servers["p256"].certificate], [crl])
-    key = ((b"der",), None, None)
-    assert cache._items[key][0] == crl.next_update.timestamp()
