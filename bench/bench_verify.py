@@ -11,8 +11,12 @@ intermediate's, listing 10,000 revoked serials, 10% of the batch's leaves among 
 root's (empty), so every certificate of every path is checked.
 
 Variants, measured in interleaved rounds after one warm-up round:
-  native-all   verify_chains(backend="native", threads=os.cpu_count())
+  native-all   verify_chains(backend="native", threads=os.cpu_count()), the memo of signatures
+               verified by earlier calls emptied first (every signature verified: like for
+               like with the limit)
   native-1     the same on one thread
+  native-warm  native-all with the memo as the previous call left it (a batch seen before:
+               its signatures, as far as the bounded memo holds them, are not verified again)
   python       verify_chains(backend="python")
   crypto-only  cryptography's verifier over the same chains, no revocation check
   ossl-sigs    native-all, but OpenSSL's own signature step (each chain's signatures checked
@@ -23,7 +27,9 @@ Variants, measured in interleaved rounds after one warm-up round:
                intermediate's, each CRL's: N + 6) back to back with libcrypto on all cores
   limit-1      the same on one thread
 
-Reported: the median time of each, and the medians of the per-round ratios. Environment:
+Reported: the median time of each, and the medians of the per-round ratios. Then a batch of
+one (one P-256 chain, as a TLS handshake verifies it): microseconds per verify_chains call,
+native with the signature memo, native with the memo emptied before each call, and Python. Environment:
 ENGINE_BENCH_VERIFY_N (default 10000), ENGINE_BENCH_VERIFY_ROUNDS (default 5). The generated
 certificates are cached under .benchmarks/ (generation takes a while the first time).
 """
@@ -210,10 +216,15 @@ class Bench:
         self.signatures = self._n + self._n_crls
 
     def native_all(self):
+        self._lib.engine_verify_memo_clear()
         return self._verify("native", self.cpus)
 
     def native_one(self):
+        self._lib.engine_verify_memo_clear()
         return self._verify("native", 1)
+
+    def native_warm(self):
+        return self._verify("native", self.cpus)
 
     def python(self):
         return self._verify("python", None)
@@ -227,6 +238,7 @@ class Bench:
 
     def _native_options(self, options):
         """native-all with some of the batch shortcuts handed back to OpenSSL."""
+        self._lib.engine_verify_memo_clear()
         from engine.verify import inputs, native_backend
         from engine.verify.revocation import index_for
 
@@ -277,6 +289,7 @@ def run(n: int = N, rounds: int = ROUNDS, out=sys.stdout) -> dict:
     variants = {"python": bench.python, "crypto-only": bench.crypto_only}
     if bench.native:
         variants = {"native-all": bench.native_all, "native-1": bench.native_one,
+                    "native-warm": bench.native_warm,
                     "ossl-sigs": bench.native_openssl_signatures,
                     "ossl-crls": bench.native_openssl_crls,
                     **variants, "limit": bench.limit, "limit-1": bench.limit_one}
@@ -307,6 +320,7 @@ def run(n: int = N, rounds: int = ROUNDS, out=sys.stdout) -> dict:
             "native-all / limit (fraction of the bound)": ratio("limit", "native-all"),
             "native-1 / limit-1 (one thread each)": ratio("limit-1", "native-1"),
             "native-all speed-up over native-1": ratio("native-1", "native-all"),
+            "native-warm speed-up over native-all (memo)": ratio("native-all", "native-warm"),
             "limit speed-up over limit-1 (what the cores give)": ratio("limit-1", "limit"),
             "shared signatures: speed-up over ossl-sigs": ratio("ossl-sigs", "native-all"),
             "own CRL tables: speed-up over ossl-crls": ratio("ossl-crls", "native-all"),
@@ -314,7 +328,45 @@ def run(n: int = N, rounds: int = ROUNDS, out=sys.stdout) -> dict:
         print("medians of per-round ratios (limit: %d signatures)" % bench.signatures, file=out)
         for label, value in ratios.items():
             print("  %-45s %6.2f" % (label, value), file=out)
-    return {"times": times, "ratios": ratios}
+    single = batch_of_one(data, rounds, out) if bench.native else {}
+    return {"times": times, "ratios": ratios, "one": single}
+
+
+def batch_of_one(data: dict, rounds: int, out=sys.stdout, calls: int = 300) -> dict:
+    """Microseconds per verify_chains call for one P-256 chain (a handshake's verification)."""
+    from engine import _backend
+    from engine.verify import verify_chains
+
+    _, lib = _backend.native()
+    chain, name = [data["chains"][0]], [data["names"][0]]  # even chains are P-256 throughout
+    trust = data["roots"]
+
+    def native():
+        return verify_chains(chain, trust, at=AT, names=name, backend="native")
+
+    def native_cold():
+        lib.engine_verify_memo_clear()
+        return verify_chains(chain, trust, at=AT, names=name, backend="native")
+
+    def python():
+        return verify_chains(chain, trust, at=AT, names=name, backend="python")
+
+    variants = {"native (memo)": native, "native (memo emptied)": native_cold, "python": python}
+    for fn in variants.values():
+        assert fn()[0].ok, "the single chain does not verify"
+    times = {label: [] for label in variants}
+    for _ in range(rounds):
+        for label, fn in variants.items():
+            started = time.perf_counter()
+            for _ in range(calls):
+                fn()
+            times[label].append((time.perf_counter() - started) / calls * 1e6)
+    print("batch of one (one P-256 chain, %d calls per round, no CRLs):" % calls, file=out)
+    result = {}
+    for label, values in times.items():
+        result[label] = statistics.median(values)
+        print("  %-24s %8.1f us per call" % (label, result[label]), file=out)
+    return result
 
 
 # --- pytest-benchmark entry points (pytest bench/bench_verify.py --benchmark-enable) ---------
