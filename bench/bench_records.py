@@ -2,7 +2,8 @@
 
 For each workload (64 B messages, 1 KiB and 16 KiB records in 1 MiB, 16 KiB records in 64 MiB),
 each suite and each direction, the contenders are timed in interleaved rounds: the native record
-layer with one thread and with two, the pure-Python fallback, Python's ssl (two SSLObjects over
+layer with one thread and with two (for 64 B messages also seal_messages_into with a reused
+buffer, next to seal_messages), the pure-Python fallback, Python's ssl (two SSLObjects over
 MemoryBIOs; TLS_AES_256_GCM_SHA384 rows only, the suite it negotiates), one AEAD call over the
 whole buffer through the extension's libcrypto (the limit) and cryptography's one-shot
 encrypt_into/decrypt_into. Each row reports medians of per-round ratios; the same table is what
@@ -92,6 +93,8 @@ def test_interleaved_ratios(benchmark, workload, suite, direction):
         "speedup_two_threads": row.speedup_x2,
         "speedup_two_threads_fastest_rounds": row.best_speedup_x2,
         "ssl_over_two_threads": row.ratio("ssl", "native x2"),
+        "ssl_over_seal_messages_into": row.ratio("ssl", "native into"),
+        "python_over_seal_messages_into": row.ratio("python", "native into"),
         **{"%s_over_%s" % (name, row.baseline): row.against(name)
            for name in row.wall if name != row.baseline},
         **{"cpu_%s_over_%s" % (name, row.baseline): dataclasses.replace(row, clock="cpu")

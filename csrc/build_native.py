@@ -1,8 +1,9 @@
 """cffi build script for ``engine._native``.
 
 Every ``csrc/*.h`` is one area's public C interface: its declarations are given to cffi's cdef
-(preprocessor lines dropped) and it is included by the generated module. Every ``csrc/*.c`` is
-compiled into the one extension, linked against OpenSSL's libcrypto 3.x.
+(preprocessor lines dropped) and it is included by the generated module. A header named
+``*_internal.h`` is shared by one area's sources only: it is neither given to cdef nor included.
+Every ``csrc/*.c`` is compiled into the one extension, linked against OpenSSL's libcrypto 3.x.
 
 Where OpenSSL lives: ``OPENSSL_DIR`` (a prefix with include/ and lib/), or ``OPENSSL_INCLUDE_DIR``
 and ``OPENSSL_LIB_DIR``, else ``pkg-config libcrypto``, else the compiler's defaults.
@@ -27,7 +28,7 @@ def _rel(path):
 
 
 def _headers():
-    return sorted(glob.glob(os.path.join(HERE, "*.h")))
+    return sorted(h for h in glob.glob(os.path.join(HERE, "*.h")) if not h.endswith("_internal.h"))
 
 
 def _sources():

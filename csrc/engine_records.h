@@ -43,7 +43,9 @@ int engine_records_seal(engine_record_key *key, const unsigned char *in, size_t 
                         int threads, size_t *written, uint64_t *records);
 
 /* One record per message; `in` holds the `count` messages one after another, `lengths` their
- * lengths (each at most 2^14, summing to in_len). `threads` as for engine_records_seal. */
+ * lengths (each at most 2^14, summing to in_len; else ENGINE_RECORDS_EINVAL). `threads` as for
+ * engine_records_seal. If `out_cap` is too small (out may then be NULL with out_cap 0, to ask),
+ * the result is ENGINE_RECORDS_SPACE with *written set to the size the records need. */
 int engine_records_seal_messages(engine_record_key *key, const unsigned char *in, size_t in_len,
                                  const uint64_t *lengths, size_t count, int content_type,
                                  size_t pad_to, uint64_t seq,

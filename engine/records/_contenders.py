@@ -1,11 +1,13 @@
 """The things record protection is measured against, each as a callable doing one operation.
 
 For one suite, direction (``seal`` or ``open``) and workload, :func:`contenders` returns the
-native record layer (one thread and two), the Python twin, Python's ``ssl`` (two SSLObjects over
+native record layer (one thread and two; for messages also ``seal_messages_into`` with a buffer
+kept from call to call, next to ``seal_messages``), the Python twin, Python's ``ssl`` (two SSLObjects over
 MemoryBIOs writing and reading the same data; only for TLS_AES_256_GCM_SHA384, the suite they
 negotiate), and two framing-free limits: one AEAD call over the whole buffer through the
 libcrypto the extension links, and cryptography's one-shot ``encrypt_into``/``decrypt_into``.
-Every contender writes into buffers it keeps, as a connection would.
+Every contender writes into buffers it keeps, as a connection would, except ``seal_messages``,
+which returns a new bytes object each time.
 """
 
 from __future__ import annotations
@@ -65,11 +67,14 @@ def _records(suite, key, iv, data, workload):
     return sealer.seal(data, max_fragment=workload.record_size)
 
 
-def _native_seal(suite, key, iv, data, workload, threads=1):
+def _native_seal(suite, key, iv, data, workload, threads=1, into=False):
     sealer = Sealer(suite, key, iv, backend="native")
     if workload.messages:
         step = workload.record_size
         messages = [data[i : i + step] for i in range(0, len(data), step)]
+        if into:
+            out = bytearray(len(data) + len(messages) * 22)
+            return lambda: sealer.seal_messages_into(out, messages, threads=threads)
         return lambda: sealer.seal_messages(messages, threads=threads)
     out = bytearray(len(data) + (len(data) // workload.record_size + 1) * 22)
     return lambda: sealer.seal_into(out, data, max_fragment=workload.record_size, threads=threads)
@@ -254,6 +259,8 @@ def contenders(suite: str, direction: str, workload: Workload, native: bool = Tr
         if direction == "seal":
             result["native"] = _native_seal(suite, key, iv, data, workload)
             result["native x2"] = _native_seal(suite, key, iv, data, workload, threads=2)
+            if workload.messages:
+                result["native into"] = _native_seal(suite, key, iv, data, workload, into=True)
         else:
             result["native"] = _opening("native", suite, key, iv, wire)
             result["native x2"] = _opening("native", suite, key, iv, wire, threads=2)

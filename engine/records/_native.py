@@ -7,13 +7,12 @@ serves one direction and is used under its Sealer's or Opener's lock.
 
 from __future__ import annotations
 
-import array
 import platform
 
 from .. import _backend
 from ..errors import BackendError, RecordError
 from ._outcome import Opened
-from ._suites import SEQ_LIMIT, Suite
+from ._suites import SEQ_LIMIT, Suite, check_capacity
 
 _ERRORS = {1: "auth", 2: "overflow", 3: "unexpected", 4: "seq", 5: "space"}
 # A new bytes object of two or more bytes is unshared until it is returned, so the records can
@@ -82,17 +81,47 @@ class NativeKey:
         ))
         return out
 
-    def seal_messages_new(self, data, lengths, size, content_type, pad_to, seq,
-                          threads) -> bytes:
+    def seal_messages_into(self, out, capacity, messages, content_type, pad_to, seq,
+                           threads) -> int:
+        """One record per message into ``out``; returns the bytes written."""
+        rc, size = self._seal_messages(messages, content_type, pad_to, seq,
+                                       self._ffi.from_buffer(out, require_writable=True),
+                                       capacity, threads)
+        if rc == 5:
+            check_capacity(capacity, size)
+        self._check(rc)
+        return size
+
+    def seal_messages_new(self, messages, content_type, pad_to, seq, threads) -> bytes:
         ffi = self._ffi
+        if pad_to == 0:
+            size = messages.sealed_size(0)
+        else:  # ask the extension what the padded records take
+            rc, size = self._seal_messages(messages, content_type, pad_to, seq, ffi.NULL, 0,
+                                           threads)
+            if rc != 5:
+                self._check(rc)
         out = bytes(size) if _FILL_BYTES_IN_PLACE else bytearray(size)
-        lens = array.array("Q", lengths)
-        self._check(self._lib.engine_records_seal_messages(
-            self._handle, ffi.from_buffer(data), len(data),
-            ffi.cast("uint64_t *", ffi.from_buffer(lens)), len(lens), content_type, pad_to,
-            seq, ffi.from_buffer(out), size, threads, self._written,
-        ))
+        rc, _ = self._seal_messages(messages, content_type, pad_to, seq, ffi.from_buffer(out),
+                                    size, threads)
+        self._check(rc)
         return out if _FILL_BYTES_IN_PLACE else bytes(out)
+
+    def _seal_messages(self, messages, content_type, pad_to, seq, out_ptr, capacity,
+                       threads) -> tuple[int, int]:
+        """(return code, bytes written or needed). Lengths the extension refuses are counted
+        again in bytes (ValueError for a message over 2^14) and the call is made once more."""
+        ffi = self._ffi
+        for attempt in (1, 2):
+            rc = self._lib.engine_records_seal_messages(
+                self._handle, ffi.from_buffer(messages.data), len(messages.data),
+                ffi.from_buffer("uint64_t[]", messages.lengths), len(messages.lengths),
+                content_type, pad_to, seq, out_ptr, capacity, threads, self._written,
+            )
+            if rc != -1 or attempt == 2:
+                break
+            messages.exact()
+        return rc, self._written[0]
 
     # -- opening ---------------------------------------------------------------------------
 

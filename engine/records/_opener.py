@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-
 from ..errors import RecordAuthenticationError, RecordError, RecordOverflowError, UnexpectedMessageError
-from ._select import choose, make_key
-from ._suites import (
-    check_key,
-    check_seq,
-    check_threads,
-    input_buffer,
-    output_buffer,
-    release_view,
-    suite_named,
-)
+from ._direction import Direction
+from ._suites import check_threads, input_buffer, output_buffer, release_view
 
 
 def _copied(out: bytearray, segments) -> list[tuple[int, bytes]]:
@@ -23,7 +13,7 @@ def _copied(out: bytearray, segments) -> list[tuple[int, bytes]]:
         return [(t, bytes(view[o : o + n])) for t, o, n in segments]
 
 
-class Opener:
+class Opener(Direction):
     """Opens the records one side receives, with one traffic key and static IV.
 
     ``open``/``open_into`` take every complete record at the front of the wire bytes whose outer
@@ -41,25 +31,7 @@ class Opener:
     (section 5.4), RecordError once sequence numbers are used up.
     """
 
-    def __init__(self, suite: str, key, iv, *, seq: int = 0, backend: str | None = None):
-        self._suite = suite_named(suite)
-        key, iv = check_key(self._suite, key, iv)
-        self._seq = check_seq(seq)
-        self.backend = choose(backend)
-        self._key = make_key(self.backend, self._suite, key, iv, encrypt=False)
-        self._lock = threading.Lock()
-
-    @property
-    def suite(self) -> str:
-        return self._suite.name
-
-    @property
-    def seq(self) -> int:
-        """The sequence number the next record is expected to carry."""
-        return self._seq
-
-    def __repr__(self) -> str:
-        return "Opener(%s, seq=%d, backend=%s)" % (self._suite.name, self._seq, self.backend)
+    _ENCRYPT = False
 
     def open(self, wire, *, threads: int = 1) -> tuple[list[tuple[int, bytes]], int]:
         """``([(content_type, plaintext), ...], bytes consumed)`` for the records at the front."""

@@ -17,6 +17,7 @@ from ._suites import (
     SEQ_LIMIT,
     TAG_SIZE,
     Suite,
+    check_capacity,
     inner_size,
     nonce,
 )
@@ -65,22 +66,26 @@ class PythonKey:
         self.seal_into(out, size, data, length, content_type, max_fragment, pad_to, seq, threads)
         return bytes(out)
 
-    def seal_messages_new(self, data: bytes, lengths, size: int, content_type: int,
-                          pad_to: int, seq: int, threads: int) -> bytes:
-        out = bytearray(size)
-        self.seal_messages_into(memoryview(out), memoryview(data), lengths, content_type,
-                                pad_to, seq)
+    def seal_messages_new(self, messages, content_type: int, pad_to: int, seq: int,
+                          threads: int) -> bytes:
+        out = bytearray(messages.exact().sealed_size(pad_to))
+        self.seal_messages_into(out, len(out), messages, content_type, pad_to, seq, threads)
         return bytes(out)
 
-    def seal_messages_into(self, out: memoryview, data: memoryview, lengths, content_type: int,
-                           pad_to: int, seq: int) -> None:
-        """One record per message; ``data`` holds the messages one after another."""
+    def seal_messages_into(self, out, capacity: int, messages, content_type: int, pad_to: int,
+                           seq: int, threads: int) -> int:
+        """One record per message (a :class:`Messages`) into ``out``; returns the bytes written."""
+        size = messages.exact().sealed_size(pad_to)
+        check_capacity(capacity, size)
         pos = start = 0
-        for n in lengths:
-            tail = bytes((content_type,)) + bytes(inner_size(n, pad_to) - n - 1)
-            pos = self._seal_one(out, pos, data[start : start + n], tail, seq)
-            start += n
-            seq += 1
+        with memoryview(out) as whole, whole.cast("B") as view, \
+                memoryview(messages.data) as data:
+            for n in messages.lengths:
+                tail = bytes((content_type,)) + bytes(inner_size(n, pad_to) - n - 1)
+                pos = self._seal_one(view, pos, data[start : start + n], tail, seq)
+                start += n
+                seq += 1
+        return size
 
     def plaintext_bound(self, wire, length: int) -> int:
         """An output size enough for every complete record at the front of ``wire``."""

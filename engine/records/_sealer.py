@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
-import threading
+import io
 
-from ._select import choose, make_key
+from ._direction import Direction
+from ._messages import KEEP_BYTES, Messages
 from ._suites import (
     APPLICATION_DATA,
     MAX_FRAGMENT,
-    check_key,
+    check_capacity,
     check_seal_options,
-    check_seq,
     check_seq_room,
     input_buffer,
-    joined_messages,
-    messages_layout,
     output_buffer,
     release_view,
     sealed_layout,
-    suite_named,
 )
 
 
-class Sealer:
+class Sealer(Direction):
     """Protects the records one side sends, with one traffic key and static IV.
 
     ``seq`` is the sequence number of the next record (RFC 8446 section 5.3); it advances by one
@@ -32,25 +29,8 @@ class Sealer:
     TypeError or ValueError.
     """
 
-    def __init__(self, suite: str, key, iv, *, seq: int = 0, backend: str | None = None):
-        self._suite = suite_named(suite)
-        key, iv = check_key(self._suite, key, iv)
-        self._seq = check_seq(seq)
-        self.backend = choose(backend)
-        self._key = make_key(self.backend, self._suite, key, iv, encrypt=True)
-        self._lock = threading.Lock()
-
-    @property
-    def suite(self) -> str:
-        return self._suite.name
-
-    @property
-    def seq(self) -> int:
-        """The sequence number the next record will use."""
-        return self._seq
-
-    def __repr__(self) -> str:
-        return "Sealer(%s, seq=%d, backend=%s)" % (self._suite.name, self._seq, self.backend)
+    _ENCRYPT = True
+    _gather: io.BytesIO | None = None  # where seal_messages gathers its messages
 
     def seal(self, data, *, content_type: int = APPLICATION_DATA, max_fragment: int = MAX_FRAGMENT,
              pad_to: int = 0, threads: int = 1) -> bytes:
@@ -90,10 +70,7 @@ class Sealer:
         data, length = input_buffer(data)
         try:
             records, size = sealed_layout(length, max_fragment, pad_to)
-            if size > capacity:
-                raise ValueError(
-                    "the output buffer holds %d bytes; the records need %d" % (capacity, size)
-                )
+            check_capacity(capacity, size)
             if records == 0:
                 return 0
             with self._lock:
@@ -113,13 +90,44 @@ class Sealer:
         ``threads`` > 1 spreads the messages over threads in the native backend (same bytes).
         """
         check_seal_options(content_type, 1, pad_to, threads)
-        data, lengths = joined_messages(messages)
-        if not lengths:
-            return b""
-        size = messages_layout(lengths, pad_to, len(data))  # also refuses one over 2^14
-        with self._lock:
-            check_seq_room(self._seq, len(lengths))
-            out = self._key.seal_messages_new(data, lengths, size, content_type, pad_to,
-                                              self._seq, threads)
-            self._seq += len(lengths)
+        with self._lock, self._gathered(messages) as batch:
+            if not batch:
+                return b""
+            check_seq_room(self._seq, len(batch))
+            out = self._key.seal_messages_new(batch, content_type, pad_to, self._seq, threads)
+            self._seq += len(batch)
         return out
+
+    def seal_messages_into(self, buffer, messages, *, content_type: int = APPLICATION_DATA,
+                           pad_to: int = 0, threads: int = 1) -> int:
+        """Like :meth:`seal_messages`, writing into ``buffer`` from its start; returns the bytes
+        written.
+
+        A buffer kept and reused across calls spares the allocation (and the fresh pages) of a
+        new result each time. A buffer too small raises ValueError before anything is written.
+        """
+        check_seal_options(content_type, 1, pad_to, threads)
+        given = buffer
+        out, capacity = output_buffer(buffer)
+        try:
+            with self._lock, self._gathered(messages) as batch:
+                if not batch:
+                    return 0
+                check_seq_room(self._seq, len(batch))
+                written = self._key.seal_messages_into(out, capacity, batch, content_type,
+                                                       pad_to, self._seq, threads)
+                self._seq += len(batch)
+            return written
+        finally:
+            release_view(out, given)
+
+    def _gathered(self, messages) -> Messages:
+        """The messages gathered into this Sealer's buffer (called under its lock)."""
+        buffer = self._gather
+        if buffer is None or buffer.tell() > KEEP_BYTES:  # do not hold on to a big batch
+            buffer = self._gather = io.BytesIO()
+        try:
+            return Messages(messages, buffer)
+        except BufferError:  # a view of it outlived its call (kept by a traceback): start afresh
+            self._gather = io.BytesIO()
+            return Messages(messages, self._gather)

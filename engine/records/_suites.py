@@ -127,22 +127,10 @@ def sealed_layout(data_len: int, max_fragment: int, pad_to: int) -> tuple[int, i
     return full + (1 if rest else 0), total
 
 
-def messages_layout(lengths, pad_to: int, content: int) -> int:
-    """Total bytes that sealing one record per message of the given lengths produces.
-
-    ``content`` is the sum of ``lengths``.
-    """
-    longest = max(lengths) if lengths else 0
-    if longest > MAX_FRAGMENT:
-        raise ValueError("a message of %d bytes does not fit one record (at most 2^14)" % longest)
-    if pad_to == 0:
-        return content + len(lengths) * (HEADER_SIZE + 1 + TAG_SIZE)
-    total = 0
-    for n in lengths:
-        if n > MAX_FRAGMENT:
-            raise ValueError("a message of %d bytes does not fit one record (at most 2^14)" % n)
-        total += record_size(n, pad_to)
-    return total
+def check_capacity(capacity: int, size: int) -> None:
+    """Refuse an output buffer of ``capacity`` bytes for records of ``size`` bytes."""
+    if size > capacity:
+        raise ValueError("the output buffer holds %d bytes; the records need %d" % (capacity, size))
 
 
 def check_seq_room(seq: int, records: int) -> None:
@@ -196,16 +184,3 @@ def release_view(view, given) -> None:
     """Release a view this module made of a caller's buffer, so the caller may resize it."""
     if view is not given and isinstance(view, memoryview):
         view.release()
-
-
-def joined_messages(messages) -> tuple[bytes, list[int]]:
-    """The messages one after another, and their lengths in bytes."""
-    if not isinstance(messages, (list, tuple)):
-        messages = list(messages)
-    data = b"".join(messages)
-    lengths = list(map(len, messages))
-    if sum(lengths) != len(data):  # some message's len() does not count bytes
-        views = [byte_view(m) for m in messages]
-        lengths = [len(v) for v in views]
-        data = b"".join(views)
-    return data, lengths

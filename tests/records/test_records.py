@@ -94,6 +94,60 @@ def test_seal_messages_refuses_a_message_over_2_14(backend):
     assert sealer.seq == 0
 
 
+def test_seal_messages_into_writes_what_seal_messages_gives(backend):
+    messages = [b"", b"one", os.urandom(16384), b"three"]
+    expected = pair(backend)[0].seal_messages(messages, pad_to=32, content_type=22)
+    sealer, _ = pair(backend)
+    buffer = bytearray(len(expected) + 7)
+    written = sealer.seal_messages_into(buffer, messages, pad_to=32, content_type=22)
+    assert written == len(expected) and bytes(buffer[:written]) == expected
+    assert buffer[written:] == bytes(7) and sealer.seq == 4
+
+
+def test_seal_messages_into_a_reused_buffer_goes_on_with_the_next_numbers(backend):
+    sealer, opener = pair(backend)
+    buffer = bytearray(100)
+    wire = b""
+    for message in (b"first", b"second"):
+        wire += bytes(buffer[: sealer.seal_messages_into(buffer, [message])])
+    assert opener.open(wire) == ([(23, b"first"), (23, b"second")], len(wire))
+
+
+def test_seal_messages_into_refuses_a_small_buffer_before_writing(backend):
+    sealer, _ = pair(backend)
+    buffer = bytearray(b"\xaa" * 48)  # two records of 5 bytes need 2 * 27
+    with pytest.raises(ValueError, match="54"):
+        sealer.seal_messages_into(buffer, [b"hello", b"world"])
+    assert buffer == b"\xaa" * 48 and sealer.seq == 0
+
+
+def test_seal_messages_into_refuses_a_message_over_2_14(backend):
+    sealer, _ = pair(backend)
+    with pytest.raises(ValueError, match="2\\^14"):
+        sealer.seal_messages_into(bytearray(40000), [b"a", b"b" * 16385])
+    assert sealer.seq == 0
+
+
+def test_seal_messages_of_nothing_is_nothing(backend):
+    sealer, _ = pair(backend)
+    assert sealer.seal_messages([]) == b""
+    assert sealer.seal_messages_into(bytearray(10), iter([])) == 0
+    assert sealer.seq == 0
+
+
+def test_seal_messages_counts_bytes_not_items(backend):
+    import array
+
+    wide = array.array("H", [1, 2, 3])  # three items, six bytes
+    sealer, opener = pair(backend)
+    wire = sealer.seal_messages([b"ab", wide], pad_to=4)
+    assert opener.open(wire)[0] == [(23, b"ab"), (23, wide.tobytes())]
+    sealer, _ = pair(backend)
+    buffer = bytearray(len(wire))
+    assert sealer.seal_messages_into(buffer, (m for m in [b"ab", wide]), pad_to=4) == len(wire)
+    assert buffer == wire
+
+
 def test_seal_into_refuses_a_small_buffer_before_writing(backend):
     sealer, _ = pair(backend)
     buffer = bytearray(b"\xaa" * 30)

@@ -39,7 +39,8 @@ def test_a_measured_row_has_a_time_per_round_for_each_contender():
 
 def test_goals_report_each_target_with_its_weakest_figure():
     first = {"native": [1.0, 1.0, 1.0], "limit": [0.95, 0.9, 0.8], "native x2": [0.5] * 3}
-    second = {"native": [1.0] * 3, "ssl": [3.0] * 3, "python": [6.0] * 3, "native x2": [0.5] * 3}
+    second = {"native": [1.0] * 3, "ssl": [3.0] * 3, "python": [6.0] * 3, "native x2": [0.5] * 3,
+              "native into": [0.75] * 3}
     rows = [
         Row("TLS_AES_128_GCM_SHA256", "seal", Workload("16 KiB", 16384, 2**20), "native",
             first, first),
@@ -51,6 +52,9 @@ def test_goals_report_each_target_with_its_weakest_figure():
                                                               "seal 16 KiB)")
     assert results["64 B messages >= 5x ssl"][0] is False
     assert results["64 B messages >= 5x ssl, two threads"][0] is True
+    assert results["64 B messages >= 5x ssl, seal_messages_into"] == (False, "lowest 4.00 "
+                                                                       "(AES-256-GCM open 64 B)")
+    assert results["64 B messages >= 5x the fallback, seal_messages_into"][0] is True
     assert results["2 threads >= 1.7x one on 1 MiB and larger"][0] is True
     assert results["  the same, fastest rounds (second core free)"][0] is True
     assert results["16 KiB records >= 2x ssl"] == (None, "not measured")

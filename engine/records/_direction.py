@@ -1,0 +1,40 @@
+"""What a Sealer and an Opener share: one direction's suite, traffic key, static IV and sequence
+number (RFC 8446 section 5.3), and the backend that protects its records."""
+
+from __future__ import annotations
+
+import threading
+
+from ._select import choose, make_key
+from ._suites import check_key, check_seq, suite_named
+
+
+class Direction:
+    """One direction of a connection's record protection; subclasses say which (``_ENCRYPT``).
+
+    ``seq`` is the sequence number of the next record. ``backend`` is ``"native"``,
+    ``"python"`` or None (ENGINE_BACKEND). Calls on one object run one at a time, under its lock.
+    """
+
+    _ENCRYPT: bool
+
+    def __init__(self, suite: str, key, iv, *, seq: int = 0, backend: str | None = None):
+        self._suite = suite_named(suite)
+        key, iv = check_key(self._suite, key, iv)
+        self._seq = check_seq(seq)
+        self.backend = choose(backend)
+        self._key = make_key(self.backend, self._suite, key, iv, encrypt=self._ENCRYPT)
+        self._lock = threading.Lock()
+
+    @property
+    def suite(self) -> str:
+        return self._suite.name
+
+    @property
+    def seq(self) -> int:
+        """The sequence number of the next record."""
+        return self._seq
+
+    def __repr__(self) -> str:
+        return "%s(%s, seq=%d, backend=%s)" % (type(self).__name__, self._suite.name, self._seq,
+                                              self.backend)
