@@ -56,15 +56,88 @@ static void seal_run_job(void *p, int slot)
     r->rc = rc;
 }
 
-/* Seal the runs, on `threads` threads; any failure wipes the whole output. */
-static int seal_runs(seal_run *runs, int nruns, int threads, unsigned char *out, size_t total)
+/* One call's records, checked: `records` records making `total` bytes at `out`. */
+typedef struct seal_batch {
+    engine_record_key *key;
+    const unsigned char *in;
+    size_t in_len;
+    const uint64_t *lengths; /* one record per length when not NULL, else max_fragment cuts */
+    size_t records;
+    size_t max_fragment, pad_to;
+    int content_type;
+    uint64_t seq;
+    unsigned char *out;
+    size_t total;
+    size_t full_size; /* bytes of a record of max_fragment content (fragment cuts only) */
+} seal_batch;
+
+/* Fragment cuts: equal numbers of records per run (all full-size but the very last). */
+static void cut_fragments(const seal_batch *b, seal_run *runs, int nruns)
 {
-    engine_pool_run(seal_run_job, runs, sizeof(runs[0]), nruns, threads);
+    size_t per = b->records / (size_t)nruns, extra = b->records % (size_t)nruns, first = 0;
+    for (int i = 0; i < nruns; i++) {
+        size_t count = per + ((size_t)i < extra ? 1 : 0);
+        size_t in_start = first * b->max_fragment;
+        size_t in_end = (first + count) * b->max_fragment;
+        if (in_end > b->in_len)
+            in_end = b->in_len;
+        runs[i] = (seal_run){
+            .key = b->key, .in = b->in + in_start, .in_len = in_end - in_start,
+            .out = b->out + first * b->full_size, .max_fragment = b->max_fragment,
+            .pad_to = b->pad_to, .content_type = b->content_type, .seq = b->seq + first,
+            .rc = ENGINE_RECORDS_OK,
+        };
+        first += count;
+    }
+}
+
+/* One record per message: runs of about equal output size. */
+static void cut_messages(const seal_batch *b, seal_run *runs, int nruns)
+{
+    size_t index = 0, in_pos = 0, out_pos = 0;
+    for (int j = 0; j < nruns; j++) {
+        size_t target = (b->total / (size_t)nruns) * (size_t)(j + 1);
+        size_t first = index, in_start = in_pos, out_start = out_pos;
+        while (index < b->records && (out_pos < target || j + 1 == nruns)) {
+            in_pos += (size_t)b->lengths[index];
+            out_pos += HEADER_SIZE + inner_size((size_t)b->lengths[index], b->pad_to) + TAG_SIZE;
+            index++;
+        }
+        runs[j] = (seal_run){
+            .key = b->key, .in = b->in + in_start, .in_len = in_pos - in_start,
+            .lengths = b->lengths + first, .count = index - first, .out = b->out + out_start,
+            .pad_to = b->pad_to, .content_type = b->content_type, .seq = b->seq + first,
+            .rc = ENGINE_RECORDS_OK,
+        };
+    }
+}
+
+/* Seal a batch in runs on up to `threads` threads; any failure wipes the whole output. */
+static int seal_batch_run(const seal_batch *b, int threads)
+{
+    engine_record_key *k = b->key;
+    if (pthread_mutex_trylock(&k->lock) != 0)
+        return ENGINE_RECORDS_EBUSY;
+    int t = engine_record_key_threads(k, threads, b->records, b->total);
+    int nruns = engine_pool_chunks(t, b->records, b->total);
+    seal_run one, *runs = nruns > 1 ? calloc((size_t)nruns, sizeof(seal_run)) : &one;
+    if (runs == NULL) {
+        runs = &one;
+        nruns = t = 1;
+    }
+    if (b->lengths != NULL)
+        cut_messages(b, runs, nruns);
+    else
+        cut_fragments(b, runs, nruns);
+    engine_pool_run(seal_run_job, runs, sizeof(runs[0]), nruns, t);
     int rc = ENGINE_RECORDS_OK;
     for (int i = 0; i < nruns && rc == ENGINE_RECORDS_OK; i++)
         rc = runs[i].rc;
     if (rc != ENGINE_RECORDS_OK)
-        OPENSSL_cleanse(out, total);
+        OPENSSL_cleanse(b->out, b->total);
+    if (runs != &one)
+        free(runs);
+    pthread_mutex_unlock(&k->lock);
     return rc;
 }
 
@@ -93,35 +166,12 @@ int engine_records_seal(engine_record_key *k, const unsigned char *in, size_t in
     size_t total = full * full_size + rest_size;
     if (total > out_cap)
         return ENGINE_RECORDS_SPACE;
-    if (pthread_mutex_trylock(&k->lock) != 0)
-        return ENGINE_RECORDS_EBUSY;
-
-    int t = engine_record_key_threads(k, threads, nrec, in_len);
-    int nruns = engine_pool_chunks(t, nrec, total);
-    seal_run one, *runs = nruns > 1 ? calloc((size_t)nruns, sizeof(seal_run)) : &one;
-    if (runs == NULL) {
-        runs = &one;
-        nruns = t = 1;
-    }
-    /* equal numbers of records per run (all full-size but the very last) */
-    size_t per = nrec / (size_t)nruns, extra = nrec % (size_t)nruns, first = 0;
-    for (int i = 0; i < nruns; i++) {
-        size_t count = per + ((size_t)i < extra ? 1 : 0);
-        size_t in_start = first * max_fragment;
-        size_t in_end = (first + count) * max_fragment;
-        if (in_end > in_len)
-            in_end = in_len;
-        runs[i] = (seal_run){
-            .key = k, .in = in + in_start, .in_len = in_end - in_start,
-            .out = out + first * full_size, .max_fragment = max_fragment, .pad_to = pad_to,
-            .content_type = content_type, .seq = seq + first, .rc = ENGINE_RECORDS_OK,
-        };
-        first += count;
-    }
-    int rc = seal_runs(runs, nruns, t, out, total);
-    if (runs != &one)
-        free(runs);
-    pthread_mutex_unlock(&k->lock);
+    seal_batch batch = {
+        .key = k, .in = in, .in_len = in_len, .records = nrec, .max_fragment = max_fragment,
+        .pad_to = pad_to, .content_type = content_type, .seq = seq, .out = out, .total = total,
+        .full_size = full_size,
+    };
+    int rc = seal_batch_run(&batch, threads);
     if (rc != ENGINE_RECORDS_OK)
         return rc;
     *written = total;
@@ -159,37 +209,11 @@ int engine_records_seal_messages(engine_record_key *k, const unsigned char *in, 
     }
     if (count == 0)
         return ENGINE_RECORDS_OK;
-    if (pthread_mutex_trylock(&k->lock) != 0)
-        return ENGINE_RECORDS_EBUSY;
-
-    int t = engine_record_key_threads(k, threads, count, total);
-    int nruns = engine_pool_chunks(t, count, total);
-    seal_run one, *runs = nruns > 1 ? calloc((size_t)nruns, sizeof(seal_run)) : &one;
-    if (runs == NULL) {
-        runs = &one;
-        nruns = t = 1;
-    }
-    /* runs of about equal output size */
-    size_t index = 0, in_pos = 0, out_pos = 0;
-    for (int j = 0; j < nruns; j++) {
-        size_t target = (total / (size_t)nruns) * (size_t)(j + 1);
-        size_t first = index, in_start = in_pos, out_start = out_pos;
-        while (index < count && (out_pos < target || j + 1 == nruns)) {
-            in_pos += (size_t)lengths[index];
-            out_pos += HEADER_SIZE + inner_size((size_t)lengths[index], pad_to) + TAG_SIZE;
-            index++;
-        }
-        runs[j] = (seal_run){
-            .key = k, .in = in + in_start, .in_len = in_pos - in_start,
-            .lengths = lengths + first, .count = index - first, .out = out + out_start,
-            .pad_to = pad_to, .content_type = content_type, .seq = seq + first,
-            .rc = ENGINE_RECORDS_OK,
-        };
-    }
-    int rc = seal_runs(runs, nruns, t, out, total);
-    if (runs != &one)
-        free(runs);
-    pthread_mutex_unlock(&k->lock);
+    seal_batch batch = {
+        .key = k, .in = in, .in_len = in_len, .lengths = lengths, .records = count,
+        .pad_to = pad_to, .content_type = content_type, .seq = seq, .out = out, .total = total,
+    };
+    int rc = seal_batch_run(&batch, threads);
     if (rc != ENGINE_RECORDS_OK)
         return rc;
     *written = total;
