@@ -59,7 +59,8 @@ int engine_record_seal_one(EVP_CIPHER_CTX *ctx, const unsigned char iv[IV_SIZE],
         if ((clen > 0 && EVP_EncryptUpdate(ctx, body, &n, content, (int)clen) != 1)
             || EVP_EncryptUpdate(ctx, body + clen, &n, &type, 1) != 1
             || (inner > clen + 1
-                && EVP_EncryptUpdate(ctx, body + clen + 1, &n, zeros, (int)(inner - clen - 1)) != 1))
+                && EVP_EncryptUpdate(ctx, body + clen + 1, &n, zeros, (int)(inner - clen - 1))
+                       != 1))
             return ENGINE_RECORDS_ECRYPTO;
     }
     /* the tag straight through the parameter interface: what EVP_CTRL_AEAD_GET_TAG does, less

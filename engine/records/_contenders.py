@@ -2,8 +2,8 @@
 
 For one suite, direction (``seal`` or ``open``) and workload, :func:`contenders` returns the
 native record layer (one thread and two; for messages also ``seal_messages_into`` with a buffer
-kept from call to call, next to ``seal_messages``), the Python twin, Python's ``ssl`` (two SSLObjects over
-MemoryBIOs writing and reading the same data; only for TLS_AES_256_GCM_SHA384, the suite they
+kept from call to call, next to ``seal_messages``), the Python twin, Python's ``ssl`` (two
+SSLObjects over MemoryBIOs writing and reading the same data; only for TLS_AES_256_GCM_SHA384, the suite they
 negotiate), and two framing-free limits: one AEAD call over the whole buffer through the
 libcrypto the extension links, and cryptography's one-shot ``encrypt_into``/``decrypt_into``.
 Every contender writes into buffers it keeps, as a connection would, except ``seal_messages``,

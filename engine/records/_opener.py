@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from ..errors import RecordAuthenticationError, RecordError, RecordOverflowError, UnexpectedMessageError
+from ..errors import (
+    RecordAuthenticationError,
+    RecordError,
+    RecordOverflowError,
+    UnexpectedMessageError,
+)
 from ._direction import Direction
 from ._suites import check_threads, input_buffer, output_buffer, release_view
 

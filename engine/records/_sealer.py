@@ -88,6 +88,8 @@ class Sealer(Direction):
         """One record per message (each at most 2^14 bytes), all in one call.
 
         ``threads`` > 1 spreads the messages over threads in the native backend (same bytes).
+        The messages are copied into one buffer that the Sealer keeps for the next call (unless
+        it grew past 4 MiB), so their pages are not mapped afresh each time.
         """
         check_seal_options(content_type, 1, pad_to, threads)
         with self._lock, self._gathered(messages) as batch:

@@ -179,8 +179,9 @@ LEGEND = (
     "'of limit', 'of c1sh': the time of one AEAD call over the whole\n"
     "buffer (the extension's libcrypto; cryptography's one-shot) over ours, 1.00 = as fast.\n"
     "'x ssl', 'x python': their time over ours (one thread); 'x ssl 2t': over ours with two\n"
-    "threads; '2 thr': our time with one thread over our time with two; 'into' (64 B messages):\n"
-    "the time of seal_messages (a new result each call) over seal_messages_into (a buffer reused)."
+    "threads; '2 thr': our time with one thread over our time with two; 'into' (64 B\n"
+    "messages): the time of seal_messages (a new result each call) over seal_messages_into (a\n"
+    "buffer reused)."
 )
 
 

@@ -148,6 +148,15 @@ def test_seal_messages_counts_bytes_not_items(backend):
     assert buffer == wire
 
 
+def test_seal_messages_goes_on_while_a_view_of_its_gathering_buffer_lives(backend):
+    sealer, opener = pair(backend)
+    wire = sealer.seal_messages([b"first"])
+    held = sealer._gather.getbuffer()  # as a traceback keeping a view alive would
+    wire += sealer.seal_messages([b"second", b"third"])
+    held.release()
+    assert opener.open(wire) == ([(23, b"first"), (23, b"second"), (23, b"third")], len(wire))
+
+
 def test_seal_into_refuses_a_small_buffer_before_writing(backend):
     sealer, _ = pair(backend)
     buffer = bytearray(b"\xaa" * 30)
