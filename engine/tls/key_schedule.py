@@ -57,7 +57,13 @@ def hkdf_label(label: bytes, context: bytes, length: int) -> bytes:
 def hkdf_expand_label(
     hash_name: str, secret: bytes, label: bytes, context: bytes, length: int
 ) -> bytes:
-    """HKDF-Expand-Label(Secret, Label, Context, Length) (section 7.1)."""
+    """HKDF-Expand-Label(Secret, Label, Context, Length) (section 7.1).
+
+    Every label of the key schedule fits one HMAC block (T(1)); that case is done inline.
+    """
+    head = _LABELS.get((label, len(context), length))
+    if head is not None and (length <= 32 or (length <= 48 and hash_name == "sha384")):
+        return _hmac_digest(secret, head + context + b"\x01", hash_name)[:length]
     return hkdf_expand(hash_name, secret, hkdf_label(label, context, length), length)
 
 

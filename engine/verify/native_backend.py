@@ -4,13 +4,16 @@ Kept across calls: one C store (X509_STORE plus CRL tables) per (trust anchors, 
 keyed by their DER contents, and parsed certificate handles keyed by DER, both bounded. The C
 side parses what has no handle yet, verifies on worker threads without the GIL, and reports an
 OpenSSL error code (or one of the project's codes) and depth per chain; :mod:`.reasons` turns
-those into verdict reasons.
+those into verdict reasons. The C side also remembers, across calls, which signatures it has
+verified (keyed by SHA-256 of the certificate and of the issuer's SubjectPublicKeyInfo), so a
+chain seen again costs its checks but not its signatures; every other check runs every call.
 """
 
 from __future__ import annotations
 
 import datetime
 import ipaddress
+import threading
 
 from .. import _backend
 from ..errors import CRLError, TrustStoreError
@@ -140,6 +143,37 @@ def _name_array(ffi, names):
     return ffi.new("const char *[]", pointers), (joined, buffer)
 
 
+SMALL_CHAIN = 16
+_buffers = threading.local()
+
+
+def _small(ffi, ders, members, name):
+    """The C arrays for a batch of one chain, allocated once per thread and refilled: a
+    handshake verifies one chain, and the C call holds no reference past its return."""
+    arrays = getattr(_buffers, "arrays", None)
+    if arrays is None:
+        arrays = _buffers.arrays = (
+            ffi.new("void *[]", SMALL_CHAIN), ffi.new("engine_verify_result[]", 1),
+            ffi.new("int[]", CHAIN_STRIDE), ffi.new("const char *[]", 1),
+            ffi.new("unsigned char[]", 1), ffi.new("size_t[]", 2),
+            ffi.new("unsigned int[]", SMALL_CHAIN),
+        )
+    certs, results, chain_out, c_names, kinds, c_starts, c_members = arrays
+    for i in range(len(ders)):
+        certs[i] = ffi.NULL
+    for i, member in enumerate(members):
+        c_members[i] = member
+    c_starts[0], c_starts[1] = 0, len(members)
+    kinds[0] = _name_kind(name)
+    keep_name = None
+    if name is None:
+        c_names[0] = ffi.NULL
+    else:
+        keep_name = ffi.new("char[]", name.encode("utf-8", "surrogateescape"))
+        c_names[0] = keep_name
+    return certs, results, chain_out, c_names, kinds, c_starts, c_members, keep_name
+
+
 def verify(
     chains: list[tuple[bytes, ...]],
     names: list[str | None],
@@ -173,13 +207,17 @@ def verify(
         starts.append(len(members))
 
     n = len(chains)
-    certs = ffi.new("void *[]", len(ders))
-    results = ffi.new("engine_verify_result[]", n)
-    chain_out = ffi.new("int[]", n * CHAIN_STRIDE)
-    c_names, keep_names = _name_array(ffi, names)
-    kinds = ffi.new("unsigned char[]", [_name_kind(name) for name in names])
-    c_starts = ffi.new("size_t[]", starts)
-    c_members = ffi.new("unsigned int[]", members or [0])
+    if n == 1 and len(members) <= SMALL_CHAIN:
+        certs, results, chain_out, c_names, kinds, c_starts, c_members, keep_names = _small(
+            ffi, ders, members, names[0])
+    else:
+        certs = ffi.new("void *[]", len(ders))
+        results = ffi.new("engine_verify_result[]", n)
+        chain_out = ffi.new("int[]", n * CHAIN_STRIDE)
+        c_names, keep_names = _name_array(ffi, names)
+        kinds = ffi.new("unsigned char[]", [_name_kind(name) for name in names])
+        c_starts = ffi.new("size_t[]", starts)
+        c_members = ffi.new("unsigned int[]", members or [0])
     depth = DEFAULT_MAX_DEPTH if max_depth is None else min(max_depth, 64)
     # Handles first (cached or parsed now, in C), then the verification itself.
     keep = _fill(ffi, lib, ders, certs, store, threads, results, chain_out)
