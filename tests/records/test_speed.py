@@ -54,7 +54,7 @@ def test_goals_report_each_target_with_its_weakest_figure():
     assert results["64 B messages >= 5x ssl, two threads"][0] is True
     assert results["64 B messages >= 5x ssl, seal_messages_into"] == (False, "lowest 4.00 "
                                                                        "(AES-256-GCM open 64 B)")
-    assert results["64 B messages >= 5x the fallback, seal_messages_into"][0] is True
+    assert results["64 B messages >= 5x Python, seal_messages_into"][0] is True
     assert results["2 threads >= 1.7x one on 1 MiB and larger"][0] is True
     assert results["  the same, fastest rounds (second core free)"][0] is True
     assert results["16 KiB records >= 2x ssl"] == (None, "not measured")
