@@ -11,6 +11,7 @@
 
 #include <openssl/evp.h>
 
+#include "engine_pool_internal.h"
 #include "engine_records.h"
 
 #define HEADER_SIZE 5
@@ -20,7 +21,7 @@
 #define MAX_FRAGMENT 16384u                 /* 2^14 */
 #define MAX_INNER (MAX_FRAGMENT + 1u)       /* TLSInnerPlaintext limit */
 #define MAX_CIPHERTEXT (MAX_FRAGMENT + 256u) /* TLSCiphertext.length limit */
-#define RECORD_THREADS 64                   /* contexts one key object may hold */
+#define RECORD_THREADS ENGINE_POOL_MAX_THREADS /* contexts a key holds: one per pool slot */
 #define PARALLEL_MIN_BYTES 32768            /* smaller batches stay on the calling thread */
 
 struct engine_record_key {
