@@ -275,9 +275,11 @@ def load_crl(data: bytes, pem: bool = False) -> x509.CertificateRevocationList:
 
 
 def verification_time(at) -> datetime.datetime:
-    """``at`` as an aware UTC datetime (naive means UTC); now when None."""
+    """``at`` as an aware UTC datetime (naive means UTC); now when None, to the whole second
+    (certificate and CRL times have no finer grain, and the native side counts whole seconds),
+    so that calls within one second share the verifiers built for that time."""
     if at is None:
-        return datetime.datetime.now(datetime.timezone.utc)
+        return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
     if not isinstance(at, datetime.datetime):
         raise TypeError("at must be a datetime")
     if at.tzinfo is None:

@@ -202,15 +202,16 @@ def _facts_of(certificate) -> _Facts:
 
 
 _ca_facts = BoundedCache(1024)
+_leaf_facts = BoundedCache(256)  # a peer seen again (a handshake's leaf); a big batch churns it
 
 
 def _facts(certificate, shared: bool) -> _Facts:
-    """The facts of ``certificate``; those of CA certificates (shared by many paths) kept."""
-    if not shared:
-        return _facts_of(certificate)
-    found = _ca_facts.get(certificate)
+    """The facts of ``certificate`` (a pure function of its bytes), kept: those of CA
+    certificates, shared by many paths, in a larger table than those of leaves."""
+    cache = _ca_facts if shared else _leaf_facts
+    found = cache.get(certificate)
     if found is None:
-        found = _ca_facts.put(certificate, _facts_of(certificate))
+        found = cache.put(certificate, _facts_of(certificate))
     return found
 
 
