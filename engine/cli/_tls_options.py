@@ -46,6 +46,20 @@ def checked_names(value: str | None, known, what: str) -> tuple[str, ...] | None
     return names
 
 
+def parameter_choices(args) -> dict:
+    """The config keywords that --ciphersuites and --groups ask for (none when not given)."""
+    from ..tls import CIPHER_SUITES, GROUPS
+
+    options = {}
+    suites = checked_names(args.ciphersuites, CIPHER_SUITES, "ciphersuites")
+    if suites:
+        options["cipher_suites"] = suites
+    groups = checked_names(args.groups, GROUPS, "groups")
+    if groups:
+        options["groups"] = groups
+    return options
+
+
 def _read(path: str, what: str) -> bytes:
     try:
         with open(path, "rb") as fh:

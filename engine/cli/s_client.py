@@ -17,7 +17,7 @@ from ..errors import PeerAlertError, ProtocolError, TLSError
 from ._common import UsageError, add_password_options
 from ._tls_options import (
     add_parameter_options, chain_lines, checked_names, keylog_file, load_crls, load_keystore,
-    load_trust, open_keystore, parse_host_port, split_list, summary_line,
+    load_trust, open_keystore, parameter_choices, parse_host_port, split_list, summary_line,
 )
 
 
@@ -44,7 +44,7 @@ def register(commands) -> None:
 
 
 def build_config(args):
-    from ..tls import CIPHER_SUITES, GROUPS, ClientConfig
+    from ..tls import GROUPS, ClientConfig
 
     trust = load_trust(args.trust)
     if trust is None and not args.no_verify:
@@ -54,13 +54,8 @@ def build_config(args):
         certificate = open_keystore(args.keystore, args)
     elif args.cert or args.key:
         certificate = load_keystore(args.cert, args.key, args)
-    options = {}
-    suites = checked_names(args.ciphersuites, CIPHER_SUITES, "ciphersuites")
-    if suites:
-        options["cipher_suites"] = suites
-    groups = checked_names(args.groups, GROUPS, "groups")
-    if groups:
-        options["groups"] = groups
+    options = parameter_choices(args)
+    groups = options.get("groups")
     shares = checked_names(args.key_share, GROUPS, "key-share")
     if shares:
         options["key_share_groups"] = shares

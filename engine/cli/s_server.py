@@ -16,8 +16,8 @@ import threading
 from ..errors import PeerAlertError, ProtocolError
 from ._common import UsageError, add_password_options
 from ._tls_options import (
-    add_parameter_options, checked_names, checked_port, keylog_file, load_crls, load_keystore,
-    load_trust, name_of, open_keystore, split_list, summary_line,
+    add_parameter_options, checked_port, keylog_file, load_crls, load_keystore,
+    load_trust, name_of, open_keystore, parameter_choices, split_list, summary_line,
 )
 
 _MAX_REQUEST_HEAD = 16384
@@ -45,7 +45,7 @@ def register(commands) -> None:
 
 
 def build_config(args):
-    from ..tls import CIPHER_SUITES, GROUPS, ServerConfig
+    from ..tls import ServerConfig
 
     certificates = []
     if args.keystore:
@@ -59,17 +59,10 @@ def build_config(args):
     trust = load_trust(args.trust)
     if args.verify_client != "none" and trust is None:
         raise UsageError("--verify-client %s needs --trust" % args.verify_client)
-    options = {}
-    suites = checked_names(args.ciphersuites, CIPHER_SUITES, "ciphersuites")
-    if suites:
-        options["cipher_suites"] = suites
-    groups = checked_names(args.groups, GROUPS, "groups")
-    if groups:
-        options["groups"] = groups
     return ServerConfig(
         certificates=certificates, trust=trust, crls=load_crls(args.crl),
         verify_client=args.verify_client, alpn_protocols=split_list(args.alpn),
-        keylog_file=keylog_file(), **options)
+        keylog_file=keylog_file(), **parameter_choices(args))
 
 
 def run(args) -> int:
