@@ -313,7 +313,20 @@ typedef struct {
 
 static memo_slot memo_table[MEMO_SLOTS];
 static pthread_mutex_t memo_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t memo_once = PTHREAD_ONCE_INIT;
 static unsigned long long memo_hits, memo_misses;
+
+/* A process that forks while another thread holds the lock must not hand the child a lock
+ * nobody will release: the lock is taken around fork() and released on both sides. */
+static void memo_before_fork(void) { pthread_mutex_lock(&memo_lock); }
+static void memo_after_fork(void) { pthread_mutex_unlock(&memo_lock); }
+static void memo_setup(void) { pthread_atfork(memo_before_fork, memo_after_fork, memo_after_fork); }
+
+static void memo_acquire(void)
+{
+    pthread_once(&memo_once, memo_setup);
+    pthread_mutex_lock(&memo_lock);
+}
 
 /* The memo key of (subject, issuer key); 0 when it cannot be computed. */
 static int memo_key(X509 *subject, X509 *issuer, unsigned char key[MEMO_KEY])
@@ -343,7 +356,7 @@ static int memo_get(const unsigned char key[MEMO_KEY])
 {
     int found = -1;
     memo_slot *slot = &memo_table[memo_index(key)];
-    pthread_mutex_lock(&memo_lock);
+    memo_acquire();
     if (slot->used && memcmp(slot->key, key, MEMO_KEY) == 0)
         found = slot->valid;
     if (found < 0)
@@ -357,7 +370,7 @@ static int memo_get(const unsigned char key[MEMO_KEY])
 static void memo_put(const unsigned char key[MEMO_KEY], int valid)
 {
     memo_slot *slot = &memo_table[memo_index(key)];
-    pthread_mutex_lock(&memo_lock);
+    memo_acquire();
     memcpy(slot->key, key, MEMO_KEY);
     slot->valid = (unsigned char)(valid != 0);
     slot->used = 1;
@@ -366,7 +379,7 @@ static void memo_put(const unsigned char key[MEMO_KEY], int valid)
 
 void engine_verify_memo_clear(void)
 {
-    pthread_mutex_lock(&memo_lock);
+    memo_acquire();
     memset(memo_table, 0, sizeof(memo_table));
     memo_hits = memo_misses = 0;
     pthread_mutex_unlock(&memo_lock);
@@ -374,7 +387,7 @@ void engine_verify_memo_clear(void)
 
 void engine_verify_memo_stats(unsigned long long *hits, unsigned long long *misses)
 {
-    pthread_mutex_lock(&memo_lock);
+    memo_acquire();
     if (hits != NULL)
         *hits = memo_hits;
     if (misses != NULL)

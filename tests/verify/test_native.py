@@ -164,3 +164,20 @@ def test_a_forged_signature_stays_refused_when_asked_again():
         verdict = verify_chains([[forged.certificate]], [root.certificate], at=NOW,
                                 backend="native")[0]
         assert (verdict.reason, verdict.depth) == ("bad_signature", 0)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_a_forked_child_verifies_with_the_memo_it_inherited():
+    import os
+
+    chain = make_chain(2)
+    trust = [chain.root.certificate]
+    assert verify_chains([chain.presented], trust, names=[chain.name], at=NOW,
+                         backend="native")[0].ok
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through its exit status
+        verdict = verify_chains([chain.presented], trust, names=[chain.name], at=NOW,
+                                backend="native")[0]
+        os._exit(0 if verdict.ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
