@@ -172,9 +172,12 @@ def chain_lines(chain, trust=None) -> list[str]:
                      % (key_description(cert.public_key()), cert.serial_number,
                         cert.not_valid_after_utc.strftime("%Y-%m-%d %H:%M UTC")))
     if chain and trust is not None:
-        anchors = trust.find_by_subject(chain[-1].issuer)
-        if anchors:
-            lines.append(" trusted root: %s" % name_of(anchors[0].subject))
+        if chain[-1] in trust:
+            lines.append(" trusted root: %s (depth %d)" % (name_of(chain[-1].subject), len(chain) - 1))
+        else:
+            anchors = trust.find_by_subject(chain[-1].issuer)
+            if anchors:
+                lines.append(" trusted root: %s" % name_of(anchors[0].subject))
     return lines
 
 

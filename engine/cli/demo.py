@@ -281,8 +281,7 @@ class Demo:
         out.step(2, "certificate", "server sent %s, issued by %s, key %s, serial %#x"
                  % (name_of(leaf.subject), name_of(leaf.issuer),
                     key_description(leaf.public_key()), leaf.serial_number),
-                 "chain of %d certificate%s" % (len(hs.peer_chain),
-                                                "" if len(hs.peer_chain) == 1 else "s"))
+                 "verified chain: %s" % " <- ".join(name_of(c.subject) for c in hs.peer_chain))
         anchors = self.trust.find_by_subject(leaf.issuer)
         self.expect(bool(anchors), "the issuer is not in the TrustStore")
         if anchors:

@@ -170,6 +170,9 @@ def peer_certificate(certificate: codec.Certificate, *, verify: bool, trust, crl
                      name: str | None, at=None, backend: str | None = None):
     """``(chain, leaf public key)`` of the peer's Certificate, its chain verified if ``verify``.
 
+    The chain is the verified path, leaf first and the trust anchor last, when ``verify``;
+    otherwise the certificates as the peer sent them.
+
     Every call verifies the chain (engine.verify remembers signatures it has already checked,
     never verdicts: validity, names, usage and revocation are judged each time). A refusal
     raises the certificate alert of its verdict reason.
@@ -184,4 +187,5 @@ def peer_certificate(certificate: codec.Certificate, *, verify: bool, trust, crl
         )[0]
         if not verdict.ok:
             raise certificate_error(verdict.reason or "malformed", verdict.detail or "")
+        chain = tuple(verdict.chain)
     return chain, public_key

@@ -16,8 +16,8 @@ class Event:
 class HandshakeComplete(Event):
     """The handshake finished: what was negotiated and the peer's certificate chain.
 
-    ``peer_chain`` is the chain the peer sent, leaf first (empty for a client that sent no
-    certificate); ``signature_scheme`` is the scheme of the server's CertificateVerify, on
+    ``peer_chain`` is the peer's verified chain, leaf first and the trust anchor last (the
+    certificates as sent when verification is off; empty for a client that sent none); ``signature_scheme`` is the scheme of the server's CertificateVerify, on
     both sides; ``server_name`` is the name the client asked for (SNI), on both sides.
     """
 

@@ -68,7 +68,8 @@ def test_every_certificate_key_type(pki, key_type, scheme):
     done = completed(client_events)
     assert done.signature_scheme == scheme
     assert done.peer_chain[0] == pki.servers[key_type].certificate
-    assert len(done.peer_chain) == 2  # leaf and issuing CA
+    assert len(done.peer_chain) == 3  # the verified path: leaf, issuing CA, trusted root
+    assert done.peer_chain[-1] in pki.trust
     assert completed(server_events).peer_chain == ()
 
 
