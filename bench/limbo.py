@@ -177,6 +177,7 @@ def main(argv=None) -> int:
             target = Path(args.output)
         else:
             folder = Path(args.output) if args.output else Path(".")
+            folder.mkdir(parents=True, exist_ok=True)
             target = folder / ("limbo-results-%s.json" % backend)
         write_results(report, target)
         print(report.line())
