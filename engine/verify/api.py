@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 
 from .. import _backend
 from . import inputs, python_backend
@@ -15,6 +17,24 @@ PURPOSES = ("server", "client")
 _CPUS = os.cpu_count() or 1
 _UNSET = object()
 _native = _UNSET
+
+
+_DNS_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\Z")
+
+
+def usable_name(name: str) -> bool:
+    """Whether ``name`` is a DNS name (LDH labels, RFC 1123 2.1 and RFC 6125 6.4) or an IP
+    address a certificate can be issued for. Anything else (empty, a trailing dot, spaces, a
+    wildcard, a scoped IPv6 address) matches no certificate: its verdict is ``name_mismatch``
+    in both backends."""
+    if ":" in name:
+        try:
+            return "%" not in name and ipaddress.ip_address(name).version == 6
+        except ValueError:
+            return False
+    if not 0 < len(name) <= 253:
+        return False
+    return all(_DNS_LABEL.match(label) for label in name.split("."))
 
 
 def _native_module():
@@ -93,6 +113,11 @@ def verify_chains(
             ders = inputs.chain_ders(chain)
         except inputs.MalformedInput as exc:
             verdicts[position] = rejected("malformed", str(exc), None, ())
+            where.append(-1)
+            continue
+        if name is not None and not usable_name(name):
+            verdicts[position] = rejected(
+                "name_mismatch", "%r is not a usable DNS name or IP address" % name, 0, ())
             where.append(-1)
             continue
         key = (ders, name)
