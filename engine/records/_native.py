@@ -21,6 +21,23 @@ _FILL_BYTES_IN_PLACE = platform.python_implementation() == "CPython"
 _SEGMENTS_MIN = 64
 
 
+def _pinned(ffi, obj, size: int, writable: bool = False):
+    """A pointer to ``obj``'s bytes that holds its buffer export until released, checked to
+    hold ``size`` bytes.
+
+    The export is what keeps the memory in place while C runs without the GIL: a bytearray
+    (or the object under a memoryview) cannot be resized while it is held. ``size`` was
+    counted before the export was taken, so another thread may have shrunk the buffer since;
+    C is never handed more bytes than the buffer has now.
+    """
+    ptr = ffi.from_buffer(obj, require_writable=writable)
+    if size < 0 or size > len(ptr):
+        ffi.release(ptr)
+        raise ValueError("the buffer changed size during the call (now %d bytes, %d expected)"
+                         % (len(ptr), size))
+    return ptr
+
+
 class NativeKey:
     """One direction's key in a libcrypto context held by the extension."""
 
@@ -60,10 +77,11 @@ class NativeKey:
     def seal_into(self, out, capacity, data, length, content_type, max_fragment, pad_to, seq,
                   threads) -> None:
         ffi = self._ffi
+        data_ptr = _pinned(ffi, data, length)
+        out_ptr = _pinned(ffi, out, capacity, writable=True)
         self._check(self._lib.engine_records_seal(
-            self._handle, ffi.from_buffer(data), length, content_type, max_fragment, pad_to,
-            seq, ffi.from_buffer(out, require_writable=True), capacity, threads,
-            self._written, self._records,
+            self._handle, data_ptr, length, content_type, max_fragment, pad_to, seq,
+            out_ptr, capacity, threads, self._written, self._records,
         ))
 
     def seal_new(self, data, length, size, content_type, max_fragment, pad_to, seq,
@@ -76,8 +94,8 @@ class NativeKey:
         out = bytes(size)
         ffi = self._ffi
         self._check(self._lib.engine_records_seal(
-            self._handle, ffi.from_buffer(data), length, content_type, max_fragment, pad_to,
-            seq, ffi.from_buffer(out), size, threads, self._written, self._records,
+            self._handle, _pinned(ffi, data, length), length, content_type, max_fragment,
+            pad_to, seq, ffi.from_buffer(out), size, threads, self._written, self._records,
         ))
         return out
 
@@ -85,7 +103,7 @@ class NativeKey:
                            threads) -> int:
         """One record per message into ``out``; returns the bytes written."""
         rc, size = self._seal_messages(messages, content_type, pad_to, seq,
-                                       self._ffi.from_buffer(out, require_writable=True),
+                                       _pinned(self._ffi, out, capacity, writable=True),
                                        capacity, threads)
         if rc == 5:
             check_capacity(capacity, size)
@@ -127,17 +145,23 @@ class NativeKey:
 
     def plaintext_bound(self, wire, length) -> int:
         """An output size enough for every complete record at the front of ``wire``."""
-        self._lib.engine_records_count(self._ffi.from_buffer(wire), length, self._bound)
+        wire_ptr = _pinned(self._ffi, wire, length)
+        self._lib.engine_records_count(wire_ptr, length, self._bound)
+        self._ffi.release(wire_ptr)
         return self._bound[0]
 
     def open_into(self, out, capacity, wire, length, seq, threads) -> Opened:
         ffi, lib = self._ffi, self._lib
-        wire_ptr = ffi.from_buffer(wire)
+        wire_ptr = _pinned(ffi, wire, length)
         if seq >= SEQ_LIMIT:  # used up: any complete record is one too many
             found = lib.engine_records_count(wire_ptr, length, ffi.NULL)
             ffi.release(wire_ptr)
             return Opened([], 0, 0, "seq" if found else None)
-        out_ptr = ffi.from_buffer(out, require_writable=True)
+        try:
+            out_ptr = _pinned(ffi, out, capacity, writable=True)
+        except BaseException:
+            ffi.release(wire_ptr)
+            raise
         found: list = []
         consumed = opened = base = 0
         try:
@@ -187,9 +211,10 @@ class NativeKey:
         Sealing writes ciphertext and tag; opening takes them and writes the plaintext.
         """
         ffi = self._ffi
+        data_ptr = ffi.from_buffer(data)
+        out_ptr = ffi.from_buffer(out, require_writable=True)
         rc = self._lib.engine_aead_oneshot(
-            self._handle, ffi.from_buffer(data), len(data),
-            ffi.from_buffer(out, require_writable=True), len(out), self._written,
+            self._handle, data_ptr, len(data_ptr), out_ptr, len(out_ptr), self._written,
         )
         if rc == 1:
             raise RecordError("the one-shot ciphertext failed authentication")
