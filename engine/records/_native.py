@@ -78,11 +78,20 @@ class NativeKey:
                   threads) -> None:
         ffi = self._ffi
         data_ptr = _pinned(ffi, data, length)
-        out_ptr = _pinned(ffi, out, capacity, writable=True)
-        self._check(self._lib.engine_records_seal(
-            self._handle, data_ptr, length, content_type, max_fragment, pad_to, seq,
-            out_ptr, capacity, threads, self._written, self._records,
-        ))
+        try:
+            out_ptr = _pinned(ffi, out, capacity, writable=True)
+        except BaseException:
+            ffi.release(data_ptr)
+            raise
+        try:
+            rc = self._lib.engine_records_seal(
+                self._handle, data_ptr, length, content_type, max_fragment, pad_to, seq,
+                out_ptr, capacity, threads, self._written, self._records,
+            )
+        finally:  # a traceback keeping this frame must not keep the caller's buffers pinned
+            ffi.release(data_ptr)
+            ffi.release(out_ptr)
+        self._check(rc)
 
     def seal_new(self, data, length, size, content_type, max_fragment, pad_to, seq,
                  threads) -> bytes:
@@ -211,11 +220,11 @@ class NativeKey:
         Sealing writes ciphertext and tag; opening takes them and writes the plaintext.
         """
         ffi = self._ffi
-        data_ptr = ffi.from_buffer(data)
-        out_ptr = ffi.from_buffer(out, require_writable=True)
-        rc = self._lib.engine_aead_oneshot(
-            self._handle, data_ptr, len(data_ptr), out_ptr, len(out_ptr), self._written,
-        )
+        with ffi.from_buffer(data) as data_ptr, \
+                ffi.from_buffer(out, require_writable=True) as out_ptr:
+            rc = self._lib.engine_aead_oneshot(
+                self._handle, data_ptr, len(data_ptr), out_ptr, len(out_ptr), self._written,
+            )
         if rc == 1:
             raise RecordError("the one-shot ciphertext failed authentication")
         self._check(rc)
