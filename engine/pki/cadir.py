@@ -84,6 +84,15 @@ def _time(text: str) -> datetime.datetime:
     return datetime.datetime.fromisoformat(text)
 
 
+def _index_serial(text: str) -> int:
+    """A serial number as index.json records it; ValueError unless RFC 5280 4.1.2.2 allows it
+    (positive, at most 20 octets: cryptography takes up to 159 bits)."""
+    serial = int(text, 16)
+    if not 0 < serial < 1 << 159:
+        raise ValueError("serial number out of range")
+    return serial
+
+
 class CADirectory:
     """A root CA on disk. Make one with :meth:`init`, use one with :meth:`open`."""
 
@@ -183,7 +192,7 @@ class CADirectory:
                 index = json.loads(fh.read())
         except OSError as exc:
             raise CAError("cannot read %s: %s" % (name, exc.strerror)) from None
-        except ValueError:
+        except (ValueError, RecursionError):
             raise CAError("%s is damaged (not JSON)" % name) from None
         if not isinstance(index, dict) or index.get("format") != FORMAT or not all(
                 isinstance(index.get(k), dict) for k in ("issued", "revoked")) or not isinstance(
@@ -194,16 +203,19 @@ class CADirectory:
     def _authority(self, index: dict) -> CertificateAuthority:
         if self.keystore is None:
             raise CAError("%s was opened without the CA password: it cannot be changed" % self.path)
-        try:
-            revoked = [
-                RevokedEntry(int(serial, 16), _time(entry["date"]),
-                             x509.ReasonFlags(entry["reason"]) if entry.get("reason") else None)
-                for serial, entry in index["revoked"].items()
-            ]
-        except (KeyError, ValueError, TypeError):
-            raise CAError("%s has a damaged revocation entry" % self._file(INDEX)) from None
+        revoked = [self._revocation(serial, entry) for serial, entry in index["revoked"].items()]
         return CertificateAuthority(self.keystore.private_key, self.keystore.certificate,
                                     revoked=revoked, next_crl_number=index["next_crl_number"])
+
+    def _revocation(self, serial: str, entry) -> RevokedEntry:
+        """The revocation recorded in index.json for ``serial``; CAError if it is damaged."""
+        try:
+            reason = entry.get("reason")
+            return RevokedEntry(_index_serial(serial), _time(entry["date"]),
+                                x509.ReasonFlags(reason) if reason else None)
+        except (KeyError, ValueError, TypeError, AttributeError):
+            raise CAError("%s has a damaged revocation entry for serial %r"
+                          % (self._file(INDEX), serial)) from None
 
     def records(self) -> list:
         """Every certificate issued, oldest first, with its revocation if any."""
@@ -212,14 +224,11 @@ class CADirectory:
         try:
             for serial, entry in index["issued"].items():
                 gone = index["revoked"].get(serial)
-                revoked = None
-                if gone is not None:
-                    reason = x509.ReasonFlags(gone["reason"]) if gone.get("reason") else None
-                    revoked = RevokedEntry(int(serial, 16), _time(gone["date"]), reason)
+                revoked = None if gone is None else self._revocation(serial, gone)
                 records.append(CARecord(
-                    int(serial, 16), entry["subject"], entry["kind"], tuple(entry["names"]),
+                    _index_serial(serial), entry["subject"], entry["kind"], tuple(entry["names"]),
                     _time(entry["not_after"]), _time(entry["issued_at"]), revoked))
-        except (KeyError, ValueError, TypeError):
+        except (KeyError, ValueError, TypeError, AttributeError):
             raise CAError("%s has a damaged entry" % self._file(INDEX)) from None
         records.sort(key=lambda r: (r.issued_at, r.serial))
         return records

@@ -19,12 +19,12 @@ _UNSET = object()
 _native = _UNSET
 
 
-_DNS_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\Z")
+_DNS_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\Z")
 
 
 def usable_name(name: str) -> bool:
-    """Whether ``name`` is a DNS name (LDH labels, RFC 1123 2.1 and RFC 6125 6.4) or an IP
-    address a certificate can be issued for. Anything else (empty, a trailing dot, spaces, a
+    """Whether ``name`` is a DNS name (LDH labels, RFC 1123 2.1 and RFC 6125 6.4; an underscore
+    is let through for the backends to judge) or an IP address a certificate can be issued for. Anything else (empty, a trailing dot, spaces, a
     wildcard, a scoped IPv6 address) matches no certificate: its verdict is ``name_mismatch``
     in both backends."""
     if ":" in name:
