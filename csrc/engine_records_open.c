@@ -178,7 +178,8 @@ int engine_records_open(engine_record_key *k, const unsigned char *in, size_t in
 {
     if (k == NULL || k->encrypt || records == NULL || consumed == NULL
         || (in == NULL && in_len > 0) || (out == NULL && out_cap > 0)
-        || (segments == NULL && max_segments > 0) || overlaps(in, in_len, out, out_cap))
+        || (segments == NULL && max_segments > 0) || max_segments > SIZE_MAX / 3
+        || overlaps(in, in_len, out, out_cap))
         return ENGINE_RECORDS_EINVAL;
     *records = 0;
     *consumed = 0;

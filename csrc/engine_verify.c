@@ -136,7 +136,7 @@ static int crl_structural_problem(X509_CRL *crl)
 static int crl_entry_load(crl_entry *entry, const unsigned char *der, size_t len)
 {
     memset(entry, 0, sizeof(*entry));
-    if (len == 0 || len > LONG_MAX)
+    if (der == NULL || len == 0 || len > LONG_MAX)
         return 0;
     const unsigned char *p = der;
     entry->crl = d2i_X509_CRL(NULL, &p, (long)len);
@@ -188,8 +188,12 @@ engine_verify_store *engine_verify_store_new(const unsigned char *const *anchor_
                                              const size_t *crl_lens, size_t n_crls,
                                              int *bad_index)
 {
+    if (bad_index == NULL)
+        return NULL;
     *bad_index = -1;
-    if (n_anchors > INT_MAX / 2 || n_crls > INT_MAX / 2)
+    if (n_anchors > INT_MAX / 2 || n_crls > INT_MAX / 2
+        || (n_anchors && (anchor_ders == NULL || anchor_lens == NULL))
+        || (n_crls && (crl_ders == NULL || crl_lens == NULL)))
         return NULL;
     engine_verify_store *s = calloc(1, sizeof(*s));
     if (s == NULL)
@@ -203,7 +207,7 @@ engine_verify_store *engine_verify_store_new(const unsigned char *const *anchor_
     for (size_t i = 0; i < n_anchors; i++) {
         const unsigned char *p = anchor_ders[i];
         size_t len = anchor_lens[i];
-        X509 *x = len && len <= LONG_MAX ? d2i_X509(NULL, &p, (long)len) : NULL;
+        X509 *x = p != NULL && len && len <= LONG_MAX ? d2i_X509(NULL, &p, (long)len) : NULL;
         if (x == NULL || p != anchor_ders[i] + len) {
             X509_free(x);
             *bad_index = (int)i;
@@ -1293,14 +1297,20 @@ int engine_verify_batch(engine_verify_store *store, void **certs,
                         int options, engine_verify_result *results, int *chain_out,
                         size_t chain_stride)
 {
-    if (store == NULL || (n_chains && (starts == NULL || results == NULL)) || chain_stride == 0
-        || n_certs > UINT_MAX || max_depth < 0 || max_depth > 64)
+    if (store == NULL || certs == NULL || chain_stride == 0 || n_certs > UINT_MAX
+        || max_depth < 0 || max_depth > 64 || n_chains > SIZE_MAX / chain_stride
+        || n_chains == SIZE_MAX)
+        return -1;
+    if (n_chains && (starts == NULL || results == NULL || chain_out == NULL || names == NULL
+                     || name_kinds == NULL))
         return -1;
     for (size_t c = 0; c < n_chains; c++) {
         if (starts[c] > starts[c + 1])
             return -1;
     }
     size_t n_members = n_chains ? starts[n_chains] : 0;
+    if (n_members && members == NULL)
+        return -1;
     for (size_t m = 0; m < n_members; m++) {
         if (members[m] >= n_certs)
             return -1;

@@ -25,6 +25,7 @@ DEFAULT_MAX_DEPTH = 8  # cryptography's default, so that both backends agree
 HANDLE_CACHE_SIZE = 16384
 STORE_CACHE_SIZE = 8
 CHAIN_STRIDE = 72  # more than any path the depth limit (at most 64) lets through
+MAX_THREADS = 256  # the C side's own limit
 _UNKNOWN = -1000000
 
 _handles = BoundedCache(HANDLE_CACHE_SIZE)
@@ -85,6 +86,7 @@ def handles(ders: list[bytes], threads: int = 1):
 
 def _fill(ffi, lib, ders, certs, store, threads, results, out):
     """Put cached handles into ``certs``; parse the rest in C (with no chain to verify)."""
+    threads = max(1, min(threads, MAX_THREADS))
     keep = []
     missing = []
     for i, der in enumerate(ders):
@@ -130,9 +132,18 @@ def _name_kind(name: str | None) -> int:
     return 2
 
 
+def _encoded_name(name: str) -> bytes:
+    """``name`` for C, which reads it up to its first NUL: a name holding one is refused rather
+    than checked as its prefix."""
+    encoded = name.encode("utf-8", "surrogateescape")
+    if b"\0" in encoded:
+        raise ValueError("a name to verify must not contain NUL characters")
+    return encoded
+
+
 def _name_array(ffi, names):
     """A ``const char *[]`` for ``names`` (None entries NULL) and what keeps it alive."""
-    encoded = [n.encode("utf-8", "surrogateescape") if n is not None else None for n in names]
+    encoded = [_encoded_name(n) if n is not None else None for n in names]
     joined = b"\0".join(e or b"" for e in encoded) + b"\0"
     buffer = ffi.from_buffer(joined)
     base = ffi.cast("const char *", buffer)
@@ -169,7 +180,7 @@ def _small(ffi, ders, members, name):
     if name is None:
         c_names[0] = ffi.NULL
     else:
-        keep_name = ffi.new("char[]", name.encode("utf-8", "surrogateescape"))
+        keep_name = ffi.new("char[]", _encoded_name(name))
         c_names[0] = keep_name
     return certs, results, chain_out, c_names, kinds, c_starts, c_members, keep_name
 
@@ -192,6 +203,9 @@ def verify(
     ffi, lib = _backend.native()
     if not chains:
         return []
+    if max_depth is not None and max_depth < 0:
+        raise ValueError("max_depth must not be negative")
+    threads = max(1, min(threads, MAX_THREADS))  # a C int; the C side uses at most 256
     store = _store(anchors, crls)
     index: dict[bytes, int] = {}
     ders: list[bytes] = []
