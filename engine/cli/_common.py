@@ -33,7 +33,7 @@ def read_password(args, prompt: str = "Password: ", confirm: bool = False) -> by
         value = os.environ.get(args.password_env)
         if value is None:
             raise UsageError("environment variable %s is not set" % args.password_env)
-        password = value.encode()
+        password = os.fsencode(value)  # as the environment holds it, whatever its encoding
     else:
         if not sys.stdin.isatty():
             raise UsageError("no password given: use --password-file or --password-env")

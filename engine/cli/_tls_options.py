@@ -126,7 +126,10 @@ def load_trust(path: str | None):
     if not path:
         return None
     if os.path.isdir(path):
-        return TrustStore.from_directory(path)
+        store = TrustStore.from_directory(path)
+        if not len(store):
+            raise UsageError("trust directory %s holds no CA certificate" % path)
+        return store
     if not os.path.exists(path):
         raise UsageError("no such trust file: %s" % path)
     return TrustStore.from_pem(path)

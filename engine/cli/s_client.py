@@ -14,11 +14,15 @@ import threading
 import time
 
 from ..errors import PeerAlertError, ProtocolError, TLSError
+from ..verify.api import usable_name
 from ._common import UsageError, add_password_options
 from ._tls_options import (
     add_parameter_options, chain_lines, checked_names, keylog_file, load_crls, load_keystore,
     load_trust, open_keystore, parameter_choices, parse_host_port, split_list, summary_line,
 )
+
+
+_MAX_TIMEOUT = 10 ** 6  # seconds; also keeps NaN and infinity out (socket.settimeout refuses them)
 
 
 def register(commands) -> None:
@@ -82,8 +86,11 @@ def run(args) -> int:
     from ..blocking import connect
 
     host, port = parse_host_port(args.address)
-    if args.timeout <= 0 or args.idle_timeout < 0:
-        raise UsageError("--timeout must be positive and --idle-timeout not negative")
+    if not 0 < args.timeout < _MAX_TIMEOUT or not 0 <= args.idle_timeout <= _MAX_TIMEOUT:
+        raise UsageError("--timeout must be positive and --idle-timeout not negative "
+                         "(both at most %d seconds)" % _MAX_TIMEOUT)
+    if args.name is not None and not usable_name(args.name):
+        raise UsageError("--name %r is not a DNS name or IP address" % args.name)
     config = build_config(args)
     try:
         tls = connect(host, port, config, server_name=args.name, timeout=args.timeout)

@@ -97,9 +97,12 @@ class _Progress:
 def run(args) -> int:
     from ..pki import RevocationList, TrustStore
     from ..verify import verify_chains
+    from ..verify.api import usable_name
 
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    if args.name is not None and not usable_name(args.name):
+        raise UsageError("--name %r is not a DNS name or IP address" % args.name)
     trust_path = Path(args.trust)
     if not trust_path.is_file():
         raise UsageError("no such trust file: %s" % trust_path)
@@ -117,7 +120,7 @@ def run(args) -> int:
     try:
         for start in range(0, len(chains), BATCH):
             batch = chains[start:start + BATCH]
-            names = [args.name] * len(batch) if args.name else None
+            names = [args.name] * len(batch) if args.name is not None else None
             verdicts.extend(verify_chains(batch, trust, crls=crls, purpose=args.purpose,
                                           names=names, threads=args.jobs, backend=args.backend))
             progress.update(len(verdicts))
