@@ -12,7 +12,7 @@ import platform
 from .. import _backend
 from ..errors import BackendError, RecordError
 from ._outcome import Opened
-from ._suites import SEQ_LIMIT, Suite, check_capacity
+from ._suites import MAX_INNER_PLAINTEXT, SEQ_LIMIT, Suite, check_capacity
 
 _ERRORS = {1: "auth", 2: "overflow", 3: "unexpected", 4: "seq", 5: "space"}
 # A new bytes object of two or more bytes is unshared until it is returned, so the records can
@@ -77,6 +77,7 @@ class NativeKey:
     def seal_into(self, out, capacity, data, length, content_type, max_fragment, pad_to, seq,
                   threads) -> None:
         ffi = self._ffi
+        pad_to = min(pad_to, MAX_INNER_PLAINTEXT)  # any larger pads the same; C takes a size_t
         data_ptr = _pinned(ffi, data, length)
         try:
             out_ptr = _pinned(ffi, out, capacity, writable=True)
@@ -102,6 +103,7 @@ class NativeKey:
             return bytes(out)
         out = bytes(size)
         ffi = self._ffi
+        pad_to = min(pad_to, MAX_INNER_PLAINTEXT)
         self._check(self._lib.engine_records_seal(
             self._handle, _pinned(ffi, data, length), length, content_type, max_fragment,
             pad_to, seq, ffi.from_buffer(out), size, threads, self._written, self._records,
@@ -139,6 +141,7 @@ class NativeKey:
         """(return code, bytes written or needed). Lengths the extension refuses are counted
         again in bytes (ValueError for a message over 2^14) and the call is made once more."""
         ffi = self._ffi
+        pad_to = min(pad_to, MAX_INNER_PLAINTEXT)
         for attempt in (1, 2):
             rc = self._lib.engine_records_seal_messages(
                 self._handle, ffi.from_buffer(messages.data), len(messages.data),

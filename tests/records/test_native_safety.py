@@ -168,3 +168,16 @@ def test_a_failed_record_leaves_no_plaintext_behind_in_the_output(native):
         opener.open_into(out, wire)
     assert caught.value.index == 6
     assert bytes(out[600:]) == bytes(len(out) - 600)
+
+
+@pytest.mark.parametrize("pad_to", [2**14 + 1, 2**64, 2**70])
+def test_padding_past_the_record_limit_pads_to_the_limit_in_both_backends(native, pad_to):
+    sealed = {}
+    for backend in ("python", "native"):
+        sealer = Sealer(SUITE, KEY, IV, backend=backend)
+        out = bytearray(2 * 16406)
+        sealed[backend] = (sealer.seal(b"x" * 20000, pad_to=pad_to),
+                           sealer.seal_messages([b"ab", b""], pad_to=pad_to),
+                           out[:sealer.seal_into(out, b"y", pad_to=pad_to)])
+    assert sealed["native"] == sealed["python"]
+    assert [len(r) for r in sealed["native"]] == [2 * 16406, 2 * 16406, 16406]
