@@ -158,16 +158,19 @@ def test_a_wire_buffer_shrunk_by_another_thread_is_not_overread(native):
     assert opener.seq == 0
 
 
-def test_a_failed_record_leaves_no_plaintext_behind_in_the_output(native):
-    wire = bytearray(Sealer(SUITE, KEY, IV, backend="native").seal(b"secret!" * 100,
-                                                                    max_fragment=100))
-    wire[-1] ^= 1  # the last record's tag
+@pytest.mark.parametrize("threads", [1, 4])
+def test_no_plaintext_from_a_failed_record_on_is_left_in_the_output(native, threads):
+    wire = bytearray(Sealer(SUITE, KEY, IV, backend="native").seal(b"secret!" * 20000,
+                                                                    max_fragment=1000))
+    record = 5 + 1000 + 1 + 16
+    wire[60 * record - 1] ^= 1  # the tag of record 59 of 140
     out = bytearray(len(wire))
     opener = Opener(SUITE, KEY, IV, backend="native")
     with pytest.raises(RecordAuthenticationError) as caught:
-        opener.open_into(out, wire)
-    assert caught.value.index == 6
-    assert bytes(out[600:]) == bytes(len(out) - 600)
+        opener.open_into(out, wire, threads=threads)
+    assert caught.value.index == 59
+    assert bytes(out[:59000]) == (b"secret!" * 20000)[:59000]
+    assert bytes(out[59000:]) == bytes(len(out) - 59000)
 
 
 @pytest.mark.parametrize("pad_to", [2**14 + 1, 2**64, 2**70])
