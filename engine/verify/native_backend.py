@@ -109,13 +109,13 @@ def _fill(ffi, lib, ders, certs, store, threads, results, out):
             store, certs, pointers, lengths, len(ders), starts, ffi.NULL, 0, ffi.NULL,
             ffi.NULL, 0, 0, 0, 0, threads, 0, results, out, 1,
         )
-        if rc != 0:
-            raise MemoryError("the native verifier could not parse the certificates")
-        for i in missing:
+        for i in missing:  # owned from here, whatever rc says
             if certs[i] != ffi.NULL:
                 handle = ffi.gc(certs[i], lib.engine_verify_cert_free)
                 keep.append(handle)
                 _handles.put(ders[i], handle)
+        if rc != 0:
+            raise MemoryError("the native verifier could not parse the certificates")
     return keep
 
 
