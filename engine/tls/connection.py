@@ -29,6 +29,17 @@ _CLOSE_NOTIFY = AlertDescription.close_notify
 _USER_CANCELED = AlertDescription.user_canceled
 
 
+def _check_bytes(data, what: str) -> None:
+    """TypeError unless ``data`` is bytes-like (None is not end of file, a str is not bytes)."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return
+    try:
+        memoryview(data).release()
+    except TypeError:
+        raise TypeError("%s takes a bytes-like object, not %s" % (what, type(data).__name__)) \
+            from None
+
+
 def _message_name(msg_type: int) -> str:
     try:
         return HandshakeType(msg_type).name
@@ -79,7 +90,11 @@ class Connection:
         return data
 
     def receive_data(self, data) -> list:
-        """Process bytes from the peer; ``b""`` means the transport reached end of file."""
+        """Process bytes from the peer; ``b""`` means the transport reached end of file.
+
+        ``data`` must be bytes-like (TypeError otherwise, and the connection is unchanged).
+        """
+        _check_bytes(data, "receive_data")
         if self._failed is not None:
             raise LocalProtocolError("the connection has failed (%s)" % self._failed)
         events: list = []
@@ -112,7 +127,11 @@ class Connection:
         return events
 
     def send_data(self, data) -> None:
-        """Queue application data (after HandshakeComplete): one Sealer call for the buffer."""
+        """Queue application data (after HandshakeComplete): one Sealer call for the buffer.
+
+        ``data`` must be bytes-like (TypeError otherwise).
+        """
+        _check_bytes(data, "send_data")
         if not self.handshake_complete:
             raise LocalProtocolError("send_data before the handshake is complete")
         if self.closed:
@@ -128,7 +147,15 @@ class Connection:
         if self._exporter_secret is None:
             self._exporter_secret = self._schedule.exporter_master_secret()
         if isinstance(label, str):
-            label = label.encode("ascii")
+            try:
+                label = label.encode("ascii")
+            except UnicodeEncodeError:
+                raise LocalProtocolError("an exporter label must be ASCII") from None
+        _check_bytes(label, "export_keying_material label")
+        _check_bytes(context, "export_keying_material context")
+        if not isinstance(length, int):
+            raise TypeError("export_keying_material length must be an int")
+        label, context = bytes(label), bytes(context)
         if not 0 < length <= 255 * self.suite.hash_len or len(label) > 249:
             raise LocalProtocolError("exporter label or length out of range")
         name = self.suite.hash_name
@@ -220,6 +247,8 @@ class Connection:
         raise PeerAlertError(description)
 
     def _on_handshake_record(self, payload: bytes, events: list) -> None:
+        if not payload:
+            raise UnexpectedMessageError("a handshake record of zero length (section 5.1)")
         buffer = self._handshake_buffer
         if buffer:
             buffer += payload
