@@ -3,6 +3,12 @@
 Buffers go to C as pointers (cffi releases the GIL around each call); this module only checks
 what the C side reports and turns it into the shapes the Python twin returns. One NativeKey
 serves one direction and is used under its Sealer's or Opener's lock.
+
+While C runs, other Python threads run too. Every buffer is therefore handed over through
+``ffi.from_buffer``, which holds a buffer export for as long as the pointer lives (a bytearray
+refuses to be resized meanwhile, a memoryview to be released), and every length C is given is
+checked against the pinned buffer first (:func:`_pinned`): a buffer shrunk by another thread
+after its length was counted is refused with ValueError rather than overrun.
 """
 
 from __future__ import annotations
