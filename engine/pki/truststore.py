@@ -47,6 +47,9 @@ class TrustStore:
         self._by_subject: dict = {}
         self._by_key_id: dict = {}
         self._der: set = set()
+        if certificates is None or isinstance(certificates, (str, bytes, bytearray, memoryview)):
+            raise TrustStoreError("a TrustStore takes an iterable of x509.Certificate, not %s "
+                                  "(use from_pem for PEM data)" % type(certificates).__name__)
         for certificate in certificates:
             self.add(certificate)
 
@@ -58,7 +61,11 @@ class TrustStore:
         if isinstance(source, (bytes, bytearray, memoryview)):
             data, name = bytes(source), "the PEM data"
         else:
-            name = os.fspath(source)
+            try:
+                name = os.fspath(source)
+            except TypeError:
+                raise TrustStoreError("a PEM bundle is bytes, a str or a path, not %s"
+                                      % type(source).__name__) from None
             try:
                 with open(name, "rb") as fh:
                     data = fh.read()
