@@ -2,12 +2,19 @@
 
 Each line is ``LABEL <client_random hex> <secret hex>``. Lines are appended with one
 ``write`` on a file opened with O_APPEND, so lines of concurrent connections never mix. Nothing
-is written unless a path is configured.
+is written unless a path is configured. A key log that cannot be written is a debugging aid
+lost, not a reason to fail the handshake: it gives a :class:`KeyLogWarning` (with the path and
+the reason, never a secret) and the connection goes on.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
+
+
+class KeyLogWarning(RuntimeWarning):
+    """The key log file could not be written."""
 
 
 def write_keylog(path: str | None, client_random: bytes, entries) -> None:
@@ -16,8 +23,12 @@ def write_keylog(path: str | None, client_random: bytes, entries) -> None:
         return
     random_hex = client_random.hex()
     text = "".join("%s %s %s\n" % (label, random_hex, secret.hex()) for label, secret in entries)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
-        os.write(fd, text.encode("ascii"))
-    finally:
-        os.close(fd)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, text.encode("ascii"))
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        warnings.warn("cannot write the key log %s: %s" % (path, exc.strerror or exc),
+                      KeyLogWarning, stacklevel=2)
