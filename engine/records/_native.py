@@ -18,7 +18,16 @@ import platform
 from .. import _backend
 from ..errors import BackendError, RecordError
 from ._outcome import Opened
-from ._suites import MAX_INNER_PLAINTEXT, SEQ_LIMIT, Suite, check_capacity
+from ._suites import (
+    APPLICATION_DATA,
+    HEADER_SIZE,
+    MAX_CIPHERTEXT,
+    MAX_INNER_PLAINTEXT,
+    SEQ_LIMIT,
+    TAG_SIZE,
+    Suite,
+    check_capacity,
+)
 
 _ERRORS = {1: "auth", 2: "overflow", 3: "unexpected", 4: "seq", 5: "space"}
 # A new bytes object of two or more bytes is unshared until it is returned, so the records can
@@ -172,9 +181,9 @@ class NativeKey:
         ffi, lib = self._ffi, self._lib
         wire_ptr = _pinned(ffi, wire, length)
         if seq >= SEQ_LIMIT:  # used up: any complete record is one too many
-            found = lib.engine_records_count(wire_ptr, length, ffi.NULL)
+            stop = self._past_last_seq(wire_ptr, length)
             ffi.release(wire_ptr)
-            return Opened([], 0, 0, "seq" if found else None)
+            return Opened([], 0, 0, stop)
         try:
             out_ptr = _pinned(ffi, out, capacity, writable=True)
         except BaseException:
@@ -206,6 +215,10 @@ class NativeKey:
                     found += zip(it, it, it)
                 if rc != 0 or n < cap or found[-1][0] != 23 or consumed == length:
                     break
+                if seq + opened >= SEQ_LIMIT:  # the last number is used: what stops us here
+                    stop = self._past_last_seq(wire_ptr + consumed, length - consumed)
+                    rc = 0 if stop is None else next(k for k, v in _ERRORS.items() if v == stop)
+                    break
                 # every segment slot was used and records may remain: grow and go on
                 last_type, last_offset, last_length = found[-1]
                 base = last_offset + last_length
@@ -220,6 +233,20 @@ class NativeKey:
         if rc == 5 and opened:
             rc = 0  # no room for the next record: an ordinary stop
         return Opened(found, consumed, opened, _ERRORS.get(rc))
+
+    def _past_last_seq(self, wire_ptr, length) -> str | None:
+        """Why opening stops at ``wire_ptr`` once every sequence number is used, as the
+        twin says it: "overflow" for a header longer than TLS 1.3 allows, "seq" for a
+        complete application_data record, None otherwise (section 5.2, 5.3)."""
+        if length < HEADER_SIZE:
+            return None
+        header = self._ffi.buffer(wire_ptr, HEADER_SIZE)[:]
+        if header[0] != APPLICATION_DATA:
+            return None
+        size = (header[3] << 8) | header[4]
+        if size > MAX_CIPHERTEXT or size - TAG_SIZE > MAX_INNER_PLAINTEXT:
+            return "overflow"
+        return "seq" if length - HEADER_SIZE >= size else None
 
     # -- the framing-free limit, for measuring ----------------------------------------------
 

@@ -184,3 +184,33 @@ def test_padding_past_the_record_limit_pads_to_the_limit_in_both_backends(native
                            out[:sealer.seal_into(out, b"y", pad_to=pad_to)])
     assert sealed["native"] == sealed["python"]
     assert [len(r) for r in sealed["native"]] == [2 * 16406, 2 * 16406, 16406]
+
+
+SEQ_LIMIT = 2**64
+
+
+@pytest.mark.parametrize("start, count, tail", [
+    (SEQ_LIMIT - 64, 64, "incomplete"),  # 64: the segment slots a fresh Opener starts with
+    (SEQ_LIMIT - 64, 64, "complete"),
+    (SEQ_LIMIT - 64, 64, "overflowing"),
+    (SEQ_LIMIT - 256, 256, "none"),
+    (SEQ_LIMIT, 0, "complete"),
+    (SEQ_LIMIT, 0, "overflowing"),
+])
+def test_the_last_sequence_number_stops_opening_as_in_the_twin(native, start, count, tail):
+    messages = [b"m%02d" % (i % 100) for i in range(count)]
+    wire = Sealer(SUITE, KEY, IV, seq=min(start, SEQ_LIMIT - 1), backend="python").seal_messages(
+        messages) if count else b""
+    wire += {"incomplete": b"\x17\x03\x03\x00\x20" + bytes(10),
+             "complete": b"\x17\x03\x03\x00\x14" + bytes(20),
+             "overflowing": b"\x17\x03\x03\x40\x12", "none": b""}[tail]
+    outcomes = []
+    for backend in ("python", "native"):
+        opener = Opener(SUITE, KEY, IV, seq=start, backend=backend)
+        try:
+            plaintexts, consumed = opener.open(wire)
+            outcomes.append(("opened", [p for _, p in plaintexts], consumed, opener.seq))
+        except Exception as exc:  # compared between the twins
+            outcomes.append((type(exc).__name__, exc.index, exc.consumed, opener.seq))
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[1][3] == start + count
