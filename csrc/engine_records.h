@@ -11,7 +11,12 @@
  * to buffers the caller provides; every length is checked before use. Input and output buffers
  * must not overlap. Calls on one key object run one at a time (a second concurrent call gets
  * ENGINE_RECORDS_EBUSY). `seq` is the sequence number of the first record; a call that would
- * need one past 2^64 - 1 fails (sealing) or stops there (opening) with ENGINE_RECORDS_SEQ. */
+ * need one past 2^64 - 1 fails (sealing) or stops there (opening) with ENGINE_RECORDS_SEQ.
+ *
+ * Every call runs without the GIL and touches no Python object; the buffers must stay in place
+ * until it returns (the Python wrapper pins them with a buffer export). The worker pool is
+ * forgotten in a forked child and started afresh there; a key that another thread of the
+ * parent was using at the moment of fork() stays busy in the child (ENGINE_RECORDS_EBUSY). */
 
 typedef struct engine_record_key engine_record_key;
 
