@@ -249,6 +249,16 @@ def verify(
     ]
 
 
+def _named_exactly_or_matched(leaf, name: str) -> bool:
+    """Whether ``name`` is one of the leaf's names; a name outside preferred name syntax (an
+    underscore) matches no wildcard, as OpenSSL has it, only a subjectAltName spelled the same."""
+    if rules.dns_name_valid(name):
+        return rules.name_matches(leaf, name)
+    wanted = name.lower()
+    return any(isinstance(n, x509.DNSName) and n.value.lower() == wanted
+               for n in rules.leaf_names(leaf))
+
+
 def verify_one(context: TrustContext, ders, name, revocation, *, at, purpose, max_depth) -> Verdict:
     """The verdict for one chain; a certificate cryptography cannot interpret (it raises
     ValueError or TypeError from deep inside) is ``malformed``, never an exception."""
@@ -295,6 +305,9 @@ def _verify_one(context: TrustContext, ders, name, revocation, *, at, purpose, m
             return explain(str(exc), leaf, intermediates, context.anchors, at, max_depth)
     except ValueError as exc:
         # cryptography reads the leaf's names only when verifying (an invalid domain name).
+        if name is not None and not _named_exactly_or_matched(leaf, name):
+            return rejected("name_mismatch", "the certificate is not valid for %r" % name, 0,
+                            (leaf,))
         depth = 0 if "name" in str(exc) else None
         return rejected("malformed", "the chain cannot be checked: %s" % exc, depth, (leaf,))
     else:

@@ -47,6 +47,21 @@ def is_ca(certificate: x509.Certificate) -> bool:
         return False
 
 
+def dns_name_valid(name: str) -> bool:
+    """A DNS subjectAltName in preferred name syntax (RFC 1034 3.5, RFC 5280 4.2.1.6), a
+    wildcard allowed only as the whole left-most label: letters, digits and hyphens, labels of
+    1 to 63, at most 253 in all. csrc/engine_verify.c applies the same rule."""
+    if not 0 < len(name) <= 253:
+        return False
+    body = name[2:] if name.startswith("*.") else name
+    for label in body.split("."):
+        if not 0 < len(label) <= 63 or label[0] == "-" or label[-1] == "-":
+            return False
+        if not all(c.isascii() and (c.isalnum() or c == "-") for c in label):
+            return False
+    return True
+
+
 def _dns_matches(pattern: str, name: str) -> bool:
     """RFC 6125 6.4: exact match, or a whole-label wildcard in the left-most label only."""
     pattern, name = pattern.lower().rstrip("."), name.lower().rstrip(".")
@@ -272,12 +287,15 @@ def common_name_misspelled(leaf) -> bool:
 
 
 def after(chain, *, at, purpose: str) -> Fault | None:
-    """Checks on the built path (leaf first, trust anchor last), in this order:
-    key identifiers as OpenSSL's strict mode has them (RFC 5280 4.2.1.1-2: an
+    """Checks on the built path (leaf first, trust anchor last), in this order: the leaf's DNS
+    subjectAltNames in preferred name syntax, key identifiers as OpenSSL's strict mode has them (RFC 5280 4.2.1.1-2: an
     authorityKeyIdentifier below the top of the path, a subjectKeyIdentifier in a CA), key
     types and sizes, serial numbers, the leaf's extendedKeyUsage form and commonName, the
     root's authorityKeyIdentifier and extendedKeyUsage. csrc/engine_verify.c applies the
     same rules in the same order."""
+    for general_name in leaf_names(chain[0]):  # the end-entity profile, first as in C
+        if isinstance(general_name, x509.DNSName) and not dns_name_valid(general_name.value):
+            return Fault("malformed", "a DNS subjectAltName is not a valid domain name", 0)
     try:
         facts = [_facts(c, depth > 0) for depth, c in enumerate(chain)]
         last = len(chain) - 1

@@ -47,7 +47,7 @@ def test_usable_names_still_match(small_pki, backend, name):
 
 
 @settings(max_examples=60, deadline=None)
-@given(name=st.text(alphabet=st.characters(blacklist_characters="_"), max_size=40))
+@given(name=st.text(max_size=40))
 def test_both_backends_agree_on_any_name(small_pki, name):
     verdicts = [one(small_pki.chain, small_pki.trust, b, names=[name]) for b in ("native", "python")
                 if b == "python" or _has_native()]
@@ -106,3 +106,44 @@ def test_unreadable_crls_are_a_crl_error(small_pki, backend, crl):
 
 def test_no_chains_give_no_verdicts(small_pki, backend):
     assert verify_chains([], small_pki.trust, backend=backend) == []
+
+
+@pytest.fixture(scope="module")
+def odd_leaves(small_pki):
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    def chain(names):
+        leaf = small_pki.issuer.issue_server(names).certificate
+        return [leaf.public_bytes(Encoding.DER), small_pki.chain[1]]
+
+    return {"underscore": chain(["localhost", "_srv.localhost"]),
+            "wildcard": chain(["*.example.com"])}
+
+
+@pytest.mark.parametrize("name", [None, "localhost"])
+def test_a_leaf_with_a_dns_name_outside_preferred_syntax_is_malformed(small_pki, odd_leaves,
+                                                                     backend, name):
+    verdict = one(odd_leaves["underscore"], small_pki.trust, backend, names=[name])
+    assert (verdict.ok, verdict.reason) == (False, "malformed")
+
+
+def test_a_name_the_leaf_lacks_is_a_mismatch_before_its_bad_dns_name(small_pki, odd_leaves,
+                                                                    backend):
+    verdict = one(odd_leaves["underscore"], small_pki.trust, backend, names=["other.localhost"])
+    assert (verdict.ok, verdict.reason) == (False, "name_mismatch")
+
+
+def test_a_wildcard_does_not_match_a_label_with_an_underscore(small_pki, odd_leaves, backend):
+    verdict = one(odd_leaves["wildcard"], small_pki.trust, backend, names=["_x.example.com"])
+    assert (verdict.ok, verdict.reason) == (False, "name_mismatch")
+    assert one(odd_leaves["wildcard"], small_pki.trust, backend, names=["x.example.com"]).ok
+
+
+@settings(max_examples=60, deadline=None)
+@given(name=st.from_regex(r"[a-z_*-]{0,4}(\.[a-z_-]{0,4}){0,2}\.example\.com", fullmatch=True))
+def test_both_backends_agree_on_names_near_a_wildcard(small_pki, odd_leaves, name):
+    if not _has_native():
+        pytest.skip("the native extension is not built")
+    verdicts = [one(odd_leaves["wildcard"], small_pki.trust, b, names=[name])
+                for b in ("native", "python")]
+    assert len({(v.ok, v.reason) for v in verdicts}) == 1, (name, verdicts)
