@@ -14,6 +14,7 @@ from ..errors import (
 )
 from . import codec, signatures
 from .certificates import peer_certificate, select_credential
+from .config import check_server_name
 from .connection import Connection
 from .constants import (
     CERTIFICATE_SIGNATURE_CODES, DOWNGRADE_TLS11, DOWNGRADE_TLS12, GROUP_CODES, GROUP_NAMES,
@@ -55,7 +56,8 @@ class ClientConnection(Connection):
         super().__init__(config)
         if config.verify and config.trust is None:
             raise LocalProtocolError("verify=True needs a trust store (ClientConfig.trust)")
-        self._server_name = server_name if server_name is not None else config.server_name
+        self._server_name = (check_server_name(server_name) if server_name is not None
+                             else config.server_name)
         prepared = config._prepared
         # key shares in the order of supported_groups (RFC 8446 section 4.2.8)
         self._shares = {g: KeyShare(g) for g in config.groups if g in config.key_share_groups}

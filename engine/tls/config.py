@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import os
 from typing import Sequence
 
 from ..errors import LocalProtocolError
@@ -28,11 +29,65 @@ def _check_names(kind: str, values, known) -> tuple:
 def _check_alpn(protocols) -> tuple:
     out = []
     for protocol in protocols:
-        raw = protocol.encode("ascii") if isinstance(protocol, str) else bytes(protocol)
+        if isinstance(protocol, str):
+            try:
+                raw = protocol.encode("ascii")
+            except UnicodeEncodeError:
+                raise LocalProtocolError("an ALPN protocol name given as str must be ASCII") \
+                    from None
+        elif isinstance(protocol, (bytes, bytearray, memoryview)):
+            raw = bytes(protocol)
+        else:
+            raise LocalProtocolError("an ALPN protocol name is bytes or str, not %s"
+                                     % type(protocol).__name__)
         if not 1 <= len(raw) <= 255:
             raise LocalProtocolError("an ALPN protocol name must be 1 to 255 bytes")
         out.append(raw)
     return tuple(out)
+
+
+def check_server_name(name) -> str | None:
+    """None or a host name that fits server_name (RFC 6066 section 3: ASCII, no more than a
+    DNS name's 253 characters); whether a certificate matches it is the verifier's question."""
+    if name is None:
+        return None
+    if not isinstance(name, str):
+        raise LocalProtocolError("server_name is a str, not %s" % type(name).__name__)
+    if not name or len(name) > 253 or not name.isascii():
+        raise LocalProtocolError("server_name %r is not a host name (1 to 253 ASCII characters; "
+                                 "an internationalized name goes in its A-label form)"
+                                 % name[:80])
+    return name
+
+
+def _check_common(config) -> None:
+    """The fields both sides share, checked now rather than in the middle of a handshake."""
+    set_ = object.__setattr__
+    if isinstance(config.alpn_protocols, (str, bytes)):
+        raise LocalProtocolError("alpn_protocols is a list of protocol names, not one %s"
+                                 % type(config.alpn_protocols).__name__)
+    if config.keylog_file is not None:
+        try:
+            set_(config, "keylog_file", os.fspath(config.keylog_file))
+        except TypeError:
+            raise LocalProtocolError("keylog_file is a path, not %s"
+                                     % type(config.keylog_file).__name__) from None
+    if config.verify_time is not None and not isinstance(config.verify_time, datetime.datetime):
+        raise LocalProtocolError("verify_time is a datetime, not %s"
+                                 % type(config.verify_time).__name__)
+    from ..verify import inputs
+
+    if config.trust is not None:
+        inputs.trust_ders(config.trust)  # TrustStoreError now for anchors that cannot be read
+    if config.crls:
+        inputs.crl_ders(config.crls)  # CRLError now for a CRL that cannot be read
+
+
+def _credential(keystore) -> Credential:
+    if not all(hasattr(keystore, a) for a in ("private_key", "certificate", "chain")):
+        raise LocalProtocolError("a certificate is given as a KeyStore, not %s"
+                                 % type(keystore).__name__)
+    return Credential(keystore)
 
 
 class _Prepared:
@@ -75,9 +130,11 @@ class ClientConfig:
         set_(self, "signature_schemes",
              _check_names("signature scheme", self.signature_schemes, SIGNATURE_SCHEMES))
         set_(self, "crls", tuple(self.crls))
+        check_server_name(self.server_name)
+        _check_common(self)
         set_(self, "alpn_protocols", tuple(self.alpn_protocols))
         set_(self, "_prepared", _Prepared(self))
-        set_(self, "_credential", Credential(self.certificate) if self.certificate else None)
+        set_(self, "_credential", _credential(self.certificate) if self.certificate else None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,12 +163,16 @@ class ServerConfig:
             )
         if self.verify_client != "none" and self.trust is None:
             raise LocalProtocolError("verify_client=%r needs a trust store" % self.verify_client)
+        if isinstance(self.certificates, (str, bytes)):
+            raise LocalProtocolError("certificates is a list of KeyStores, not one %s"
+                                     % type(self.certificates).__name__)
         set_(self, "certificates", tuple(self.certificates))
         set_(self, "cipher_suites", _check_names("cipher suite", self.cipher_suites, CIPHER_SUITES))
         set_(self, "groups", _check_names("group", self.groups, GROUPS))
         set_(self, "signature_schemes",
              _check_names("signature scheme", self.signature_schemes, SIGNATURE_SCHEMES))
         set_(self, "crls", tuple(self.crls))
+        _check_common(self)
         set_(self, "alpn_protocols", tuple(self.alpn_protocols))
         set_(self, "_prepared", _Prepared(self))
-        set_(self, "_credentials", tuple(Credential(ks) for ks in self.certificates))
+        set_(self, "_credentials", tuple(_credential(ks) for ks in self.certificates))
