@@ -79,9 +79,12 @@ def test_a_time_that_is_not_a_datetime_is_a_type_error(small_pki, backend, at):
         one(small_pki.chain, small_pki.trust, backend, at=at)
 
 
-def test_a_naive_time_and_no_time_both_mean_utc_now(small_pki, backend):
+def test_a_naive_time_means_utc_and_no_time_means_now(small_pki, backend):
     assert one(small_pki.chain, small_pki.trust, backend, at=None).ok
-    assert one(small_pki.chain, small_pki.trust, backend, at=datetime.datetime.utcnow()).ok
+    after = small_pki.server.certificate.not_valid_after_utc + datetime.timedelta(seconds=1)
+    naive = one(small_pki.chain, small_pki.trust, backend, at=after.replace(tzinfo=None))
+    aware = one(small_pki.chain, small_pki.trust, backend, at=after)
+    assert (naive.ok, naive.reason) == (aware.ok, aware.reason) == (False, "expired")
 
 
 def test_an_empty_trust_store_trusts_nothing(small_pki, backend):
