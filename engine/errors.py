@@ -132,8 +132,11 @@ class ProtocolError(TLSError):
 
 
 def _alert_error(name: str, doc: str) -> type:
+    class_name = "".join(part.capitalize() for part in name.split("_"))
+    if not class_name.endswith("Error"):
+        class_name += "Error"
     return type(
-        "".join(part.capitalize() for part in name.split("_")) + "Error",
+        class_name,
         (ProtocolError,),
         {"alert": AlertDescription[name], "__doc__": doc, "__module__": __name__},
     )
