@@ -17,7 +17,7 @@ import threading
 
 from .. import _backend
 from ..errors import CRLError, TrustStoreError
-from . import inputs, reasons
+from . import reasons
 from .cache import BoundedCache
 from .verdict import Verdict, accepted, rejected
 
@@ -244,31 +244,22 @@ def verify(
     if rc != 0:
         raise MemoryError("the native verifier ran out of memory")
 
-    parsed = [_parsed_or_none(d) for d in ders]
+    # Paths stay in DER: a verdict parses its chain only when it is read.
     verdicts = []
     for c in range(n):
         result = results[c]
         entries = ffi.unpack(chain_out + c * CHAIN_STRIDE, result.chain_len)
         built = tuple(
-            parsed[e] if e >= 0 else inputs.certificate(anchors[-e - 1])
-            for e in entries if e != _UNKNOWN
+            ders[e] if e >= 0 else anchors[-e - 1] for e in entries if e != _UNKNOWN
         )
         if result.code == 0:
             verdicts.append(accepted(built))
             continue
-        if not built:
-            leaf = parsed[members[starts[c]]] if starts[c] < starts[c + 1] else None
-            built = (leaf,) if leaf is not None else ()
+        if not built and starts[c] < starts[c + 1]:
+            built = (ders[members[starts[c]]],)  # the leaf alone
         reason, detail = reasons.from_native(
             lib, result.code, result.depth, result.crl_reason, result.revoked_at
         )
         verdicts.append(rejected(reason, detail, result.depth if result.depth >= 0 else None,
                                  built))
     return verdicts
-
-
-def _parsed_or_none(der: bytes):
-    try:
-        return inputs.certificate(der)
-    except inputs.MalformedInput:
-        return None

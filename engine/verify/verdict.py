@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Iterable
 
 from cryptography import x509
+
+from . import inputs
 
 REASONS = (
     "expired",
@@ -22,7 +25,6 @@ REASONS = (
 )
 
 
-@dataclasses.dataclass(frozen=True)
 class Verdict:
     """Whether a chain checks out, and if not, why.
 
@@ -30,27 +32,84 @@ class Verdict:
     people; ``depth`` is the position in ``chain`` (0 is the leaf) of the certificate that
     failed, when one can be named; ``chain`` is the path that was built, leaf first, trust
     anchor last (for a failure, the best path that could be assembled).
+
+    The path may be given as certificates or as their DER encodings: DER is parsed (through
+    the shared cache of parsed certificates) the first time ``chain`` is read, so a batch whose
+    paths are never looked at does not pay for parsing them. An encoding that cannot be parsed
+    is left out of ``chain``. Verdicts are immutable and compare by value, whichever form their
+    path was given in.
     """
 
-    ok: bool
-    reason: str | None
-    detail: str
-    depth: int | None
-    chain: tuple[x509.Certificate, ...]
+    __slots__ = ("ok", "reason", "detail", "depth", "_path", "_chain")
 
-    def __post_init__(self):
-        if self.ok != (self.reason is None):
+    def __init__(self, ok: bool, reason: str | None, detail: str, depth: int | None,
+                 chain: Iterable[x509.Certificate | bytes]):
+        if ok != (reason is None):
             raise ValueError("a Verdict is ok exactly when it has no reason")
-        if self.reason is not None and self.reason not in REASONS:
-            raise ValueError("unknown verdict reason %r" % (self.reason,))
+        if reason is not None and reason not in REASONS:
+            raise ValueError("unknown verdict reason %r" % (reason,))
+        path = tuple(chain)
+        init = object.__setattr__
+        init(self, "ok", ok)
+        init(self, "reason", reason)
+        init(self, "detail", detail)
+        init(self, "depth", depth)
+        init(self, "_path", path)
+        parsed = all(isinstance(item, x509.Certificate) for item in path)
+        init(self, "_chain", path if parsed else None)
+
+    @property
+    def chain(self) -> tuple[x509.Certificate, ...]:
+        found = self._chain
+        if found is None:
+            found = tuple(_parsed(item) for item in self._path)
+            found = tuple(c for c in found if c is not None)
+            object.__setattr__(self, "_chain", found)  # the same value, computed once
+        return found
+
+    def __setattr__(self, name, value):
+        raise dataclasses.FrozenInstanceError("cannot assign to field %r" % (name,))
+
+    def __delattr__(self, name):
+        raise dataclasses.FrozenInstanceError("cannot delete field %r" % (name,))
+
+    def __getstate__(self):
+        return (self.ok, self.reason, self.detail, self.depth, self._path)
+
+    def __setstate__(self, state):
+        Verdict.__init__(self, *state)
+
+    def _key(self) -> tuple:
+        return (self.ok, self.reason, self.detail, self.depth, self.chain)
+
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return "Verdict(ok=%r, reason=%r, detail=%r, depth=%r, chain=%r)" % self._key()
 
     def __bool__(self) -> bool:
         return self.ok
 
 
-def accepted(chain: tuple[x509.Certificate, ...]) -> Verdict:
-    return Verdict(True, None, "the chain is valid", None, tuple(chain))
+def _parsed(item):
+    """A certificate of a path, parsed from DER when given so; None when it cannot be read."""
+    if isinstance(item, x509.Certificate):
+        return item
+    try:
+        return inputs.certificate(item)
+    except inputs.MalformedInput:
+        return None
+
+
+def accepted(chain: Iterable[x509.Certificate | bytes]) -> Verdict:
+    return Verdict(True, None, "the chain is valid", None, chain)
 
 
 def rejected(reason: str, detail: str, depth: int | None, chain=()) -> Verdict:
-    return Verdict(False, reason, detail, depth, tuple(chain))
+    return Verdict(False, reason, detail, depth, chain)
