@@ -26,7 +26,10 @@
 
 struct engine_record_key {
     int encrypt;
+    int format;  /* ENGINE_RECORD_TLS13 */
     unsigned char iv[IV_SIZE];
+    uint64_t seq; /* the next record's sequence number, unless spent */
+    int spent;    /* every sequence number is used: the key protects nothing more */
     pthread_mutex_t lock;
     int nctx; /* contexts made so far: ctx[0] is the original, the rest are copies */
     EVP_CIPHER_CTX *ctx[RECORD_THREADS];
@@ -52,6 +55,25 @@ static inline int seq_room_for(uint64_t seq, size_t n)
     return n == 0 || (uint64_t)(n - 1) <= UINT64_MAX - seq;
 }
 
+/* Whether the key has sequence numbers left for `n` more records. */
+static inline int key_room_for(const engine_record_key *k, size_t n)
+{
+    return n == 0 || (!k->spent && seq_room_for(k->seq, n));
+}
+
+/* Count `n` records protected with the key (key_room_for(k, n) holds). */
+static inline void key_advance(engine_record_key *k, size_t n)
+{
+    if (n == 0)
+        return;
+    if ((uint64_t)(n - 1) == UINT64_MAX - k->seq) {
+        k->spent = 1;
+        k->seq = 0;
+    } else {
+        k->seq += (uint64_t)n;
+    }
+}
+
 /* Length of TLSInnerPlaintext for `content_len` bytes of content, padded to a multiple of
  * `pad_to` (0: no padding) but never beyond 2^14 + 1 (section 5.4). */
 static inline size_t inner_size(size_t content_len, size_t pad_to)
@@ -65,6 +87,21 @@ static inline size_t inner_size(size_t content_len, size_t pad_to)
             size = MAX_INNER;
     }
     return size;
+}
+
+/* Records and bytes that sealing `in_len` bytes in fragments of at most `max_fragment` makes;
+ * 0, or ENGINE_RECORDS_SPACE if the size does not fit a size_t. */
+static inline int sealed_layout(size_t in_len, size_t max_fragment, size_t pad_to,
+                                size_t *records, size_t *total)
+{
+    size_t full = in_len / max_fragment, rest = in_len % max_fragment;
+    size_t full_size = HEADER_SIZE + inner_size(max_fragment, pad_to) + TAG_SIZE;
+    size_t rest_size = rest ? HEADER_SIZE + inner_size(rest, pad_to) + TAG_SIZE : 0;
+    *records = full + (rest ? 1 : 0);
+    if (full > (SIZE_MAX - rest_size) / full_size)
+        return ENGINE_RECORDS_SPACE;
+    *total = full * full_size + rest_size;
+    return ENGINE_RECORDS_OK;
 }
 
 static inline size_t header_length(const unsigned char *rec)

@@ -12,19 +12,21 @@
 static const char *cipher_name(int suite, size_t *key_len)
 {
     switch (suite) {
-    case 1: *key_len = 16; return "AES-128-GCM";
-    case 2: *key_len = 32; return "AES-256-GCM";
-    case 3: *key_len = 32; return "ChaCha20-Poly1305";
+    case ENGINE_SUITE_AES_128_GCM: *key_len = 16; return "AES-128-GCM";
+    case ENGINE_SUITE_AES_256_GCM: *key_len = 32; return "AES-256-GCM";
+    case ENGINE_SUITE_CHACHA20_POLY1305: *key_len = 32; return "ChaCha20-Poly1305";
     default: return NULL;
     }
 }
 
-engine_record_key *engine_record_key_new(int suite, const unsigned char *key, size_t key_len,
-                                         const unsigned char *iv, size_t iv_len, int encrypt)
+engine_record_key *engine_record_key_new(int suite, int format, const unsigned char *key,
+                                         size_t key_len, const unsigned char *iv, size_t iv_len,
+                                         int encrypt, uint64_t seq, int spent)
 {
     size_t want = 0;
     const char *name = cipher_name(suite, &want);
-    if (name == NULL || key == NULL || iv == NULL || key_len != want || iv_len != IV_SIZE)
+    if (name == NULL || format != ENGINE_RECORD_TLS13 || key == NULL || iv == NULL
+        || key_len != want || iv_len != IV_SIZE)
         return NULL;
     engine_record_key *k = calloc(1, sizeof(*k));
     if (k == NULL)
@@ -34,6 +36,9 @@ engine_record_key *engine_record_key_new(int suite, const unsigned char *key, si
         return NULL;
     }
     k->encrypt = encrypt ? 1 : 0;
+    k->format = format;
+    k->spent = spent ? 1 : 0;
+    k->seq = spent ? 0 : seq;
     memcpy(k->iv, iv, IV_SIZE);
     EVP_CIPHER *cipher = EVP_CIPHER_fetch(NULL, name, NULL);
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
@@ -68,6 +73,18 @@ void engine_record_key_free(engine_record_key *k)
     pthread_mutex_destroy(&k->lock);
     OPENSSL_cleanse(k, sizeof(*k));
     free(k);
+}
+
+int engine_record_key_seq(engine_record_key *k, uint64_t *seq)
+{
+    if (k == NULL || seq == NULL)
+        return ENGINE_RECORDS_EINVAL;
+    if (pthread_mutex_trylock(&k->lock) != 0)
+        return ENGINE_RECORDS_EBUSY;
+    *seq = k->seq;
+    int spent = k->spent;
+    pthread_mutex_unlock(&k->lock);
+    return spent;
 }
 
 /* Make sure `n` contexts (and, when opening, scratch buffers) exist; returns how many of the

@@ -34,22 +34,6 @@ static inline int header_verdict(const unsigned char *rec, size_t left)
     return 0;
 }
 
-size_t engine_records_count(const unsigned char *in, size_t in_len, size_t *plaintext_bound)
-{
-    size_t pos = 0, n = 0, bound = 0;
-    if (in != NULL) {
-        while (header_verdict(in + pos, in_len - pos) == 0) {
-            size_t length = header_length(in + pos);
-            bound += length >= TAG_SIZE ? length - TAG_SIZE : 0;
-            pos += HEADER_SIZE + length;
-            n++;
-        }
-    }
-    if (plaintext_bound != NULL)
-        *plaintext_bound = bound;
-    return n;
-}
-
 typedef struct open_run {
     engine_record_key *key;
     const unsigned char *in;      /* first record of the run */
@@ -123,9 +107,10 @@ static void open_run_job(void *p, int slot)
 /* Open records one after another, reading each header as it comes: each plaintext goes right
  * after the previous one's content. */
 static int open_serial(engine_record_key *k, const unsigned char *in, size_t in_len,
-                       uint64_t seq, unsigned char *out, size_t out_cap, uint64_t *segments,
+                       unsigned char *out, size_t out_cap, uint64_t *segments,
                        size_t max_segments, size_t *records, size_t *consumed)
 {
+    uint64_t seq = k->seq;
     size_t pos = 0, off = 0, i = 0;
     int rc = ENGINE_RECORDS_OK;
     for (;; i++) {
@@ -136,7 +121,7 @@ static int open_serial(engine_record_key *k, const unsigned char *in, size_t in_
         }
         if (i == max_segments)
             break;
-        if (!seq_room_for(seq, i + 1)) {
+        if (!key_room_for(k, i + 1)) {
             rc = ENGINE_RECORDS_SEQ;
             break;
         }
@@ -172,7 +157,7 @@ static int open_serial(engine_record_key *k, const unsigned char *in, size_t in_
 }
 
 int engine_records_open(engine_record_key *k, const unsigned char *in, size_t in_len,
-                        uint64_t seq, unsigned char *out, size_t out_cap,
+                        unsigned char *out, size_t out_cap,
                         int threads, uint64_t *segments, size_t max_segments,
                         size_t *records, size_t *consumed)
 {
@@ -187,14 +172,18 @@ int engine_records_open(engine_record_key *k, const unsigned char *in, size_t in
     if (threads < 2 || in_len < PARALLEL_MIN_BYTES) {
         if (pthread_mutex_trylock(&k->lock) != 0)
             return ENGINE_RECORDS_EBUSY;
-        rc = open_serial(k, in, in_len, seq, out, out_cap, segments, max_segments, records,
+        rc = open_serial(k, in, in_len, out, out_cap, segments, max_segments, records,
                          consumed);
+        key_advance(k, *records);
         pthread_mutex_unlock(&k->lock);
         return rc;
     }
 
     /* Scan the headers: which complete records to open, and why the scan ends. The plaintext
      * of record i needs its whole inner plaintext (length - 16 bytes) at its offset. */
+    if (pthread_mutex_trylock(&k->lock) != 0)
+        return ENGINE_RECORDS_EBUSY;
+    uint64_t seq = k->seq;
     size_t pos = 0, nrec = 0, bound = 0;
     int stop_rc = ENGINE_RECORDS_OK;
     for (;;) {
@@ -203,7 +192,7 @@ int engine_records_open(engine_record_key *k, const unsigned char *in, size_t in
             stop_rc = ENGINE_RECORDS_OVERFLOW;
         if (verdict != 0 || nrec == max_segments)
             break;
-        if (!seq_room_for(seq, nrec + 1)) {
+        if (!key_room_for(k, nrec + 1)) {
             stop_rc = ENGINE_RECORDS_SEQ;
             break;
         }
@@ -212,17 +201,16 @@ int engine_records_open(engine_record_key *k, const unsigned char *in, size_t in
         pos += HEADER_SIZE + length;
         nrec++;
     }
-    if (nrec == 0)
+    if (nrec == 0) {
+        pthread_mutex_unlock(&k->lock);
         return stop_rc;
-    if (pthread_mutex_trylock(&k->lock) != 0)
-        return ENGINE_RECORDS_EBUSY;
+    }
     /* Several threads only when every plaintext fits at its worst-case offset. */
     int t = bound <= out_cap ? engine_record_key_threads(k, threads, nrec, pos) : 1;
     size_t done = 0, used = 0, content = 0;
 
     if (t == 1) {
-        rc = open_serial(k, in, in_len, seq, out, out_cap, segments, max_segments, &done,
-                         &used);
+        rc = open_serial(k, in, in_len, out, out_cap, segments, max_segments, &done, &used);
     } else {
         /* Runs of about equal wire bytes. Run j's plaintexts start where they would if no
          * record before it were padded (the sum of length - 17 over those records), and the
@@ -290,6 +278,7 @@ int engine_records_open(engine_record_key *k, const unsigned char *in, size_t in
             OPENSSL_cleanse(out + content, written_end - content);
         free(runs);
     }
+    key_advance(k, done);
     pthread_mutex_unlock(&k->lock);
     *records = done;
     *consumed = used;

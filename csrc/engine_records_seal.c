@@ -113,11 +113,16 @@ static void cut_messages(const seal_batch *b, seal_run *runs, int nruns)
 }
 
 /* Seal a batch in runs on up to `threads` threads; any failure wipes the whole output. */
-static int seal_batch_run(const seal_batch *b, int threads)
+static int seal_batch_run(seal_batch *b, int threads)
 {
     engine_record_key *k = b->key;
     if (pthread_mutex_trylock(&k->lock) != 0)
         return ENGINE_RECORDS_EBUSY;
+    if (!key_room_for(k, b->records)) {
+        pthread_mutex_unlock(&k->lock);
+        return ENGINE_RECORDS_SEQ;
+    }
+    b->seq = k->seq;
     int t = engine_record_key_threads(k, threads, b->records, b->total);
     int nruns = engine_pool_chunks(t, b->records, b->total);
     seal_run one, *runs = nruns > 1 ? calloc((size_t)nruns, sizeof(seal_run)) : &one;
@@ -135,6 +140,8 @@ static int seal_batch_run(const seal_batch *b, int threads)
         rc = runs[i].rc;
     if (rc != ENGINE_RECORDS_OK)
         OPENSSL_cleanse(b->out, b->total);
+    else
+        key_advance(k, b->records);
     if (runs != &one)
         free(runs);
     pthread_mutex_unlock(&k->lock);
@@ -143,7 +150,7 @@ static int seal_batch_run(const seal_batch *b, int threads)
 
 int engine_records_seal(engine_record_key *k, const unsigned char *in, size_t in_len,
                         int content_type, size_t max_fragment, size_t pad_to,
-                        uint64_t seq, unsigned char *out, size_t out_cap,
+                        unsigned char *out, size_t out_cap,
                         int threads, size_t *written, uint64_t *records)
 {
     if (k == NULL || !k->encrypt || written == NULL || records == NULL
@@ -153,22 +160,17 @@ int engine_records_seal(engine_record_key *k, const unsigned char *in, size_t in
         return ENGINE_RECORDS_EINVAL;
     *written = 0;
     *records = 0;
-    size_t full = in_len / max_fragment, rest = in_len % max_fragment;
-    size_t nrec = full + (rest ? 1 : 0);
+    size_t nrec = 0, total = 0;
+    if (sealed_layout(in_len, max_fragment, pad_to, &nrec, &total) != ENGINE_RECORDS_OK)
+        return ENGINE_RECORDS_SPACE;
     if (nrec == 0)
         return ENGINE_RECORDS_OK;
-    if (!seq_room_for(seq, nrec))
-        return ENGINE_RECORDS_SEQ;
-    size_t full_size = HEADER_SIZE + inner_size(max_fragment, pad_to) + TAG_SIZE;
-    size_t rest_size = rest ? HEADER_SIZE + inner_size(rest, pad_to) + TAG_SIZE : 0;
-    if (full > (SIZE_MAX - rest_size) / full_size)
-        return ENGINE_RECORDS_SPACE;
-    size_t total = full * full_size + rest_size;
     if (total > out_cap)
         return ENGINE_RECORDS_SPACE;
+    size_t full_size = HEADER_SIZE + inner_size(max_fragment, pad_to) + TAG_SIZE;
     seal_batch batch = {
         .key = k, .in = in, .in_len = in_len, .records = nrec, .max_fragment = max_fragment,
-        .pad_to = pad_to, .content_type = content_type, .seq = seq, .out = out, .total = total,
+        .pad_to = pad_to, .content_type = content_type, .out = out, .total = total,
         .full_size = full_size,
     };
     int rc = seal_batch_run(&batch, threads);
@@ -181,8 +183,7 @@ int engine_records_seal(engine_record_key *k, const unsigned char *in, size_t in
 
 int engine_records_seal_messages(engine_record_key *k, const unsigned char *in, size_t in_len,
                                  const uint64_t *lengths, size_t count, int content_type,
-                                 size_t pad_to, uint64_t seq,
-                                 unsigned char *out, size_t out_cap, int threads,
+                                 size_t pad_to, unsigned char *out, size_t out_cap, int threads,
                                  size_t *written)
 {
     if (k == NULL || !k->encrypt || written == NULL || (in == NULL && in_len > 0)
@@ -190,8 +191,6 @@ int engine_records_seal_messages(engine_record_key *k, const unsigned char *in, 
         || content_type < 1 || content_type > 255 || overlaps(in, in_len, out, out_cap))
         return ENGINE_RECORDS_EINVAL;
     *written = 0;
-    if (!seq_room_for(seq, count))
-        return ENGINE_RECORDS_SEQ;
     /* check every length, their sum and the output size before writing anything */
     size_t sum = 0, total = 0;
     for (size_t i = 0; i < count; i++) {
@@ -211,7 +210,7 @@ int engine_records_seal_messages(engine_record_key *k, const unsigned char *in, 
         return ENGINE_RECORDS_OK;
     seal_batch batch = {
         .key = k, .in = in, .in_len = in_len, .lengths = lengths, .records = count,
-        .pad_to = pad_to, .content_type = content_type, .seq = seq, .out = out, .total = total,
+        .pad_to = pad_to, .content_type = content_type, .out = out, .total = total,
     };
     int rc = seal_batch_run(&batch, threads);
     if (rc != ENGINE_RECORDS_OK)

@@ -12,8 +12,9 @@ from ._suites import check_key, check_seq, suite_named
 class Direction:
     """One direction of a connection's record protection; subclasses say which (``_ENCRYPT``).
 
-    ``seq`` is the sequence number of the next record. ``backend`` is ``"native"``,
-    ``"python"`` or None (ENGINE_BACKEND). Calls on one object run one at a time, under its lock.
+    ``seq`` is the sequence number of the next record, kept by the key object. ``backend`` is
+    ``"native"``, ``"python"`` or None (ENGINE_BACKEND). Calls on one object run one at a time,
+    under its lock.
     """
 
     _ENCRYPT: bool
@@ -21,9 +22,9 @@ class Direction:
     def __init__(self, suite: str, key, iv, *, seq: int = 0, backend: str | None = None):
         self._suite = suite_named(suite)
         key, iv = check_key(self._suite, key, iv)
-        self._seq = check_seq(seq)
+        seq = check_seq(seq)
         self.backend = choose(backend)
-        self._key = make_key(self.backend, self._suite, key, iv, encrypt=self._ENCRYPT)
+        self._key = make_key(self.backend, self._suite, key, iv, self._ENCRYPT, seq)
         self._lock = threading.Lock()
 
     @property
@@ -33,8 +34,9 @@ class Direction:
     @property
     def seq(self) -> int:
         """The sequence number of the next record."""
-        return self._seq
+        with self._lock:
+            return self._key.seq
 
     def __repr__(self) -> str:
-        return "%s(%s, seq=%d, backend=%s)" % (type(self).__name__, self._suite.name, self._seq,
+        return "%s(%s, seq=%d, backend=%s)" % (type(self).__name__, self._suite.name, self.seq,
                                               self.backend)

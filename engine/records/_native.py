@@ -1,14 +1,17 @@
-"""The native record protection: a thin wrapper over csrc/engine_records.c.
+"""The native record protection: a thin wrapper over the record core of csrc/engine_records.h.
 
-Buffers go to C as pointers (cffi releases the GIL around each call); this module only checks
-what the C side reports and turns it into the shapes the Python twin returns. One NativeKey
-serves one direction and is used under its Sealer's or Opener's lock.
+:class:`NativeKey` is one direction's key object (what a Sealer or Opener stands on), with its
+sequence number kept in C; :class:`NativeRecordLayer` is the record layer of one connection,
+which owns its two key objects, the records waiting to be sent and the bytes received and not
+yet read, and protects and opens through the same batch calls.
 
-While C runs, other Python threads run too. Every buffer is therefore handed over through
-``ffi.from_buffer``, which holds a buffer export for as long as the pointer lives (a bytearray
-refuses to be resized meanwhile, a memoryview to be released), and every length C is given is
-checked against the pinned buffer first (:func:`_pinned`): a buffer shrunk by another thread
-after its length was counted is refused with ValueError rather than overrun.
+While C runs, other Python threads run too. Immutable ``bytes`` are passed as they are; every
+other buffer is handed over through ``ffi.from_buffer``, which holds a buffer export for as long
+as the pointer lives (a bytearray refuses to be resized meanwhile, a memoryview to be released),
+and every length C is given is checked against the pinned buffer first (:func:`_pinned`): a
+buffer shrunk by another thread after its length was counted is refused with ValueError rather
+than overrun. Results are written into new ``bytes`` objects made for the call, which no other
+code can see yet.
 """
 
 from __future__ import annotations
@@ -17,23 +20,14 @@ import platform
 
 from .. import _backend
 from ..errors import BackendError, RecordError
-from ._outcome import Opened
-from ._suites import (
-    APPLICATION_DATA,
-    HEADER_SIZE,
-    MAX_CIPHERTEXT,
-    MAX_INNER_PLAINTEXT,
-    SEQ_LIMIT,
-    TAG_SIZE,
-    Suite,
-    check_capacity,
-)
+from ._suites import MAX_INNER_PLAINTEXT, SEQ_LIMIT, Opened, Stop, Suite, check_capacity
 
 _ERRORS = {1: "auth", 2: "overflow", 3: "unexpected", 4: "seq", 5: "space"}
 # A new bytes object of two or more bytes is unshared until it is returned, so the records can
 # be written straight into it (one allocation, no copy). Only CPython is known to allow this.
 _FILL_BYTES_IN_PLACE = platform.python_implementation() == "CPython"
 _SEGMENTS_MIN = 64
+_TLS13 = 1  # ENGINE_RECORD_TLS13
 
 
 def _pinned(ffi, obj, size: int, writable: bool = False):
@@ -53,13 +47,33 @@ def _pinned(ffi, obj, size: int, writable: bool = False):
     return ptr
 
 
-class NativeKey:
-    """One direction's key in a libcrypto context held by the extension."""
+def _check(rc: int) -> None:
+    """Raise what a return code of the record core means (nothing for OK)."""
+    if rc == 0:
+        return
+    if rc == 4:
+        raise RecordError("the sequence number would pass 2^64 - 1; the traffic key must be "
+                          "updated first")
+    if rc == 5:
+        raise ValueError("the output buffer is too small")
+    if rc == -1:
+        raise ValueError("invalid arguments for record protection (overlapping buffers?)")
+    if rc == -4:
+        raise RecordError("the key is in use by another thread")
+    if rc == -2:
+        raise MemoryError("out of memory in the record layer")
+    raise RecordError("record protection failed in libcrypto (code %d)" % rc)
 
-    def __init__(self, suite: Suite, key: bytes, iv: bytes, encrypt: bool):
+
+class NativeKey:
+    """One direction's key object in the extension: libcrypto context, IV and sequence number."""
+
+    def __init__(self, suite: Suite, key: bytes, iv: bytes, encrypt: bool, seq: int = 0):
         ffi, lib = self._ffi, self._lib = _backend.native()
-        raw = lib.engine_record_key_new(suite.native_id, key, len(key), iv, len(iv),
-                                        1 if encrypt else 0)
+        spent = seq >= SEQ_LIMIT
+        raw = lib.engine_record_key_new(suite.native_id, _TLS13, key, len(key), iv, len(iv),
+                                        1 if encrypt else 0, 0 if spent else seq,
+                                        1 if spent else 0)
         if raw == ffi.NULL:
             raise BackendError("libcrypto could not set up %s" % suite.name)
         self._handle = ffi.gc(raw, lib.engine_record_key_free)
@@ -67,29 +81,21 @@ class NativeKey:
         self._records = ffi.new("uint64_t *")
         self._consumed = ffi.new("size_t *")
         self._opened = ffi.new("size_t *")
-        self._bound = ffi.new("size_t *")
+        self._seq = ffi.new("uint64_t *")
         self._segments_cap = _SEGMENTS_MIN
         self._segments = ffi.new("uint64_t[]", 3 * self._segments_cap)
 
-    @staticmethod
-    def _check(rc: int) -> None:
-        if rc == 0:
-            return
-        if rc == 4:
-            raise RecordError("the sequence number would pass 2^64 - 1")
-        if rc == 5:
-            raise ValueError("the output buffer is too small")
-        if rc == -1:
-            raise ValueError("invalid arguments for record protection (overlapping buffers?)")
-        if rc == -4:
-            raise RecordError("the key is in use by another thread")
-        if rc == -2:
-            raise MemoryError("out of memory in the record layer")
-        raise RecordError("record protection failed in libcrypto (code %d)" % rc)
+    @property
+    def seq(self) -> int:
+        """The sequence number of the next record (2^64 once every number is used)."""
+        rc = self._lib.engine_record_key_seq(self._handle, self._seq)
+        if rc < 0:
+            _check(rc)
+        return SEQ_LIMIT if rc == 1 else self._seq[0]
 
     # -- sealing ---------------------------------------------------------------------------
 
-    def seal_into(self, out, capacity, data, length, content_type, max_fragment, pad_to, seq,
+    def seal_into(self, out, capacity, data, length, content_type, max_fragment, pad_to,
                   threads) -> None:
         ffi = self._ffi
         pad_to = min(pad_to, MAX_INNER_PLAINTEXT)  # any larger pads the same; C takes a size_t
@@ -101,57 +107,61 @@ class NativeKey:
             raise
         try:
             rc = self._lib.engine_records_seal(
-                self._handle, data_ptr, length, content_type, max_fragment, pad_to, seq,
-                out_ptr, capacity, threads, self._written, self._records,
+                self._handle, data_ptr, length, content_type, max_fragment, pad_to, out_ptr,
+                capacity, threads, self._written, self._records,
             )
         finally:  # a traceback keeping this frame must not keep the caller's buffers pinned
             ffi.release(data_ptr)
             ffi.release(out_ptr)
-        self._check(rc)
+        _check(rc)
 
-    def seal_new(self, data, length, size, content_type, max_fragment, pad_to, seq,
+    def seal_new(self, data, length, size, content_type, max_fragment, pad_to,
                  threads) -> bytes:
-        if not _FILL_BYTES_IN_PLACE:
+        if not _FILL_BYTES_IN_PLACE or size < 2:
             out = bytearray(size)
-            self.seal_into(out, size, data, length, content_type, max_fragment, pad_to, seq,
+            self.seal_into(out, size, data, length, content_type, max_fragment, pad_to,
                            threads)
             return bytes(out)
         out = bytes(size)
-        ffi = self._ffi
-        pad_to = min(pad_to, MAX_INNER_PLAINTEXT)
-        self._check(self._lib.engine_records_seal(
-            self._handle, _pinned(ffi, data, length), length, content_type, max_fragment,
-            pad_to, seq, ffi.from_buffer(out), size, threads, self._written, self._records,
-        ))
+        pinned = data if type(data) is bytes else _pinned(self._ffi, data, length)
+        try:
+            rc = self._lib.engine_records_seal(
+                self._handle, pinned, length, content_type, max_fragment,
+                min(pad_to, MAX_INNER_PLAINTEXT), out, size, threads, self._written,
+                self._records,
+            )
+        finally:
+            if pinned is not data:
+                self._ffi.release(pinned)
+        _check(rc)
         return out
 
-    def seal_messages_into(self, out, capacity, messages, content_type, pad_to, seq,
+    def seal_messages_into(self, out, capacity, messages, content_type, pad_to,
                            threads) -> int:
         """One record per message into ``out``; returns the bytes written."""
-        rc, size = self._seal_messages(messages, content_type, pad_to, seq,
+        rc, size = self._seal_messages(messages, content_type, pad_to,
                                        _pinned(self._ffi, out, capacity, writable=True),
                                        capacity, threads)
         if rc == 5:
             check_capacity(capacity, size)
-        self._check(rc)
+        _check(rc)
         return size
 
-    def seal_messages_new(self, messages, content_type, pad_to, seq, threads) -> bytes:
+    def seal_messages_new(self, messages, content_type, pad_to, threads) -> bytes:
         ffi = self._ffi
         if pad_to == 0:
             size = messages.sealed_size(0)
         else:  # ask the extension what the padded records take
-            rc, size = self._seal_messages(messages, content_type, pad_to, seq, ffi.NULL, 0,
-                                           threads)
+            rc, size = self._seal_messages(messages, content_type, pad_to, ffi.NULL, 0, threads)
             if rc != 5:
-                self._check(rc)
-        out = bytes(size) if _FILL_BYTES_IN_PLACE else bytearray(size)
-        rc, _ = self._seal_messages(messages, content_type, pad_to, seq, ffi.from_buffer(out),
-                                    size, threads)
-        self._check(rc)
-        return out if _FILL_BYTES_IN_PLACE else bytes(out)
+                _check(rc)
+        out = bytes(size) if _FILL_BYTES_IN_PLACE and size > 1 else bytearray(size)
+        rc, _ = self._seal_messages(messages, content_type, pad_to, ffi.from_buffer(out), size,
+                                    threads)
+        _check(rc)
+        return out if type(out) is bytes else bytes(out)
 
-    def _seal_messages(self, messages, content_type, pad_to, seq, out_ptr, capacity,
+    def _seal_messages(self, messages, content_type, pad_to, out_ptr, capacity,
                        threads) -> tuple[int, int]:
         """(return code, bytes written or needed). Lengths the extension refuses are counted
         again in bytes (ValueError for a message over 2^14) and the call is made once more."""
@@ -161,7 +171,7 @@ class NativeKey:
             rc = self._lib.engine_records_seal_messages(
                 self._handle, ffi.from_buffer(messages.data), len(messages.data),
                 ffi.from_buffer("uint64_t[]", messages.lengths), len(messages.lengths),
-                content_type, pad_to, seq, out_ptr, capacity, threads, self._written,
+                content_type, pad_to, out_ptr, capacity, threads, self._written,
             )
             if rc != -1 or attempt == 2:
                 break
@@ -170,20 +180,13 @@ class NativeKey:
 
     # -- opening ---------------------------------------------------------------------------
 
-    def plaintext_bound(self, wire, length) -> int:
-        """An output size enough for every complete record at the front of ``wire``."""
-        wire_ptr = _pinned(self._ffi, wire, length)
-        self._lib.engine_records_count(wire_ptr, length, self._bound)
-        self._ffi.release(wire_ptr)
-        return self._bound[0]
+    def open_into(self, out, capacity, wire, length, threads) -> Opened:
+        """Open the complete application_data records at the front of ``wire`` into ``out``.
 
-    def open_into(self, out, capacity, wire, length, seq, threads) -> Opened:
+        Every record is opened, however many: the segment slots grow as they fill.
+        """
         ffi, lib = self._ffi, self._lib
         wire_ptr = _pinned(ffi, wire, length)
-        if seq >= SEQ_LIMIT:  # used up: any complete record is one too many
-            stop = self._past_last_seq(wire_ptr, length)
-            ffi.release(wire_ptr)
-            return Opened([], 0, 0, stop)
         try:
             out_ptr = _pinned(ffi, out, capacity, writable=True)
         except BaseException:
@@ -196,9 +199,8 @@ class NativeKey:
                 cap = self._segments_cap
                 segments = self._segments
                 rc = lib.engine_records_open(
-                    self._handle, wire_ptr + consumed, length - consumed, seq + opened,
-                    out_ptr + base, capacity - base, threads, segments, cap,
-                    self._opened, self._consumed,
+                    self._handle, wire_ptr + consumed, length - consumed, out_ptr + base,
+                    capacity - base, threads, segments, cap, self._opened, self._consumed,
                 )
                 if rc < 0:
                     break
@@ -215,10 +217,6 @@ class NativeKey:
                     found += zip(it, it, it)
                 if rc != 0 or n < cap or found[-1][0] != 23 or consumed == length:
                     break
-                if seq + opened >= SEQ_LIMIT:  # the last number is used: what stops us here
-                    stop = self._past_last_seq(wire_ptr + consumed, length - consumed)
-                    rc = 0 if stop is None else next(k for k, v in _ERRORS.items() if v == stop)
-                    break
                 # every segment slot was used and records may remain: grow and go on
                 last_type, last_offset, last_length = found[-1]
                 base = last_offset + last_length
@@ -229,24 +227,10 @@ class NativeKey:
             ffi.release(wire_ptr)
             ffi.release(out_ptr)
         if rc < 0:
-            self._check(rc)
+            _check(rc)
         if rc == 5 and opened:
             rc = 0  # no room for the next record: an ordinary stop
         return Opened(found, consumed, opened, _ERRORS.get(rc))
-
-    def _past_last_seq(self, wire_ptr, length) -> str | None:
-        """Why opening stops at ``wire_ptr`` once every sequence number is used, as the
-        twin says it: "overflow" for a header longer than TLS 1.3 allows, "seq" for a
-        complete application_data record, None otherwise (section 5.2, 5.3)."""
-        if length < HEADER_SIZE:
-            return None
-        header = self._ffi.buffer(wire_ptr, HEADER_SIZE)[:]
-        if header[0] != APPLICATION_DATA:
-            return None
-        size = (header[3] << 8) | header[4]
-        if size > MAX_CIPHERTEXT or size - TAG_SIZE > MAX_INNER_PLAINTEXT:
-            return "overflow"
-        return "seq" if length - HEADER_SIZE >= size else None
 
     # -- the framing-free limit, for measuring ----------------------------------------------
 
@@ -263,5 +247,139 @@ class NativeKey:
             )
         if rc == 1:
             raise RecordError("the one-shot ciphertext failed authentication")
-        self._check(rc)
+        _check(rc)
         return self._written[0]
+
+
+class NativeRecordLayer:
+    """The record layer of one connection in the extension (csrc/engine_record_layer.c).
+
+    The same calls and results as :class:`~engine.records._python.PythonRecordLayer`; see
+    engine.records.RecordLayer. Every call is one call into C.
+    """
+
+    __slots__ = ("_ffi", "_handle", "_sizes", "_result", "_write", "_read", "_take",
+                 "_write_plaintext", "stop", "record", "stop_length")
+
+    def __init__(self):
+        ffi, lib = _backend.native()
+        raw = lib.engine_record_layer_new()
+        if raw == ffi.NULL:
+            raise MemoryError("out of memory in the record layer")
+        self._ffi = ffi
+        self._handle = ffi.gc(raw, lib.engine_record_layer_free)
+        self._sizes = lib.engine_record_layer_sizes_of(raw)
+        self._result = ffi.new("engine_record_read *")
+        self._write = lib.engine_record_layer_write
+        self._write_plaintext = lib.engine_record_layer_write_plaintext
+        self._read = lib.engine_record_layer_read
+        self._take = lib.engine_record_layer_take
+        self.stop = Stop.OK
+        self.record: tuple | None = None
+        self.stop_length = 0
+
+    @property
+    def to_send(self) -> int:
+        return self._sizes.to_send
+
+    @property
+    def received(self) -> int:
+        return self._sizes.received
+
+    @property
+    def data_records(self) -> int:
+        """Application data records the last read opened (some may have been empty)."""
+        return self._result.data_records
+
+    def set_key(self, write: bool, suite: Suite, key: bytes, iv: bytes,
+                update_after: int = 0) -> None:
+        _, lib = _backend.native()
+        _check(lib.engine_record_layer_set_key(self._handle, 1 if write else 0, suite.native_id,
+                                               key, len(key), iv, len(iv), update_after))
+
+    def set_limits(self, max_fragment: int, pad_to: int) -> None:
+        _, lib = _backend.native()
+        if not 1 <= max_fragment <= 2**14:
+            raise ValueError("max_fragment must be between 1 and 2^14")
+        _check(lib.engine_record_layer_set_limits(self._handle, max_fragment,
+                                                  min(pad_to, 2**14 + 1)))
+
+    def write(self, content_type: int, data) -> int:
+        if type(data) is bytes:
+            rc = self._write(self._handle, content_type, data, len(data))
+        else:
+            with self._ffi.from_buffer(data) as pinned:
+                rc = self._write(self._handle, content_type, pinned, len(pinned))
+        if rc and rc != 7:
+            _check(rc)
+        return rc
+
+    def write_plaintext(self, content_type: int, data, version: int = 0x0303) -> None:
+        with self._ffi.from_buffer(data) as pinned:
+            _check(self._write_plaintext(self._handle, content_type, pinned, len(pinned),
+                                         version))
+
+    def data_to_send(self) -> bytes:
+        size = self._sizes.to_send
+        if not size:
+            return b""
+        out = bytes(size) if _FILL_BYTES_IN_PLACE and size > 1 else bytearray(size)
+        taken = self._take(self._handle, out if type(out) is bytes
+                           else self._ffi.from_buffer(out), size)
+        if taken < 0:
+            _check(taken)
+        if taken != size:
+            out = out[:taken]
+        return out if type(out) is bytes else bytes(out)
+
+    def read(self, data) -> bytes:
+        size = self._sizes.received + len(data)
+        out = bytes(size) if size > 1 else bytes(2)  # written in place; never a shared object
+        if type(data) is bytes:
+            stop = self._read(self._handle, data, len(data), out, size, self._result)
+        else:
+            with self._ffi.from_buffer(data) as pinned:
+                size = self._sizes.received + len(pinned)
+                out = bytes(size) if size > 1 else bytes(2)
+                stop = self._read(self._handle, pinned, len(pinned), out, size, self._result)
+        self.stop = stop
+        result = self._result
+        length = result.data_len
+        if stop:
+            self._stopped(stop, out)
+        if not length:
+            return b""
+        return out if length == size else out[:length]
+
+    def _stopped(self, stop: int, out: bytes) -> None:
+        result = self._result
+        if stop == 6:
+            if result.record_complete:
+                start = result.record_offset
+                self.record = (result.record_type, out[start:start + result.record_length],
+                               bool(result.record_protected), True)
+            else:
+                self.record = (result.record_type, None, False, False)
+                self.stop_length = result.record_length
+            return
+        self.record = None
+        self.stop_length = result.stop_length
+        if stop < 0:
+            _check(stop)
+
+    def seq(self, write: bool) -> int | None:
+        """The sequence number of the next record written or read; None before a key is set."""
+        ffi, lib = _backend.native()
+        out = ffi.new("uint64_t *")
+        rc = lib.engine_record_layer_seq(self._handle, 1 if write else 0, out)
+        if rc == -1:
+            return None
+        _check(rc if rc < 0 else 0)
+        return SEQ_LIMIT if rc == 1 else out[0]
+
+    def skip_record(self) -> None:
+        _, lib = _backend.native()
+        rc = lib.engine_record_layer_skip_record(self._handle)
+        if rc == -1:
+            raise RecordError("no complete record to skip")
+        _check(rc)

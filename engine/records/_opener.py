@@ -40,13 +40,14 @@ class Opener(Direction):
 
     def open(self, wire, *, threads: int = 1) -> tuple[list[tuple[int, bytes]], int]:
         """``([(content_type, plaintext), ...], bytes consumed)`` for the records at the front."""
-        check_threads(threads)
+        if threads != 1:
+            check_threads(threads)
         given = wire
         wire, length = input_buffer(wire)
         try:
-            out = bytearray(self._key.plaintext_bound(wire, length))
+            out = bytearray(length)  # no plaintext is longer than its record
             try:
-                segments, consumed = self._open(out, len(out), wire, length, threads)
+                segments, consumed = self._open(out, length, wire, length, threads)
             except (RecordError, RecordOverflowError, UnexpectedMessageError) as exc:
                 exc.segments = _copied(out, exc.segments)
                 raise
@@ -76,9 +77,8 @@ class Opener(Direction):
     def _open(self, out, capacity: int, wire, length: int, threads: int):
         with self._lock:
             segments, consumed, records, error = self._key.open_into(
-                out, capacity, wire, length, self._seq, threads
+                out, capacity, wire, length, threads
             )
-            self._seq += records
         if error is None or (error == "space" and records > 0):
             return segments, consumed
         raise self._error(error, records, segments, consumed)

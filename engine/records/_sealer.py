@@ -11,7 +11,6 @@ from ._suites import (
     MAX_FRAGMENT,
     check_capacity,
     check_seal_options,
-    check_seq_room,
     input_buffer,
     output_buffer,
     release_view,
@@ -49,11 +48,8 @@ class Sealer(Direction):
             if records == 0:
                 return b""
             with self._lock:
-                check_seq_room(self._seq, records)
-                out = self._key.seal_new(data, length, size, content_type, max_fragment, pad_to,
-                                         self._seq, threads)
-                self._seq += records
-            return out
+                return self._key.seal_new(data, length, size, content_type, max_fragment,
+                                          pad_to, threads)
         finally:
             release_view(data, given)
 
@@ -74,10 +70,8 @@ class Sealer(Direction):
             if records == 0:
                 return 0
             with self._lock:
-                check_seq_room(self._seq, records)
                 self._key.seal_into(out, capacity, data, length, content_type, max_fragment,
-                                    pad_to, self._seq, threads)
-                self._seq += records
+                                    pad_to, threads)
             return size
         finally:
             release_view(data, given_data)
@@ -95,10 +89,7 @@ class Sealer(Direction):
         with self._lock, self._gathered(messages) as batch:
             if not batch:
                 return b""
-            check_seq_room(self._seq, len(batch))
-            out = self._key.seal_messages_new(batch, content_type, pad_to, self._seq, threads)
-            self._seq += len(batch)
-        return out
+            return self._key.seal_messages_new(batch, content_type, pad_to, threads)
 
     def seal_messages_into(self, buffer, messages, *, content_type: int = APPLICATION_DATA,
                            pad_to: int = 0, threads: int = 1) -> int:
@@ -115,11 +106,8 @@ class Sealer(Direction):
             with self._lock, self._gathered(messages) as batch:
                 if not batch:
                     return 0
-                check_seq_room(self._seq, len(batch))
-                written = self._key.seal_messages_into(out, capacity, batch, content_type,
-                                                       pad_to, self._seq, threads)
-                self._seq += len(batch)
-            return written
+                return self._key.seal_messages_into(out, capacity, batch, content_type, pad_to,
+                                                    threads)
         finally:
             release_view(out, given)
 

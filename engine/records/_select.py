@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import _backend
 from ..errors import BackendError
-from ._python import PythonKey
+from ._python import PythonKey, PythonRecordLayer
 from ._suites import Suite
 
 
@@ -13,7 +13,7 @@ def _native_has_records() -> bool:
         _ffi, lib = _backend.native()
     except BackendError:
         return False
-    return hasattr(lib, "engine_records_seal")
+    return hasattr(lib, "engine_record_layer_read")
 
 
 def choose(backend: str | None) -> str:
@@ -34,10 +34,19 @@ def choose(backend: str | None) -> str:
     return choice
 
 
-def make_key(backend: str, suite: Suite, key: bytes, iv: bytes, encrypt: bool):
+def make_key(backend: str, suite: Suite, key: bytes, iv: bytes, encrypt: bool, seq: int = 0):
     """The key object of ``backend`` for one direction (sealing if ``encrypt``)."""
     if backend == "native":
         from ._native import NativeKey
 
-        return NativeKey(suite, key, iv, encrypt)
-    return PythonKey(suite, key, iv, encrypt)
+        return NativeKey(suite, key, iv, encrypt, seq)
+    return PythonKey(suite, key, iv, encrypt, seq)
+
+
+def make_record_layer(backend: str | None = None):
+    """The record layer of one connection in ``backend`` (None: ENGINE_BACKEND)."""
+    if choose(backend) == "native":
+        from ._native import NativeRecordLayer
+
+        return NativeRecordLayer()
+    return PythonRecordLayer()

@@ -8,6 +8,8 @@ sequence numbers they use.
 from __future__ import annotations
 
 import dataclasses
+import enum
+from typing import NamedTuple, Optional
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 
@@ -23,6 +25,35 @@ MAX_CIPHERTEXT = 2**14 + 256  # TLSCiphertext.length limit (section 5.2)
 SEQ_LIMIT = 2**64  # sequence numbers run from 0 to 2^64 - 1 (section 5.3)
 
 
+class Stop(enum.IntEnum):
+    """Why a call of the record core ended: the codes of csrc/engine_records.h."""
+
+    OK = 0
+    AUTH = 1  # a record failed authentication
+    OVERFLOW = 2  # a record longer than TLS 1.3 allows
+    UNEXPECTED = 3  # an inner plaintext of all zeros
+    SEQ = 4  # sequence numbers used up
+    SPACE = 5  # the output buffer is too small
+    RECORD = 6  # a read stopped to hand over one record
+    UPDATE = 7  # a write succeeded and the key nears its usage limit
+
+
+class Opened(NamedTuple):
+    """What opening a batch of records gave, as both backends report it.
+
+    ``segments`` are ``(content_type, offset, length)`` for the records opened, ``consumed`` the
+    wire bytes they took, ``records`` their number. ``error`` is None, or why the record at index
+    ``records`` stopped the call: ``auth`` (failed authentication), ``overflow`` (too long),
+    ``unexpected`` (inner plaintext all zeros), ``seq`` (sequence numbers used up) or ``space``
+    (its plaintext does not fit the output buffer).
+    """
+
+    segments: list
+    consumed: int
+    records: int
+    error: Optional[str]
+
+
 @dataclasses.dataclass(frozen=True)
 class Suite:
     """One AEAD cipher suite: its IANA name, key size, cryptography class and native number."""
@@ -30,13 +61,18 @@ class Suite:
     name: str
     key_size: int
     aead: type
-    native_id: int
+    native_id: int  # ENGINE_SUITE_* of csrc/engine_records.h
+    update_after: int  # records per key before a KeyUpdate is due (section 5.5), 0: never
 
+
+# AES-GCM may protect 2^24.5 full-size records under one key (RFC 8446 section 5.5): a KeyUpdate
+# is due after 2^24. ChaCha20-Poly1305's limit is beyond the sequence number's range.
+AES_GCM_UPDATE_AFTER = 2**24
 
 _SUITES = (
-    Suite("TLS_AES_128_GCM_SHA256", 16, AESGCM, 1),
-    Suite("TLS_AES_256_GCM_SHA384", 32, AESGCM, 2),
-    Suite("TLS_CHACHA20_POLY1305_SHA256", 32, ChaCha20Poly1305, 3),
+    Suite("TLS_AES_128_GCM_SHA256", 16, AESGCM, 1, AES_GCM_UPDATE_AFTER),
+    Suite("TLS_AES_256_GCM_SHA384", 32, AESGCM, 2, AES_GCM_UPDATE_AFTER),
+    Suite("TLS_CHACHA20_POLY1305_SHA256", 32, ChaCha20Poly1305, 3, 0),
 )
 SUITES = tuple(s.name for s in _SUITES)
 _BY_NAME = {s.name: s for s in _SUITES}

@@ -25,7 +25,6 @@ from .events import HandshakeComplete
 from .key_exchange import KeyShare
 from .key_schedule import KeySchedule
 from .keylog import write_keylog
-from .record_layer import CHANGE_CIPHER_SPEC, plaintext_records
 from .states import CLIENT_TRANSITIONS, ClientState, handler_table
 
 _SERVER_HELLO_EXTENSIONS = {ET.supported_versions, ET.key_share}
@@ -87,7 +86,7 @@ class ClientConnection(Connection):
         self._alpn = None
         self._group = None
         self._state = ClientState.WAIT_SH
-        self._out.append(plaintext_records(ContentType.handshake, self._client_hello, b"\x03\x01"))
+        self._write_plaintext(ContentType.handshake, self._client_hello, 0x0301)
 
     # --- ServerHello and HelloRetryRequest (4.1.3, 4.1.4) -------------------------------------
 
@@ -168,18 +167,18 @@ class ClientConnection(Connection):
         self._client_hello = codec.build_client_hello(self._hello)
         self._schedule.update(self._client_hello)
         self._send_compat_ccs()
-        self._out.append(plaintext_records(ContentType.handshake, self._client_hello))
+        self._write_plaintext(ContentType.handshake, self._client_hello)
         self._state = ClientState.WAIT_SH
 
     def _fail(self, alert, reason: str) -> None:
-        if self._records.protected_writes and self._failed is None and not self._send_closed:
+        if self._write_protected and self._failed is None and not self._send_closed:
             self._send_compat_ccs()  # the server expects it before our first protected record
         super()._fail(alert, reason)
 
     def _send_compat_ccs(self) -> None:
         """One change_cipher_spec before our second flight in compatibility mode (D.4)."""
         if self._config.middlebox_compat and not self._ccs_sent:
-            self._out.append(CHANGE_CIPHER_SPEC)
+            self._send_change_cipher_spec()
             self._ccs_sent = True
 
     # --- the server's encrypted flight (4.3, 4.4) ---------------------------------------------

@@ -19,14 +19,21 @@ from ..errors import (
     AlertDescription, DecodeError, LocalProtocolError, PeerAlertError, ProtocolError,
     UnexpectedMessageError,
 )
+from ..records import RecordLayer, Stop
+from ..records._suites import suite_named
 from . import codec
 from .constants import MAX_HANDSHAKE_MESSAGE, ContentType, HandshakeType, KeyUpdateRequest
 from .events import AlertReceived, ApplicationData, ConnectionClosed
-from .key_schedule import derive_secret, hkdf_expand_label, next_traffic_secret
-from .record_layer import RecordLayer
+from .key_schedule import derive_secret, hkdf_expand_label, next_traffic_secret, traffic_key
+from .record_layer import check_plaintext_record, read_error
 
 _CLOSE_NOTIFY = AlertDescription.close_notify
 _USER_CANCELED = AlertDescription.user_canceled
+_APPLICATION_DATA = ContentType.application_data
+_HANDSHAKE = ContentType.handshake
+_ALERT = ContentType.alert
+_RECORD = Stop.RECORD
+_UPDATE = Stop.UPDATE
 
 
 def _check_bytes(data, what: str) -> None:
@@ -57,8 +64,15 @@ class Connection:
     def __init__(self, config):
         self._config = config
         self._backend = _backend.resolve()  # ENGINE_BACKEND read once per connection
-        self._records = RecordLayer(self._backend)
-        self._out: list[bytes] = []
+        self._records = RecordLayer(self._backend)  # keys, bytes to send, bytes not yet read
+        # Traffic secrets set but not yet made into record keys: keys that are never used
+        # (the application keys of a connection closed at once) cost nothing.
+        self._read_pending: bytes | None = None
+        self._write_pending: bytes | None = None
+        self._read_protected = False  # a read key is set: the peer's records are protected
+        self._write_protected = False  # a write key is set: our records are protected
+        self._update_after: int | None = None  # records per write key; None: the suite's
+        self._early_data_budget = 0  # bytes of rejected 0-RTT records still to skip
         self._handshake_buffer = bytearray()
         self._read_keys_changed = False
         self.suite = None  # CipherSuite once negotiated
@@ -81,20 +95,16 @@ class Connection:
         return self._failed is not None or self._receive_closed or self._send_closed
 
     def data_to_send(self) -> bytes:
-        """Everything queued for the transport, emptied."""
-        out = self._out
-        if not out:
-            return b""
-        data = out[0] if len(out) == 1 else b"".join(out)
-        out.clear()
-        return data
+        """Everything queued for the transport, emptied: one buffer however many writes."""
+        return self._records.data_to_send()
 
     def receive_data(self, data) -> list:
         """Process bytes from the peer; ``b""`` means the transport reached end of file.
 
         ``data`` must be bytes-like (TypeError otherwise, and the connection is unchanged).
         """
-        _check_bytes(data, "receive_data")
+        if type(data) is not bytes:
+            _check_bytes(data, "receive_data")
         if self._failed is not None:
             raise LocalProtocolError("the connection has failed (%s)" % self._failed)
         events: list = []
@@ -105,9 +115,8 @@ class Connection:
             self._state = self._closed_state
             events.append(ConnectionClosed())
             return events
-        self._records.feed(data)
         try:
-            self._process_records(events)
+            self._read_records(data, events)
         except ProtocolError as exc:
             self._fail(exc.alert, str(exc))
             exc.events = events  # what came before the fault, e.g. application data
@@ -127,17 +136,22 @@ class Connection:
         return events
 
     def send_data(self, data) -> None:
-        """Queue application data (after HandshakeComplete): one Sealer call for the buffer.
+        """Queue application data (after HandshakeComplete): one call into the record layer.
 
         ``data`` must be bytes-like (TypeError otherwise).
         """
-        _check_bytes(data, "send_data")
-        if not self.handshake_complete:
-            raise LocalProtocolError("send_data before the handshake is complete")
-        if self.closed:
-            raise LocalProtocolError("send_data on a closed connection")
+        if type(data) is not bytes:
+            _check_bytes(data, "send_data")
+        if (not self.handshake_complete or self._send_closed or self._receive_closed
+                or self._failed is not None):
+            raise LocalProtocolError("send_data before the handshake is complete"
+                                     if not self.handshake_complete
+                                     else "send_data on a closed connection")
         if data:
-            self._out.append(self._records.sealer.seal(data))
+            if self._write_pending is not None:
+                self._install_write_key()
+            if self._records.write(_APPLICATION_DATA, data) == _UPDATE:
+                self._send_key_update(KeyUpdateRequest.update_not_requested)
 
     def export_keying_material(self, label: bytes | str, context: bytes = b"",
                                length: int = 32) -> bytes:
@@ -185,36 +199,69 @@ class Connection:
 
     # --- receiving ------------------------------------------------------------------------
 
-    def _process_records(self, events: list) -> None:
+    def _read_records(self, data, events: list) -> None:
+        """Read every complete record: application data straight into events, any other
+        record through the rules of its content type (section 5)."""
         records = self._records
-        while not self._receive_closed:
-            segments, protected = records.read()
-            if not segments:
-                return
-            chunks = []
-            for content_type, payload in segments:
-                if content_type == ContentType.application_data:
+        while True:
+            if self._read_pending is not None:
+                self._install_read_key()
+            plaintext = records.read(data)
+            data = b""
+            stop = records.stop
+            if plaintext:
+                if not self.handshake_complete or self._handshake_buffer:
                     self._check_application_data()
-                    if payload:
-                        chunks.append(payload)
-                    continue
-                if chunks:
-                    events.append(ApplicationData(b"".join(chunks)))
-                    chunks = []
-                if content_type == ContentType.handshake:
-                    self._on_handshake_record(payload, events)
-                elif content_type == ContentType.alert:
-                    if not protected and self.handshake_complete:
-                        raise UnexpectedMessageError("plaintext alert after the handshake")
-                    self._on_alert(payload, events)
-                    if self._receive_closed:
-                        return
-                elif content_type == ContentType.change_cipher_spec and not protected:
-                    self._on_change_cipher_spec(payload)
-                else:
-                    raise UnexpectedMessageError("record of content type %d" % content_type)
-            if chunks:
-                events.append(ApplicationData(chunks[0] if len(chunks) == 1 else b"".join(chunks)))
+                events.append(ApplicationData(plaintext))
+            elif (not self.handshake_complete or self._handshake_buffer) and records.data_records:
+                self._check_application_data()  # empty records are application data too
+            if self._early_data_budget and (records.data_records
+                                            or (stop == _RECORD and records.record[2])):
+                self._early_data_budget = 0  # the client's own records have begun
+            if not stop:
+                return
+            if stop == _RECORD:
+                if not self._on_record(records.record, events) or self._receive_closed:
+                    return
+            elif stop == Stop.AUTH and self._skip_early_data(records.stop_length):
+                records.skip_record()
+            elif stop != Stop.SPACE:
+                raise read_error(stop, records.stop_length)
+
+    def _on_record(self, record: tuple, events: list) -> bool:
+        """Handle a record other than protected application data; False to wait for more."""
+        content_type, payload, protected, complete = record
+        if not protected:
+            if (content_type == _APPLICATION_DATA and not self._read_protected
+                    and self._early_data_budget):
+                # 0-RTT data before a second ClientHello (section 4.2.10)
+                if not complete:
+                    return False
+                if self._skip_early_data(len(payload)):
+                    return True
+            check_plaintext_record(content_type, self._records.stop_length if not complete
+                                   else len(payload), self._read_protected)
+            if not complete:
+                return False
+            if content_type == ContentType.change_cipher_spec:
+                self._on_change_cipher_spec(payload)
+                return True
+            if content_type == _ALERT and self.handshake_complete:
+                raise UnexpectedMessageError("plaintext alert after the handshake")
+        if content_type == _HANDSHAKE:
+            self._on_handshake_record(payload, events)
+        elif content_type == _ALERT:
+            self._on_alert(payload, events)
+        else:
+            raise UnexpectedMessageError("record of content type %d" % content_type)
+        return True
+
+    def _skip_early_data(self, length: int) -> bool:
+        """Drop a record of rejected 0-RTT data while the budget lasts (RFC 8446 4.2.10)."""
+        if self._early_data_budget < length:
+            return False
+        self._early_data_budget -= length
+        return True
 
     def _check_application_data(self) -> None:
         if not self.handshake_complete:
@@ -227,6 +274,8 @@ class Connection:
             raise UnexpectedMessageError("change_cipher_spec out of place (section 5)")
 
     def _on_alert(self, payload: bytes, events: list) -> None:
+        if not payload:
+            raise UnexpectedMessageError("an alert record of zero length (section 5.1)")
         if len(payload) != 2:
             raise DecodeError("alert of %d bytes" % len(payload))
         if self._handshake_buffer:
@@ -291,11 +340,28 @@ class Connection:
     # --- keys -----------------------------------------------------------------------------
 
     def _set_read_secret(self, secret: bytes) -> None:
-        self._records.set_read_secret(self.suite, secret)
+        """Read from now on with the keys of a traffic secret (section 7.3); they are made
+        when the next record is read."""
+        self._read_pending = secret
+        self._read_protected = True
         self._read_keys_changed = True
 
     def _set_write_secret(self, secret: bytes) -> None:
-        self._records.set_write_secret(self.suite, secret)
+        """Write from now on with the keys of a traffic secret; made on the next write."""
+        self._write_pending = secret
+        self._write_protected = True
+
+    def _install_read_key(self) -> None:
+        key, iv = traffic_key(self.suite, self._read_pending)
+        self._read_pending = None
+        self._records.set_key(False, suite_named(self.suite.name), key, iv)
+
+    def _install_write_key(self) -> None:
+        suite = suite_named(self.suite.name)
+        key, iv = traffic_key(self.suite, self._write_pending)
+        self._write_pending = None
+        limit = suite.update_after if self._update_after is None else self._update_after
+        self._records.set_key(True, suite, key, iv, limit)
 
     def _on_key_update(self, message: bytes, events: list) -> None:
         request = codec.parse_key_update(message[4:]).request_update
@@ -312,10 +378,22 @@ class Connection:
     # --- sending --------------------------------------------------------------------------
 
     def _send_handshake(self, message: bytes) -> None:
-        self._out.append(self._records.protect(ContentType.handshake, message))
+        """Protected if a write key is set, else in plaintext records (section 5.1)."""
+        if self._write_pending is not None:
+            self._install_write_key()
+        self._records.write(_HANDSHAKE, message)
 
     def _send_alert(self, description: int, level: int = 2) -> None:
-        self._out.append(self._records.protect(ContentType.alert, bytes((level, description))))
+        if self._write_pending is not None:
+            self._install_write_key()
+        self._records.write(_ALERT, bytes((level, description)))
+
+    def _write_plaintext(self, content_type: int, data: bytes, version: int = 0x0303) -> None:
+        """TLSPlaintext records whatever the keys: a ClientHello, change_cipher_spec (D.4)."""
+        self._records.write_plaintext(content_type, data, version)
+
+    def _send_change_cipher_spec(self) -> None:
+        self._write_plaintext(ContentType.change_cipher_spec, b"\x01")
 
     def _fail(self, alert: AlertDescription, reason: str) -> None:
         """Queue a fatal alert and close (section 6.2)."""

@@ -22,7 +22,6 @@ from .events import HandshakeComplete
 from .key_exchange import server_exchange
 from .key_schedule import KeySchedule
 from .keylog import write_keylog
-from .record_layer import CHANGE_CIPHER_SPEC, plaintext_records
 from .states import SERVER_TRANSITIONS, ServerState, handler_table
 
 
@@ -56,7 +55,7 @@ class ServerConnection(Connection):
         self._ccs_allowed = True
         # We accept no early data: skip the 0-RTT records a client may send (RFC 8446 4.2.10).
         offers_early_data = any(t == ET.early_data for t, _ in hello.other_extensions)
-        self._records.early_data_budget = EARLY_DATA_SKIP if offers_early_data else 0
+        self._early_data_budget = EARLY_DATA_SKIP if offers_early_data else 0
         if hello.supported_versions is None or TLS13 not in hello.supported_versions:
             raise ProtocolVersionError("the client does not offer TLS 1.3")
         if hello.legacy_compression_methods != b"\x00":
@@ -116,9 +115,9 @@ class ServerConnection(Connection):
             ("CLIENT_HANDSHAKE_TRAFFIC_SECRET", client_hs),
             ("SERVER_HANDSHAKE_TRAFFIC_SECRET", server_hs),
         ))
-        self._out.append(plaintext_records(ContentType.handshake, server_hello))
+        self._write_plaintext(ContentType.handshake, server_hello)
         if hello.legacy_session_id and not self._ccs_sent:
-            self._out.append(CHANGE_CIPHER_SPEC)
+            self._send_change_cipher_spec()
             self._ccs_sent = True
         self._set_write_secret(server_hs)
         self._send_flight(credential, server_hs)
@@ -150,9 +149,9 @@ class ServerConnection(Connection):
             selected_group=GROUP_CODES[group], cookie=self._cookie,
         ))
         schedule.update(retry)
-        self._out.append(plaintext_records(ContentType.handshake, retry))
+        self._write_plaintext(ContentType.handshake, retry)
         if hello.legacy_session_id:
-            self._out.append(CHANGE_CIPHER_SPEC)
+            self._send_change_cipher_spec()
             self._ccs_sent = True
 
     @staticmethod

@@ -276,10 +276,11 @@ def test_handshake_message_spanning_a_key_change_is_unexpected(pki):
 
 def test_zero_length_and_padded_records_are_accepted(pki):
     client, server, _, _ = connected_pair(pki)
-    sealer = client._records.sealer
-    wire = sealer.seal_messages([b""])  # one record with an empty inner content
+    from tls_pairs import protected, sealed
+
+    wire = protected(client, b"\x17")  # one record with an empty inner content
     assert len(wire) == 5 + 1 + 16
-    wire += sealer.seal(b"padded", pad_to=256)
+    wire += sealed(client, b"padded", pad_to=256)
     assert len(wire) > 256
     events = server.receive_data(wire)
     assert events == [ApplicationData(b"padded")]
@@ -327,8 +328,9 @@ def test_a_large_handshake_message_in_one_byte_records_is_reassembled(pki):
     from engine.tls import codec as c
 
     ticket = c.build_new_session_ticket(c.NewSessionTicket(1, 2, b"", b"t" * 20000, []))
-    sealer = server._records.sealer
-    wire = sealer.seal(ticket, content_type=22, max_fragment=1)
+    from tls_pairs import sealed
+
+    wire = sealed(server, ticket, content_type=22, max_fragment=1)
     assert len(wire) > 20000 * 22  # linear time: each record is looked at a bounded number of times
     assert client.receive_data(wire) == []
     server.send_data(b"next")

@@ -15,7 +15,7 @@ from engine.tls.constants import HandshakeType
 from engine.tls.record_layer import plaintext_records
 from engine.tls.states import CLIENT_TRANSITIONS, SERVER_TRANSITIONS, ClientState, ServerState
 from tls_pairs import client_in_state, connected_pair, server_config, server_in_state
-from tls_pairs import client_config
+from tls_pairs import client_config, sealed
 
 ALL_TYPES = list(HandshakeType) + [3, 99, 255]  # and types no RFC defines
 
@@ -57,7 +57,7 @@ def test_client_encrypted_states(pki, state, msg_type):
 @pytest.mark.parametrize("msg_type", refused(CLIENT_TRANSITIONS, ClientState.CONNECTED))
 def test_client_connected(pki, msg_type):
     client, server, _, _ = connected_pair(pki)
-    expect_unexpected(client, server._records.sealer.seal(wrong_message(msg_type), content_type=22))
+    expect_unexpected(client, sealed(server, wrong_message(msg_type), content_type=22))
 
 
 # --- server -------------------------------------------------------------------------------
@@ -81,7 +81,7 @@ def test_server_encrypted_states(pki, state, msg_type):
 @pytest.mark.parametrize("msg_type", refused(SERVER_TRANSITIONS, ServerState.CONNECTED))
 def test_server_connected(pki, msg_type):
     client, server, _, _ = connected_pair(pki)
-    expect_unexpected(server, client._records.sealer.seal(wrong_message(msg_type), content_type=22))
+    expect_unexpected(server, sealed(client, wrong_message(msg_type), content_type=22))
 
 
 def test_the_tables_name_real_handlers():

@@ -42,6 +42,38 @@ def connected_pair(pki, client_options=None, server_options=None):
     return client, server, client_events, server_events
 
 
+def sealed(conn, data: bytes, content_type: int = 23, max_fragment: int = 2**14,
+           pad_to: int = 0) -> bytes:
+    """Records of ``data`` written through ``conn``'s own record layer, as its next records (so
+    its later records follow them), returned instead of queued."""
+    assert not conn._records.to_send, "take what the connection queued first"
+    if conn._write_pending is not None:
+        conn._install_write_key()
+    conn._records.set_limits(max_fragment, pad_to)
+    try:
+        conn._records.write(content_type, data)
+    finally:
+        conn._records.set_limits(2**14, 0)
+    return conn._records.data_to_send()
+
+
+def protected(sender, inner: bytes) -> bytes:
+    """One record of ``inner`` (TLSInnerPlaintext, section 5.2) under the sender's write key,
+    built here so that inner plaintexts the record layer will not make can be sent; the
+    sender's own records go on after it."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+
+    if sender._write_pending is not None:
+        sender._install_write_key()
+    key, iv = traffic_key(sender.suite, sender._write_secret)
+    seq = sender._records.seq(True)
+    sealed(sender, b"-")  # spent: the sender's next genuine record follows this one
+    nonce = bytes(a ^ b for a, b in zip(iv, seq.to_bytes(12, "big")))
+    header = b"\x17\x03\x03" + (len(inner) + 16).to_bytes(2, "big")
+    aead = AESGCM(key) if "AES" in sender.suite.name else ChaCha20Poly1305(key)
+    return header + aead.encrypt(nonce, inner, header)
+
+
 def run_to_failure(client, server, rounds: int = 4) -> dict:
     """Run a handshake that should fail; return ``{"client": error, "server": error}``.
 
