@@ -16,6 +16,7 @@ code can see yet.
 
 from __future__ import annotations
 
+import functools
 import platform
 
 from .. import _backend
@@ -180,6 +181,44 @@ class NativeKey:
 
     # -- opening ---------------------------------------------------------------------------
 
+    def open_new(self, wire, length, threads) -> tuple:
+        """(``[(content_type, plaintext), ...]``, consumed, records, error) for the records at
+        the front of ``wire``: what :meth:`open_into` gives, the plaintexts as bytes.
+
+        Immutable wire bytes are read in place and the plaintexts written into a new bytes
+        object, so the common case (every record in one call) is one call into C.
+        """
+        if _FILL_BYTES_IN_PLACE and type(wire) is bytes and length > 1:
+            out = bytes(length)  # no plaintext is longer than its record
+            cap = self._segments_cap
+            segments = self._segments
+            rc = self._lib.engine_records_open(self._handle, wire, length, out, length, threads,
+                                               segments, cap, self._opened, self._consumed)
+            n = self._opened[0]
+            if rc > 0 or (rc == 0 and n < cap):
+                if n == 1:
+                    offset = segments[1]
+                    found = [(segments[0], out[offset:offset + segments[2]])]
+                else:
+                    flat = memoryview(self._ffi.buffer(segments, 24 * n)).cast("Q").tolist()
+                    found = [(flat[i], out[flat[i + 1]:flat[i + 1] + flat[i + 2]])
+                             for i in range(0, 3 * n, 3)]
+                return found, self._consumed[0], n, None if rc == 0 else _ERRORS[rc]
+            if rc < 0:
+                _check(rc)
+            # every segment slot was used: the general path opens the rest of them
+            done = self._consumed[0]
+            first = [(segments[3 * i], out[segments[3 * i + 1]:segments[3 * i + 1]
+                                           + segments[3 * i + 2]]) for i in range(n)]
+            rest, consumed, records, error = self.open_new(memoryview(wire)[done:],
+                                                           length - done, threads)
+            return first + rest, done + consumed, n + records, error
+        out = bytearray(length)
+        segments, consumed, records, error = self.open_into(out, length, wire, length, threads)
+        with memoryview(out) as view:
+            return ([(t, bytes(view[o:o + n])) for t, o, n in segments], consumed, records,
+                    error)
+
     def open_into(self, out, capacity, wire, length, threads) -> Opened:
         """Open the complete application_data records at the front of ``wire`` into ``out``.
 
@@ -259,7 +298,7 @@ class NativeRecordLayer:
     """
 
     __slots__ = ("_ffi", "_handle", "_sizes", "_result", "_write", "_read", "_take",
-                 "_write_plaintext", "stop", "record", "stop_length")
+                 "_write_plaintext", "write_bytes", "stop", "record", "stop_length")
 
     def __init__(self):
         ffi, lib = _backend.native()
@@ -274,6 +313,9 @@ class NativeRecordLayer:
         self._write_plaintext = lib.engine_record_layer_write_plaintext
         self._read = lib.engine_record_layer_read
         self._take = lib.engine_record_layer_take
+        # write_bytes(content_type, data, len(data)) for immutable bytes: the C call itself,
+        # returning its code (0, Stop.UPDATE, or an error for check())
+        self.write_bytes = functools.partial(self._write, self._handle)
         self.stop = Stop.OK
         self.record: tuple | None = None
         self.stop_length = 0
@@ -303,6 +345,11 @@ class NativeRecordLayer:
             raise ValueError("max_fragment must be between 1 and 2^14")
         _check(lib.engine_record_layer_set_limits(self._handle, max_fragment,
                                                   min(pad_to, 2**14 + 1)))
+
+    @staticmethod
+    def check(rc: int) -> None:
+        """Raise what an error code of write_bytes means."""
+        _check(rc)
 
     def write(self, content_type: int, data) -> int:
         if type(data) is bytes:

@@ -12,12 +12,6 @@ from ._direction import Direction
 from ._suites import check_threads, input_buffer, output_buffer, release_view
 
 
-def _copied(out: bytearray, segments) -> list[tuple[int, bytes]]:
-    """``(content_type, plaintext)`` pairs from ``(content_type, offset, length)`` in ``out``."""
-    with memoryview(out) as view:
-        return [(t, bytes(view[o : o + n])) for t, o, n in segments]
-
-
 class Opener(Direction):
     """Opens the records one side receives, with one traffic key and static IV.
 
@@ -42,18 +36,21 @@ class Opener(Direction):
         """``([(content_type, plaintext), ...], bytes consumed)`` for the records at the front."""
         if threads != 1:
             check_threads(threads)
-        given = wire
-        wire, length = input_buffer(wire)
-        try:
-            out = bytearray(length)  # no plaintext is longer than its record
+        if type(wire) is bytes:
+            with self._lock:
+                segments, consumed, records, error = self._key.open_new(wire, len(wire), threads)
+        else:
+            given = wire
+            wire, length = input_buffer(wire)
             try:
-                segments, consumed = self._open(out, length, wire, length, threads)
-            except (RecordError, RecordOverflowError, UnexpectedMessageError) as exc:
-                exc.segments = _copied(out, exc.segments)
-                raise
-            return _copied(out, segments), consumed
-        finally:
-            release_view(wire, given)
+                with self._lock:
+                    segments, consumed, records, error = self._key.open_new(wire, length,
+                                                                            threads)
+            finally:
+                release_view(wire, given)
+        if error is None or (error == "space" and records > 0):
+            return segments, consumed
+        raise self._error(error, records, segments, consumed)
 
     def open_into(self, buffer, wire, *, threads: int = 1) -> tuple[list[tuple[int, int, int]], int]:
         """``([(content_type, offset, length), ...], bytes consumed)``, plaintext in ``buffer``.

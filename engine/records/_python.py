@@ -131,6 +131,14 @@ class PythonKey:
             pos += HEADER_SIZE + size
         return total
 
+    def open_new(self, wire, length: int, threads: int) -> tuple:
+        """(``[(content_type, plaintext), ...]``, consumed, records, error)."""
+        out = bytearray(length)
+        segments, consumed, records, error = self.open_into(out, length, wire, length, threads)
+        with memoryview(out) as view:
+            return ([(t, bytes(view[o:o + n])) for t, o, n in segments], consumed, records,
+                    error)
+
     def open_into(self, out, capacity: int, wire, length: int, threads: int) -> Opened:
         """Open the complete application_data records at the front of ``wire`` into ``out``."""
         out, wire = memoryview(out).cast("B"), memoryview(wire).cast("B")
@@ -252,6 +260,16 @@ class PythonRecordLayer:
         if self._update_after and key.seq >= self._update_after:
             return Stop.UPDATE
         return Stop.OK
+
+    def write_bytes(self, content_type: int, data: bytes, length: int) -> int:
+        """:meth:`write` for immutable bytes of ``length`` bytes (the native layer's C call)."""
+        return self.write(content_type, data)
+
+    @staticmethod
+    def check(rc: int) -> None:
+        """Raise what an error code of write_bytes means (the twin raises as it goes)."""
+        if rc:
+            raise RecordError("record protection failed (code %d)" % rc)
 
     def write_plaintext(self, content_type: int, data, version: int = 0x0303) -> None:
         """Queue TLSPlaintext records whatever the keys (section 5.1)."""

@@ -23,6 +23,7 @@ MAX_FRAGMENT = 2**14  # TLSPlaintext.fragment limit (section 5.1)
 MAX_INNER_PLAINTEXT = 2**14 + 1  # TLSInnerPlaintext limit (section 5.4)
 MAX_CIPHERTEXT = 2**14 + 256  # TLSCiphertext.length limit (section 5.2)
 SEQ_LIMIT = 2**64  # sequence numbers run from 0 to 2^64 - 1 (section 5.3)
+RECORD_OVERHEAD = HEADER_SIZE + 1 + TAG_SIZE  # an unpadded record: header, content type, tag
 
 
 class Stop(enum.IntEnum):

@@ -65,6 +65,7 @@ class Connection:
         self._config = config
         self._backend = _backend.resolve()  # ENGINE_BACKEND read once per connection
         self._records = RecordLayer(self._backend)  # keys, bytes to send, bytes not yet read
+        self._write_bytes = self._records.write_bytes  # one call into the layer per send_data
         # Traffic secrets set but not yet made into record keys: keys that are never used
         # (the application keys of a connection closed at once) cost nothing.
         self._read_pending: bytes | None = None
@@ -115,8 +116,24 @@ class Connection:
             self._state = self._closed_state
             events.append(ConnectionClosed())
             return events
+        records = self._records
         try:
-            self._read_records(data, events)
+            while True:  # a run of application data per read; other records one at a time
+                if self._read_pending is not None:
+                    self._install_read_key()
+                plaintext = records.read(data)
+                data = b""
+                if plaintext:
+                    if not self.handshake_complete or self._handshake_buffer:
+                        self._check_application_data()
+                    events.append(ApplicationData(plaintext))
+                stop = records.stop
+                if not stop:
+                    if not plaintext:
+                        self._after_read(stop)  # empty records and 0-RTT bookkeeping
+                    break
+                if not self._after_read(stop, events):
+                    break
         except ProtocolError as exc:
             self._fail(exc.alert, str(exc))
             exc.events = events  # what came before the fault, e.g. application data
@@ -150,8 +167,12 @@ class Connection:
         if data:
             if self._write_pending is not None:
                 self._install_write_key()
-            if self._records.write(_APPLICATION_DATA, data) == _UPDATE:
-                self._send_key_update(KeyUpdateRequest.update_not_requested)
+            if type(data) is bytes:
+                written = self._write_bytes(_APPLICATION_DATA, data, len(data))
+            else:
+                written = self._records.write(_APPLICATION_DATA, data)
+            if written:
+                self._after_write(written)
 
     def export_keying_material(self, label: bytes | str, context: bytes = b"",
                                length: int = 32) -> bytes:
@@ -199,34 +220,22 @@ class Connection:
 
     # --- receiving ------------------------------------------------------------------------
 
-    def _read_records(self, data, events: list) -> None:
-        """Read every complete record: application data straight into events, any other
-        record through the rules of its content type (section 5)."""
+    def _after_read(self, stop: int, events: list | None = None) -> bool:
+        """What a read that did not end plainly calls for (section 5); True to read on."""
         records = self._records
-        while True:
-            if self._read_pending is not None:
-                self._install_read_key()
-            plaintext = records.read(data)
-            data = b""
-            stop = records.stop
-            if plaintext:
-                if not self.handshake_complete or self._handshake_buffer:
-                    self._check_application_data()
-                events.append(ApplicationData(plaintext))
-            elif (not self.handshake_complete or self._handshake_buffer) and records.data_records:
-                self._check_application_data()  # empty records are application data too
-            if self._early_data_budget and (records.data_records
-                                            or (stop == _RECORD and records.record[2])):
-                self._early_data_budget = 0  # the client's own records have begun
-            if not stop:
-                return
-            if stop == _RECORD:
-                if not self._on_record(records.record, events) or self._receive_closed:
-                    return
-            elif stop == Stop.AUTH and self._skip_early_data(records.stop_length):
-                records.skip_record()
-            elif stop != Stop.SPACE:
-                raise read_error(stop, records.stop_length)
+        if (not self.handshake_complete or self._handshake_buffer) and records.data_records:
+            self._check_application_data()  # empty records are application data too
+        if self._early_data_budget and (records.data_records
+                                        or (stop == _RECORD and records.record[2])):
+            self._early_data_budget = 0  # the client's own records have begun
+        if stop == _RECORD:
+            return self._on_record(records.record, events) and not self._receive_closed
+        if stop == Stop.AUTH and self._skip_early_data(records.stop_length):
+            records.skip_record()
+            return True
+        if stop == Stop.SPACE or stop == Stop.OK:
+            return stop == Stop.SPACE
+        raise read_error(stop, records.stop_length)
 
     def _on_record(self, record: tuple, events: list) -> bool:
         """Handle a record other than protected application data; False to wait for more."""
@@ -350,6 +359,13 @@ class Connection:
         """Write from now on with the keys of a traffic secret; made on the next write."""
         self._write_pending = secret
         self._write_protected = True
+
+    def _after_write(self, written: int) -> None:
+        """A KeyUpdate when the write key nears its usage limit (section 5.5); else an error."""
+        if written == _UPDATE:
+            self._send_key_update(KeyUpdateRequest.update_not_requested)
+        else:
+            self._records.check(written)
 
     def _install_read_key(self) -> None:
         key, iv = traffic_key(self.suite, self._read_pending)

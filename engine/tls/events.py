@@ -1,4 +1,4 @@
-"""Events that :meth:`Connection.receive_data` returns (frozen dataclasses, h11 style)."""
+"""Events that :meth:`Connection.receive_data` returns (frozen dataclasses with slots, h11 style)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import dataclasses
 from ..errors import AlertDescription
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Event:
     """Base of the connection events."""
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class HandshakeComplete(Event):
     """The handshake finished: what was negotiated and the peer's certificate chain.
 
@@ -29,20 +29,20 @@ class HandshakeComplete(Event):
     signature_scheme: str | None = None
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class ApplicationData(Event):
     """Application data from the peer."""
 
     data: bytes
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class AlertReceived(Event):
     """A non-fatal alert from the peer (close_notify, user_canceled)."""
 
     description: AlertDescription
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class ConnectionClosed(Event):
     """The peer closed the connection (close_notify) or the transport reached EOF."""
