@@ -131,14 +131,14 @@ class ClientConnection(Connection):
             self._schedule.update(self._client_hello)
         schedule = self._schedule
         schedule.update(message)
-        schedule.set_shared_secret(shared_secret)
-        self._client_hs, self._server_hs = schedule.handshake_traffic()
+        stage = schedule.handshake_traffic(shared_secret)
+        self._client_hs, self._server_hs = stage.client.secret, stage.server.secret
         write_keylog(self._config.keylog_file, self.client_random, (
             ("CLIENT_HANDSHAKE_TRAFFIC_SECRET", self._client_hs),
             ("SERVER_HANDSHAKE_TRAFFIC_SECRET", self._server_hs),
         ))
-        self._set_read_secret(self._server_hs)
-        self._set_write_secret(self._client_hs)  # alerts from now on are protected (section 6)
+        self._set_read_secret(*stage.server)
+        self._set_write_secret(*stage.client)  # alerts from now on are protected (section 6)
         self._state = ClientState.WAIT_EE
 
     def _on_hello_retry_request(self, hello, suite, message: bytes) -> None:
@@ -247,9 +247,10 @@ class ClientConnection(Connection):
         if not hmac.compare_digest(expected, finished.verify_data):
             raise errors.DecryptError("server Finished does not verify")
         schedule.update(message)
-        client_ap, server_ap = schedule.application_traffic()
+        stage = schedule.application_traffic()
+        client_ap, server_ap = stage.client.secret, stage.server.secret
         self._read_secret, self._write_secret = server_ap, client_ap
-        self._set_read_secret(server_ap)
+        self._set_read_secret(*stage.server)
         self._ccs_allowed = False
         self._send_compat_ccs()
         flight = []
@@ -257,7 +258,7 @@ class ClientConnection(Connection):
             flight.extend(self._client_certificate())
         flight.append(codec.build_finished(codec.Finished(schedule.finished(self._client_hs))))
         self._send_handshake(b"".join(flight))
-        self._set_write_secret(client_ap)
+        self._set_write_secret(*stage.client)
         write_keylog(self._config.keylog_file, self.client_random, (
             ("CLIENT_TRAFFIC_SECRET_0", client_ap), ("SERVER_TRAFFIC_SECRET_0", server_ap),
         ))

@@ -24,7 +24,7 @@ from ..records._suites import suite_named
 from . import codec
 from .constants import MAX_HANDSHAKE_MESSAGE, ContentType, HandshakeType, KeyUpdateRequest
 from .events import AlertReceived, ApplicationData, ConnectionClosed
-from .key_schedule import derive_secret, hkdf_expand_label, next_traffic_secret, traffic_key
+from .key_schedule import derive_secret, hkdf_expand_label, kernels, next_traffic_secret
 from .record_layer import check_plaintext_record, read_error
 
 _CLOSE_NOTIFY = AlertDescription.close_notify
@@ -119,7 +119,7 @@ class Connection:
         records = self._records
         try:
             while True:  # a run of application data per read; other records one at a time
-                if self._read_pending is not None:
+                if self._read_pending is not None and (data or records.received):
                     self._install_read_key()
                 plaintext = records.read(data)
                 data = b""
@@ -180,7 +180,7 @@ class Connection:
         if not self.handshake_complete:
             raise LocalProtocolError("keying material can be exported only after the handshake")
         if self._exporter_secret is None:
-            self._exporter_secret = self._schedule.exporter_master_secret()
+            self._exporter_secret = self._schedule.exporter_secret
         if isinstance(label, str):
             try:
                 label = label.encode("ascii")
@@ -348,16 +348,18 @@ class Connection:
 
     # --- keys -----------------------------------------------------------------------------
 
-    def _set_read_secret(self, secret: bytes) -> None:
-        """Read from now on with the keys of a traffic secret (section 7.3); they are made
+    def _set_read_secret(self, secret: bytes, key: bytes | None = None,
+                         iv: bytes | None = None) -> None:
+        """Read from now on with the keys of a traffic secret (section 7.3), given or derived
         when the next record is read."""
-        self._read_pending = secret
+        self._read_pending = (secret, key, iv)
         self._read_protected = True
         self._read_keys_changed = True
 
-    def _set_write_secret(self, secret: bytes) -> None:
+    def _set_write_secret(self, secret: bytes, key: bytes | None = None,
+                          iv: bytes | None = None) -> None:
         """Write from now on with the keys of a traffic secret; made on the next write."""
-        self._write_pending = secret
+        self._write_pending = (secret, key, iv)
         self._write_protected = True
 
     def _after_write(self, written: int) -> None:
@@ -367,14 +369,20 @@ class Connection:
         else:
             self._records.check(written)
 
+    def _traffic_keys(self, pending: tuple) -> tuple[bytes, bytes]:
+        secret, key, iv = pending
+        if key is None:
+            key, iv, _ = kernels(self._backend).traffic(self.suite, secret)
+        return key, iv
+
     def _install_read_key(self) -> None:
-        key, iv = traffic_key(self.suite, self._read_pending)
+        key, iv = self._traffic_keys(self._read_pending)
         self._read_pending = None
         self._records.set_key(False, suite_named(self.suite.name), key, iv)
 
     def _install_write_key(self) -> None:
         suite = suite_named(self.suite.name)
-        key, iv = traffic_key(self.suite, self._write_pending)
+        key, iv = self._traffic_keys(self._write_pending)
         self._write_pending = None
         limit = suite.update_after if self._update_after is None else self._update_after
         self._records.set_key(True, suite, key, iv, limit)

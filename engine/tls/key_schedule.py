@@ -1,23 +1,33 @@
 """The TLS 1.3 key schedule (RFC 8446 section 7.1) and its transcript hash (4.4.1).
 
-HKDF (RFC 5869) is built on HMAC from OpenSSL through :func:`hmac.digest`; the transcript hash is an
-OpenSSL hash object through :mod:`hashlib`, copied when a snapshot is needed.
-
     0 -> HKDF-Extract = Early Secret -> Derive-Secret(., "derived", "")
     (EC)DHE -> HKDF-Extract = Handshake Secret -> c/s hs traffic, Derive-Secret(., "derived", "")
     0 -> HKDF-Extract = Master Secret -> c/s ap traffic, exp master, res master
+
+Each stage is one kernel call that derives every secret of the stage and the traffic keys and
+IVs that go with them: :class:`NativeKernels` (csrc/engine_key_schedule.c, libcrypto's HMAC) or
+:class:`PythonKernels` (HKDF on OpenSSL's HMAC through :func:`hmac.digest`), giving the same
+bytes. :class:`KeySchedule` keeps one connection's transcript hash (an OpenSSL hash object
+through :mod:`hashlib`, copied when a snapshot is needed) and its secrets.
 """
 
 from __future__ import annotations
 
 import hashlib
+from typing import NamedTuple
 
 try:  # OpenSSL's one-shot HMAC, the one hmac.digest calls, without the wrapper
     from _hashlib import hmac_digest as _hmac_digest
 except ImportError:  # pragma: no cover - a Python built without OpenSSL
     from hmac import digest as _hmac_digest
 
+from .. import _backend
 from .constants import CipherSuite
+
+IV_LEN = 12
+
+
+# --- HKDF (RFC 5869) with the TLS 1.3 labels, in Python ----------------------------------
 
 
 def hkdf_extract(hash_name: str, salt: bytes, ikm: bytes) -> bytes:
@@ -93,10 +103,33 @@ def finished_verify_data(suite: CipherSuite, base_key: bytes, transcript_hash: b
     return _hmac_digest(finished_key(suite, base_key), transcript_hash, suite.hash_name)
 
 
-_EARLY = {}  # hash name -> (early secret, derived-from-early secret, empty hash)
+# --- the stages --------------------------------------------------------------------------
 
 
-def _early_values(hash_name: str, hash_len: int):
+class TrafficKeys(NamedTuple):
+    """A traffic secret with the record key and IV it gives (section 7.3)."""
+
+    secret: bytes
+    key: bytes
+    iv: bytes
+
+
+class Stage(NamedTuple):
+    """What the handshake or application stage derives (section 7.1).
+
+    ``client``/``server``: the traffic secrets of each side with their keys; ``secret``: the
+    master secret (handshake stage) or the exporter master secret (application stage).
+    """
+
+    client: TrafficKeys
+    server: TrafficKeys
+    secret: bytes
+
+
+_EARLY: dict = {}  # hash name -> (early secret with no PSK, its "derived" secret, Hash(""))
+
+
+def _no_psk(hash_name: str, hash_len: int):
     values = _EARLY.get(hash_name)
     if values is None:
         empty = hashlib.new(hash_name).digest()
@@ -106,27 +139,140 @@ def _early_values(hash_name: str, hash_len: int):
     return values
 
 
+class PythonKernels:
+    """The stages in Python (HMAC from OpenSSL through hashlib)."""
+
+    name = "python"
+
+    @staticmethod
+    def handshake(suite: CipherSuite, early_secret: bytes | None, shared: bytes,
+                  hello_hash: bytes) -> Stage:
+        name, size = suite.hash_name, suite.hash_len
+        _, derived, empty = _no_psk(name, size)
+        if early_secret is not None:
+            derived = derive_secret(name, early_secret, b"derived", empty)
+        secret = hkdf_extract(name, derived, shared)
+        client = derive_secret(name, secret, b"c hs traffic", hello_hash)
+        server = derive_secret(name, secret, b"s hs traffic", hello_hash)
+        master = hkdf_extract(name, derive_secret(name, secret, b"derived", empty),
+                              bytes(size))
+        return Stage(TrafficKeys(client, *traffic_key(suite, client)),
+                     TrafficKeys(server, *traffic_key(suite, server)), master)
+
+    @staticmethod
+    def application(suite: CipherSuite, master: bytes, finished_hash: bytes) -> Stage:
+        name = suite.hash_name
+        client = derive_secret(name, master, b"c ap traffic", finished_hash)
+        server = derive_secret(name, master, b"s ap traffic", finished_hash)
+        exporter = derive_secret(name, master, b"exp master", finished_hash)
+        return Stage(TrafficKeys(client, *traffic_key(suite, client)),
+                     TrafficKeys(server, *traffic_key(suite, server)), exporter)
+
+    @staticmethod
+    def traffic(suite: CipherSuite, secret: bytes) -> tuple[bytes, bytes, bytes]:
+        """(key, IV, the next traffic secret) of a traffic secret (sections 7.2, 7.3)."""
+        return (*traffic_key(suite, secret), next_traffic_secret(suite, secret))
+
+    @staticmethod
+    def finished(suite: CipherSuite, base_key: bytes, transcript_hash: bytes) -> bytes:
+        return finished_verify_data(suite, base_key, transcript_hash)
+
+
+class NativeKernels:
+    """The stages in the extension (csrc/engine_key_schedule.c): one call each."""
+
+    name = "native"
+
+    def __init__(self):
+        self._ffi, self._lib = _backend.native()
+
+    @staticmethod
+    def _hash(suite: CipherSuite) -> int:
+        return 1 if suite.hash_len == 32 else 2  # ENGINE_KS_SHA256, ENGINE_KS_SHA384
+
+    def _stage(self, suite: CipherSuite, out, rc: int) -> Stage:
+        if rc != 0:
+            raise ValueError("the key schedule kernel failed (code %d)" % rc)
+        n, k = suite.hash_len, suite.key_len
+        data = self._ffi.buffer(out)[:]
+        keys = 3 * n
+        return Stage(TrafficKeys(data[:n], data[keys:keys + k], data[keys + k:keys + k + 12]),
+                     TrafficKeys(data[n:2 * n], data[keys + k + 12:keys + 2 * k + 12],
+                                 data[keys + 2 * k + 12:]),
+                     data[2 * n:3 * n])
+
+    def handshake(self, suite: CipherSuite, early_secret: bytes | None, shared: bytes,
+                  hello_hash: bytes) -> Stage:
+        ffi = self._ffi
+        out = ffi.new("unsigned char[]", 3 * suite.hash_len + 2 * (suite.key_len + IV_LEN))
+        rc = self._lib.engine_ks_handshake(
+            self._hash(suite), suite.key_len, early_secret if early_secret is not None
+            else ffi.NULL, shared, len(shared), hello_hash, out, len(out))
+        return self._stage(suite, out, rc)
+
+    def application(self, suite: CipherSuite, master: bytes, finished_hash: bytes) -> Stage:
+        out = self._ffi.new("unsigned char[]", 3 * suite.hash_len + 2 * (suite.key_len + IV_LEN))
+        rc = self._lib.engine_ks_application(self._hash(suite), suite.key_len, master,
+                                             finished_hash, out, len(out))
+        return self._stage(suite, out, rc)
+
+    def traffic(self, suite: CipherSuite, secret: bytes) -> tuple[bytes, bytes, bytes]:
+        k = suite.key_len
+        out = self._ffi.new("unsigned char[]", k + IV_LEN + suite.hash_len)
+        rc = self._lib.engine_ks_traffic(self._hash(suite), k, secret, out, len(out))
+        if rc != 0:
+            raise ValueError("the key schedule kernel failed (code %d)" % rc)
+        data = self._ffi.buffer(out)[:]
+        return data[:k], data[k:k + IV_LEN], data[k + IV_LEN:]
+
+    def finished(self, suite: CipherSuite, base_key: bytes, transcript_hash: bytes) -> bytes:
+        out = self._ffi.new("unsigned char[]", suite.hash_len)
+        rc = self._lib.engine_ks_finished(self._hash(suite), base_key, transcript_hash, out,
+                                          len(out))
+        if rc != 0:
+            raise ValueError("the key schedule kernel failed (code %d)" % rc)
+        return self._ffi.buffer(out)[:]
+
+
+_KERNELS: dict = {}
+
+
+def kernels(backend: str | None = None):
+    """The key schedule kernels of ``backend`` (None: ENGINE_BACKEND)."""
+    choice = _backend.resolve(backend)
+    found = _KERNELS.get(choice)
+    if found is None:
+        if choice == "native" and hasattr(_backend.native()[1], "engine_ks_handshake"):
+            found = NativeKernels()
+        else:
+            found = PythonKernels()
+        _KERNELS[choice] = found
+    return found
+
+
 class KeySchedule:
     """Secrets of one connection, with the running transcript hash (no PSK: 1-RTT only).
 
-    ``update(message)`` adds a handshake message to the transcript; the ``*_traffic`` methods
-    derive the secrets of section 7.1 from the transcript as it stands.
+    ``update(message)`` adds a handshake message to the transcript; :meth:`handshake_traffic`
+    and :meth:`application_traffic` derive the secrets and keys of section 7.1 from the
+    transcript as it stands.
     """
 
-    __slots__ = ("suite", "hash_name", "_transcript", "handshake_secret", "master_secret",
-                 "server_finished_hash")
+    __slots__ = ("suite", "hash_name", "_kernels", "_transcript", "master_secret",
+                 "exporter_secret", "server_finished_hash")
 
-    def __init__(self, suite: CipherSuite, transcript=None):
+    def __init__(self, suite: CipherSuite, backend: str | None = None, transcript=None):
         self.suite = suite
         self.hash_name = suite.hash_name
+        self._kernels = kernels(backend)
         self._transcript = transcript if transcript is not None else hashlib.new(suite.hash_name)
-        self.handshake_secret: bytes | None = None
         self.master_secret: bytes | None = None
+        self.exporter_secret: bytes | None = None
         self.server_finished_hash: bytes | None = None  # set by application_traffic()
 
     @property
     def early_secret(self) -> bytes:
-        return _early_values(self.hash_name, self.suite.hash_len)[0]
+        return _no_psk(self.hash_name, self.suite.hash_len)[0]
 
     def update(self, message: bytes) -> None:
         self._transcript.update(message)
@@ -140,36 +286,20 @@ class KeySchedule:
         self._transcript = hashlib.new(self.hash_name)
         self._transcript.update(bytes((254, 0, 0, len(digest))) + digest)
 
-    def set_shared_secret(self, shared_secret: bytes) -> None:
-        """Extract the Handshake Secret from the (EC)DHE shared secret and the Master Secret."""
-        name = self.hash_name
-        _, derived_early, empty = _early_values(name, self.suite.hash_len)
-        self.handshake_secret = hkdf_extract(name, derived_early, shared_secret)
-        derived = derive_secret(name, self.handshake_secret, b"derived", empty)
-        self.master_secret = hkdf_extract(name, derived, bytes(self.suite.hash_len))
+    def handshake_traffic(self, shared_secret: bytes) -> Stage:
+        """The handshake traffic secrets and keys over ClientHello...ServerHello, from the
+        (EC)DHE shared secret; keeps the master secret."""
+        stage = self._kernels.handshake(self.suite, None, shared_secret, self.transcript_hash())
+        self.master_secret = stage.secret
+        return stage
 
-    def handshake_traffic(self) -> tuple[bytes, bytes]:
-        """(client, server) handshake traffic secrets over ClientHello...ServerHello."""
-        digest = self.transcript_hash()
-        name = self.hash_name
-        return (
-            derive_secret(name, self.handshake_secret, b"c hs traffic", digest),
-            derive_secret(name, self.handshake_secret, b"s hs traffic", digest),
-        )
-
-    def application_traffic(self) -> tuple[bytes, bytes]:
-        """(client, server) application traffic secrets 0 over ClientHello...server Finished."""
+    def application_traffic(self) -> Stage:
+        """The application traffic secrets 0 and keys over ClientHello...server Finished;
+        keeps the exporter master secret."""
         digest = self.server_finished_hash = self.transcript_hash()
-        name = self.hash_name
-        return (
-            derive_secret(name, self.master_secret, b"c ap traffic", digest),
-            derive_secret(name, self.master_secret, b"s ap traffic", digest),
-        )
-
-    def exporter_master_secret(self) -> bytes:
-        """exporter_master_secret, over ClientHello...server Finished (section 7.1)."""
-        digest = self.server_finished_hash or self.transcript_hash()
-        return derive_secret(self.hash_name, self.master_secret, b"exp master", digest)
+        stage = self._kernels.application(self.suite, self.master_secret, digest)
+        self.exporter_secret = stage.secret
+        return stage
 
     def resumption_master_secret(self) -> bytes:
         digest = self.transcript_hash()
@@ -177,4 +307,8 @@ class KeySchedule:
 
     def finished(self, base_key: bytes) -> bytes:
         """verify_data for a Finished sent under ``base_key`` over the transcript so far."""
-        return finished_verify_data(self.suite, base_key, self.transcript_hash())
+        return self._kernels.finished(self.suite, base_key, self.transcript_hash())
+
+    def traffic(self, secret: bytes) -> tuple[bytes, bytes, bytes]:
+        """(key, IV, next traffic secret) of a traffic secret (sections 7.2, 7.3)."""
+        return self._kernels.traffic(self.suite, secret)

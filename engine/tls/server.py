@@ -108,8 +108,8 @@ class ServerConnection(Connection):
             key_share=(GROUP_CODES[group], server_share),
         ))
         schedule.update(server_hello)
-        schedule.set_shared_secret(shared_secret)
-        client_hs, server_hs = schedule.handshake_traffic()
+        stage = schedule.handshake_traffic(shared_secret)
+        client_hs, server_hs = stage.client.secret, stage.server.secret
         self._client_hs = client_hs
         write_keylog(self._config.keylog_file, self.client_random, (
             ("CLIENT_HANDSHAKE_TRAFFIC_SECRET", client_hs),
@@ -119,9 +119,9 @@ class ServerConnection(Connection):
         if hello.legacy_session_id and not self._ccs_sent:
             self._send_change_cipher_spec()
             self._ccs_sent = True
-        self._set_write_secret(server_hs)
+        self._set_write_secret(*stage.server)
         self._send_flight(credential, server_hs)
-        self._set_read_secret(client_hs)
+        self._set_read_secret(*stage.client)
 
     def _check_second_hello(self, first, hello, suite, shares) -> None:
         """The ClientHello after a HelloRetryRequest must answer it (section 4.1.2)."""
@@ -198,9 +198,11 @@ class ServerConnection(Connection):
         schedule.update(finished)
         flight += (certificate, verify, finished)
         self._send_handshake(b"".join(flight))
-        client_ap, server_ap = schedule.application_traffic()
+        stage = schedule.application_traffic()
+        client_ap, server_ap = stage.client.secret, stage.server.secret
         self._read_secret, self._write_secret = client_ap, server_ap
-        self._set_write_secret(server_ap)
+        self._client_ap_keys = stage.client  # read from the client's Finished on
+        self._set_write_secret(*stage.server)
         write_keylog(config.keylog_file, self.client_random, (
             ("CLIENT_TRAFFIC_SECRET_0", client_ap), ("SERVER_TRAFFIC_SECRET_0", server_ap),
         ))
@@ -242,9 +244,9 @@ class ServerConnection(Connection):
         expected = self._schedule.finished(self._client_hs)
         if not hmac.compare_digest(expected, message[4:]):
             raise errors.DecryptError("client Finished does not verify")
-        self._set_read_secret(self._read_secret)
+        self._set_read_secret(*self._client_ap_keys)
         self._ccs_allowed = False
-        self._client_hs = None
+        self._client_hs = self._client_ap_keys = None
         self.handshake_complete = True
         self._state = ServerState.CONNECTED
         events.append(HandshakeComplete(

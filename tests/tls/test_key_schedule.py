@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 from cryptography.hazmat.primitives import hashes
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from cryptography.hazmat.primitives.asymmetric import x25519
 from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
@@ -19,13 +21,29 @@ def h(text: str) -> bytes:
     return bytes.fromhex(text)
 
 
+def _native_built() -> bool:
+    try:
+        from engine._backend import native
+
+        return hasattr(native()[1], "engine_ks_handshake")
+    except Exception:
+        return False
+
+
+@pytest.fixture(params=["python", "native"])
+def backend(request):
+    """Each kernel backend in turn; native is skipped, saying why, when it is not built."""
+    if request.param == "native" and not _native_built():
+        pytest.skip("the native extension is not built (python setup.py build_ext --inplace)")
+    return request.param
+
+
 @pytest.fixture
-def schedule() -> KeySchedule:
+def schedule(backend) -> KeySchedule:
     """The key schedule after ClientHello and ServerHello of RFC 8448 section 3."""
-    schedule = KeySchedule(SUITE)
+    schedule = KeySchedule(SUITE, backend)
     schedule.update(h(V.CLIENT_HELLO))
     schedule.update(h(V.SERVER_HELLO))
-    schedule.set_shared_secret(h(V.SHARED_SECRET))
     return schedule
 
 
@@ -44,18 +62,18 @@ def test_early_secret_and_derived_secret():
     assert ks.derive_secret("sha256", h(V.EARLY_SECRET), b"derived", empty).hex() == V.DERIVED_EARLY
 
 
-def test_handshake_and_master_secrets(schedule):
-    assert schedule.handshake_secret.hex() == V.HANDSHAKE_SECRET
+def test_handshake_secret_and_its_derived_secret():
+    secret = ks.hkdf_extract("sha256", h(V.DERIVED_EARLY), h(V.SHARED_SECRET))
+    assert secret.hex() == V.HANDSHAKE_SECRET
     empty = ks.hashlib.sha256().digest()
-    derived = ks.derive_secret("sha256", schedule.handshake_secret, b"derived", empty)
-    assert derived.hex() == V.DERIVED_HANDSHAKE
-    assert schedule.master_secret.hex() == V.MASTER_SECRET
+    assert ks.derive_secret("sha256", secret, b"derived", empty).hex() == V.DERIVED_HANDSHAKE
 
 
-def test_handshake_traffic_secrets(schedule):
-    client_hs, server_hs = schedule.handshake_traffic()
-    assert client_hs.hex() == V.CLIENT_HS_TRAFFIC
-    assert server_hs.hex() == V.SERVER_HS_TRAFFIC
+def test_handshake_stage_secrets_keys_and_master_secret(schedule):
+    stage = schedule.handshake_traffic(h(V.SHARED_SECRET))
+    assert stage.client == (h(V.CLIENT_HS_TRAFFIC), h(V.CLIENT_HS_KEY), h(V.CLIENT_HS_IV))
+    assert stage.server == (h(V.SERVER_HS_TRAFFIC), h(V.SERVER_HS_KEY), h(V.SERVER_HS_IV))
+    assert stage.secret.hex() == schedule.master_secret.hex() == V.MASTER_SECRET
 
 
 def test_handshake_traffic_keys():
@@ -64,6 +82,7 @@ def test_handshake_traffic_keys():
 
 
 def test_server_finished(schedule):
+    schedule.handshake_traffic(h(V.SHARED_SECRET))
     for message in (V.ENCRYPTED_EXTENSIONS, V.CERTIFICATE, V.CERTIFICATE_VERIFY):
         schedule.update(h(message))
     assert ks.finished_key(SUITE, h(V.SERVER_HS_TRAFFIC)).hex() == V.SERVER_FINISHED_KEY
@@ -72,18 +91,42 @@ def test_server_finished(schedule):
     assert V.SERVER_FINISHED.endswith(verify_data.hex())
 
 
-def test_application_secrets_keys_and_client_finished(schedule):
+def test_application_stage_secrets_keys_and_client_finished(schedule):
+    schedule.handshake_traffic(h(V.SHARED_SECRET))
     for message in (V.ENCRYPTED_EXTENSIONS, V.CERTIFICATE, V.CERTIFICATE_VERIFY, V.SERVER_FINISHED):
         schedule.update(h(message))
-    client_ap, server_ap = schedule.application_traffic()
-    assert client_ap.hex() == V.CLIENT_AP_TRAFFIC
-    assert server_ap.hex() == V.SERVER_AP_TRAFFIC
-    assert schedule.exporter_master_secret().hex() == V.EXPORTER_MASTER
-    assert ks.traffic_key(SUITE, server_ap) == (h(V.SERVER_AP_KEY), h(V.SERVER_AP_IV))
-    assert ks.traffic_key(SUITE, client_ap) == (h(V.CLIENT_AP_KEY), h(V.CLIENT_AP_IV))
+    stage = schedule.application_traffic()
+    assert stage.client == (h(V.CLIENT_AP_TRAFFIC), h(V.CLIENT_AP_KEY), h(V.CLIENT_AP_IV))
+    assert stage.server == (h(V.SERVER_AP_TRAFFIC), h(V.SERVER_AP_KEY), h(V.SERVER_AP_IV))
+    assert stage.secret.hex() == schedule.exporter_secret.hex() == V.EXPORTER_MASTER
     assert schedule.finished(h(V.CLIENT_HS_TRAFFIC)).hex() == V.CLIENT_VERIFY_DATA
     schedule.update(h(V.CLIENT_FINISHED))
     assert schedule.resumption_master_secret().hex() == V.RESUMPTION_MASTER
+
+
+def test_a_traffic_secret_gives_its_keys_and_the_next_secret(backend):
+    key, iv, following = ks.kernels(backend).traffic(SUITE, h(V.SERVER_AP_TRAFFIC))
+    assert (key, iv) == (h(V.SERVER_AP_KEY), h(V.SERVER_AP_IV))
+    assert following == ks.next_traffic_secret(SUITE, h(V.SERVER_AP_TRAFFIC))
+
+
+@pytest.mark.skipif(not _native_built(), reason="the native extension is not built")
+@settings(max_examples=60, deadline=None)
+@given(name=st.sampled_from(sorted(SUITE_BY_NAME)), data=st.data())
+def test_native_and_python_kernels_agree(name, data):
+    suite = SUITE_BY_NAME[name]
+    n = suite.hash_len
+    secret = data.draw(st.binary(min_size=n, max_size=n))
+    shared = data.draw(st.binary(min_size=1, max_size=1200))
+    digest = data.draw(st.binary(min_size=n, max_size=n))
+    native, python = ks.kernels("native"), ks.kernels("python")
+    assert native.handshake(suite, None, shared, digest) == \
+        python.handshake(suite, None, shared, digest)
+    assert native.handshake(suite, secret, shared, digest) == \
+        python.handshake(suite, secret, shared, digest)
+    assert native.application(suite, secret, digest) == python.application(suite, secret, digest)
+    assert native.traffic(suite, secret) == python.traffic(suite, secret)
+    assert native.finished(suite, secret, digest) == python.finished(suite, secret, digest)
 
 
 @pytest.mark.parametrize("name", ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384"])
