@@ -18,7 +18,7 @@ from .config import check_server_name
 from .connection import Connection
 from .constants import (
     CERTIFICATE_SIGNATURE_CODES, DOWNGRADE_TLS11, DOWNGRADE_TLS12, GROUP_CODES, GROUP_NAMES,
-    SIGNATURE_SCHEME_CODES, SIGNATURE_SCHEME_NAMES, SUITE_BY_CODE, TLS13, ContentType,
+    LEGACY_VERSION, SIGNATURE_SCHEME_CODES, SIGNATURE_SCHEME_NAMES, SUITE_BY_CODE, TLS13, ContentType,
 )
 from .constants import ExtensionType as ET
 from .events import HandshakeComplete
@@ -101,6 +101,10 @@ class ClientConnection(Connection):
         if hello.supported_version != TLS13:
             raise IllegalParameterError(
                 "the server selected version 0x%04x" % hello.supported_version
+            )
+        if hello.legacy_version != LEGACY_VERSION:  # 4.1.3: TLS 1.3 servers send 0x0303
+            raise ProtocolVersionError(
+                "ServerHello.legacy_version is 0x%04x, not 0x0303" % hello.legacy_version
             )
         if hello.legacy_session_id_echo != self._hello.legacy_session_id:
             raise IllegalParameterError("legacy_session_id_echo differs from what we sent")

@@ -15,7 +15,7 @@ from .certificates import peer_certificate, select_credential
 from .connection import Connection
 from .constants import (
     CERTIFICATE_SIGNATURE_CODES, GROUP_CODES, GROUP_NAMES, HELLO_RETRY_REQUEST_RANDOM,
-    SIGNATURE_SCHEME_CODES, SIGNATURE_SCHEME_NAMES, TLS13, ContentType,
+    LEGACY_VERSION, SIGNATURE_SCHEME_CODES, SIGNATURE_SCHEME_NAMES, TLS13, ContentType,
 )
 from .constants import ExtensionType as ET
 from .events import HandshakeComplete
@@ -57,6 +57,9 @@ class ServerConnection(Connection):
         # We accept no early data: skip the 0-RTT records a client may send (RFC 8446 4.2.10).
         offers_early_data = any(t == ET.early_data for t, _ in hello.other_extensions)
         self._records.early_data_budget = EARLY_DATA_SKIP if offers_early_data else 0
+        if hello.legacy_version < LEGACY_VERSION:  # SSL 3.0 or older (4.1.2, appendix D.5)
+            raise ProtocolVersionError("ClientHello.legacy_version is 0x%04x, below TLS 1.2's"
+                                       % hello.legacy_version)
         if hello.supported_versions is None or TLS13 not in hello.supported_versions:
             raise ProtocolVersionError("the client does not offer TLS 1.3")
         if hello.legacy_compression_methods != b"\x00":

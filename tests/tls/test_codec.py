@@ -40,6 +40,14 @@ def test_rfc8448_client_hello_parses():
     assert [t for t, _ in hello.other_extensions] == [0xFF01, 0x23, 0x1C]
 
 
+def test_client_hello_legacy_version_is_kept_and_written():
+    hello = codec.parse_client_hello(body(V.CLIENT_HELLO))
+    assert hello.legacy_version == 0x0303
+    hello.legacy_version = 0x0300
+    assert codec.build_client_hello(hello)[4:6] == b"\x03\x00"
+    assert codec.parse_client_hello(codec.build_client_hello(hello)[4:]).legacy_version == 0x0300
+
+
 def test_rfc8448_server_hello_builds_to_the_same_bytes():
     hello = codec.parse_server_hello(body(V.SERVER_HELLO))
     assert hello.cipher_suite == 0x1301

@@ -65,6 +65,26 @@ def test_client_hello_faults(pki, changes, error):
     assert alert_of(server) == error.alert
 
 
+def with_legacy_version(wire: bytes, version: int) -> bytes:
+    """A one-record ClientHello with ClientHello.legacy_version rewritten."""
+    return wire[:9] + version.to_bytes(2, "big") + wire[11:]
+
+
+@pytest.mark.parametrize("legacy_version", [0x0300, 0x0000, 0x0200, 0x0301, 0x0302])
+def test_legacy_version_below_tls12_is_protocol_version(pki, legacy_version):
+    """Even with TLS 1.3 in supported_versions (RFC 8446 4.1.2, appendix D.5)."""
+    server = ServerConnection(server_config(pki))
+    with pytest.raises(errors.ProtocolVersionError, match="legacy_version"):
+        server.receive_data(with_legacy_version(client_hello(), legacy_version))
+    assert alert_of(server) == AlertDescription.protocol_version
+
+
+def test_legacy_version_above_tls12_is_ignored(pki):
+    """supported_versions decides the version (4.2.1): only an old legacy_version is refused."""
+    _, answer = server_answer(pki, with_legacy_version(client_hello(), 0x0304))
+    assert answer[5] == 2  # ServerHello
+
+
 def test_no_common_group_is_handshake_failure(pki):
     server = ServerConnection(server_config(pki, groups=("secp384r1",)))
     with pytest.raises(errors.HandshakeFailureError):
@@ -129,6 +149,17 @@ def test_tls12_server_hello_is_protocol_version(pki):
     client.data_to_send()
     with pytest.raises(errors.ProtocolVersionError):
         client.receive_data(server_hello_for(client, supported_version=None))
+
+
+@pytest.mark.parametrize("legacy_version", [0x0300, 0x0301, 0x0304])
+def test_server_hello_legacy_version_other_than_tls12_is_protocol_version(pki, legacy_version):
+    """A TLS 1.3 ServerHello carries legacy_version 0x0303 (RFC 8446 4.1.3, appendix D.5)."""
+    client = ClientConnection(client_config(pki))
+    client.data_to_send()
+    wire = server_hello_for(client)
+    with pytest.raises(errors.ProtocolVersionError):
+        client.receive_data(wire[:9] + legacy_version.to_bytes(2, "big") + wire[11:])
+    assert alert_of(client) == AlertDescription.protocol_version
 
 
 @pytest.mark.parametrize("changes", [
