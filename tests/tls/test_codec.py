@@ -202,6 +202,20 @@ def test_duplicate_key_share_group_is_illegal_parameter():
         codec.parse_client_hello(codec.build_client_hello(hello)[4:])
 
 
+@pytest.mark.parametrize("shares_hex,error", [
+    ("0004001d0000", IllegalParameterError),  # empty key_exchange
+    ("0009001d00016100170000", IllegalParameterError),  # the second one empty
+    ("0006001d000161", DecodeError),  # the list length says 6, 5 bytes follow
+    ("0003001d00", DecodeError),  # entry header truncated
+    ("0006001d00056161", DecodeError),  # key_exchange overruns the list
+])
+def test_key_share_list_faults(shares_hex, error):
+    from engine.tls.extensions import decode_client_shares
+
+    with pytest.raises(error):
+        decode_client_shares(h(shares_hex))
+
+
 def test_finished_of_wrong_length_is_decode_error():
     with pytest.raises(DecodeError):
         codec.parse_finished(b"\x00" * 31, 32)

@@ -85,6 +85,18 @@ def test_legacy_version_above_tls12_is_ignored(pki):
     assert answer[5] == 2  # ServerHello
 
 
+@pytest.mark.parametrize("shares", [
+    [(0x1D, b"")],
+    [(0x2A2A, b""), (0x1D, KeyShare("x25519").public)],  # even for a group we would not use
+])
+def test_empty_key_exchange_is_illegal_parameter(pki, shares):
+    """key_exchange<1..2^16-1> (RFC 8446 4.2.8): an empty one is a bad value, not bad framing."""
+    server = ServerConnection(server_config(pki))
+    with pytest.raises(errors.IllegalParameterError, match="empty key_exchange"):
+        server.receive_data(client_hello(supported_groups=[0x2A2A, 0x1D], key_share=shares))
+    assert alert_of(server) == AlertDescription.illegal_parameter
+
+
 def test_no_common_group_is_handshake_failure(pki):
     server = ServerConnection(server_config(pki, groups=("secp384r1",)))
     with pytest.raises(errors.HandshakeFailureError):
@@ -168,6 +180,7 @@ def test_server_hello_legacy_version_other_than_tls12_is_protocol_version(pki, l
     {"key_share": (0x17, b"\x04" + b"\x01" * 64)},  # a group we sent no share for
     {"key_share": (0x1D, b"\x01" * 31)},  # wrong length
     {"key_share": (0x1D, bytes(32))},  # all-zero x25519 secret
+    {"key_share": (0x1D, b"")},  # empty key_exchange
 ])
 def test_bad_server_hello_is_illegal_parameter(pki, changes):
     client = ClientConnection(client_config(pki))
