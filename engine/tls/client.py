@@ -169,6 +169,10 @@ class ClientConnection(Connection):
             self._shares = {group: KeyShare(group)}
             self._hello.key_share = [(GROUP_CODES[group], self._shares[group].public)]
         self._hello.cookie = hello.cookie
+        # no early data after a HelloRetryRequest (4.1.2): the one thing removed, not changed
+        self._hello.other_extensions = [
+            e for e in self._hello.other_extensions if e[0] != ET.early_data
+        ]
         self._client_hello = codec.build_client_hello(self._hello)
         self._schedule.update(self._client_hello)
         self._send_compat_ccs()

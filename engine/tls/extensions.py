@@ -13,6 +13,8 @@ from ..errors import DecodeError, IllegalParameterError
 from .constants import ExtensionType as ET
 from .wire import Reader, opaque8, opaque16, u16, uint16_list
 
+PADDING = 21  # the padding extension (RFC 7685): any length, any place, ignored
+
 
 def read_extensions(reader: Reader) -> list[tuple[int, bytes]]:
     """Read ``Extension extensions<0..2^16-1>``; a repeated type is illegal_parameter (4.2)."""

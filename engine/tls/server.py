@@ -18,6 +18,7 @@ from .constants import (
     LEGACY_VERSION, SIGNATURE_SCHEME_CODES, SIGNATURE_SCHEME_NAMES, TLS13, ContentType,
 )
 from .constants import ExtensionType as ET
+from .extensions import PADDING
 from .events import HandshakeComplete
 from .key_exchange import server_exchange
 from .key_schedule import KeySchedule
@@ -27,6 +28,19 @@ from .states import SERVER_TRANSITIONS, ServerState, handler_table
 
 
 EARLY_DATA_SKIP = 1 << 18  # bytes of rejected 0-RTT records skipped at most
+# Extensions a ClientHello may change after a HelloRetryRequest (RFC 8446 section 4.1.2).
+_RETRY_MAY_CHANGE = frozenset((ET.key_share, ET.early_data, ET.cookie, ET.pre_shared_key,
+                               PADDING))
+
+
+def _parting(first: list, second: list) -> str:
+    """Where two different lists of extensions, (type, body) pairs, part ways, in words."""
+    def name(pairs, index):
+        return "extension %d" % pairs[index][0] if index < len(pairs) else "no extension"
+
+    index = next((i for i, (a, b) in enumerate(zip(first, second)) if a != b),
+                 min(len(first), len(second)))
+    return "%s where the first had %s" % (name(second, index), name(first, index))
 
 
 class ServerConnection(Connection):
@@ -57,7 +71,7 @@ class ServerConnection(Connection):
         # We accept no early data: skip the 0-RTT records a client may send (RFC 8446 4.2.10).
         offers_early_data = any(t == ET.early_data for t, _ in hello.other_extensions)
         self._records.early_data_budget = EARLY_DATA_SKIP if offers_early_data else 0
-        if hello.legacy_version < LEGACY_VERSION:  # SSL 3.0 or older (4.1.2, appendix D.5)
+        if hello.legacy_version < LEGACY_VERSION:  # older than TLS 1.2 (4.1.2, appendix D.5)
             raise ProtocolVersionError("ClientHello.legacy_version is 0x%04x, below TLS 1.2's"
                                        % hello.legacy_version)
         if hello.supported_versions is None or TLS13 not in hello.supported_versions:
@@ -66,6 +80,8 @@ class ServerConnection(Connection):
             raise IllegalParameterError("legacy_compression_methods is not the single null method")
         prepared = self._config._prepared
         first = self._first_hello
+        if first is not None:
+            self._check_second_hello(first, hello)
         suite = next((s for s in prepared.suites if s.code in hello.cipher_suites), None)
         if suite is None:
             raise HandshakeFailureError("no cipher suite in common")
@@ -79,8 +95,6 @@ class ServerConnection(Connection):
         for group_code in shares:
             if group_code not in hello.supported_groups:
                 raise IllegalParameterError("key share for a group not in supported_groups")
-        if first is not None:
-            self._check_second_hello(first, hello, suite, shares)
         group = next(
             (GROUP_NAMES[c] for c in prepared.group_codes if c in shares), None
         )
@@ -127,13 +141,27 @@ class ServerConnection(Connection):
         self._send_flight(credential, server_hs)
         self._set_read_secret(client_hs)
 
-    def _check_second_hello(self, first, hello, suite, shares) -> None:
-        """The ClientHello after a HelloRetryRequest must answer it (section 4.1.2)."""
-        if hello.legacy_session_id != first.legacy_session_id or hello.random != first.random:
-            raise IllegalParameterError("second ClientHello changes random or legacy_session_id")
-        if suite is not self.suite:
-            raise IllegalParameterError("second ClientHello changes the cipher suite")
-        if list(shares) != [GROUP_CODES[self._group]]:
+    def _check_second_hello(self, first, hello) -> None:
+        """The ClientHello after a HelloRetryRequest is the first one, changed only where
+        section 4.1.2 allows: the one key share asked for, the cookie echoed, early_data
+        removed, pre_shared_key updated, padding changed. Anything else is illegal_parameter,
+        extensions moved to another place included."""
+        for field in ("legacy_version", "random", "legacy_session_id", "cipher_suites",
+                      "legacy_compression_methods"):
+            if getattr(hello, field) != getattr(first, field):
+                raise IllegalParameterError("second ClientHello changes %s" % field)
+        kept_first = [e for e in first.received_extensions if e[0] not in _RETRY_MAY_CHANGE]
+        kept = [e for e in hello.received_extensions if e[0] not in _RETRY_MAY_CHANGE]
+        if kept != kept_first:
+            raise IllegalParameterError("second ClientHello changes its extensions: %s"
+                                        % _parting(kept_first, kept))
+        sent = {ext_type for ext_type, _ in hello.received_extensions}
+        if ET.early_data in sent:
+            raise IllegalParameterError("early_data in the ClientHello after a HelloRetryRequest")
+        if ET.pre_shared_key in sent and all(t != ET.pre_shared_key
+                                             for t, _ in first.received_extensions):
+            raise IllegalParameterError("second ClientHello adds pre_shared_key")
+        if hello.key_share is None or [g for g, _ in hello.key_share] != [GROUP_CODES[self._group]]:
             raise IllegalParameterError("second ClientHello lacks the one key share asked for")
         if hello.cookie != self._cookie:
             raise IllegalParameterError("second ClientHello does not echo the cookie")
