@@ -91,16 +91,17 @@ class ServerConnection(Connection):
             raise MissingExtensionError("ClientHello without key_share")
         if hello.signature_algorithms is None:
             raise MissingExtensionError("ClientHello without signature_algorithms")
+        # sets, not lists, for every membership test: a hello may hold thousands of values
         shares = dict(hello.key_share)
-        for group_code in shares:
-            if group_code not in hello.supported_groups:
-                raise IllegalParameterError("key share for a group not in supported_groups")
+        supported_groups = set(hello.supported_groups)
+        if not supported_groups.issuperset(shares):
+            raise IllegalParameterError("key share for a group not in supported_groups")
         group = next(
             (GROUP_NAMES[c] for c in prepared.group_codes if c in shares), None
         )
         if group is None:
             group = next(
-                (GROUP_NAMES[c] for c in prepared.group_codes if c in hello.supported_groups), None
+                (GROUP_NAMES[c] for c in prepared.group_codes if c in supported_groups), None
             )
             if group is None:
                 raise HandshakeFailureError("no group in common")
@@ -108,9 +109,10 @@ class ServerConnection(Connection):
             return
         self.client_random = hello.random
         self._server_name = hello.server_name
+        offered_schemes = set(hello.signature_algorithms)
         credential, self._scheme = select_credential(
             self._config._credentials, hello.server_name,
-            [c for c in hello.signature_algorithms if c in prepared.scheme_codes],
+            [c for c in prepared.scheme_codes if c in offered_schemes],
         )
         self._alpn = self._choose_alpn(hello, prepared.alpn)
         server_share, shared_secret = server_exchange(group, shares[GROUP_CODES[group]])
