@@ -86,7 +86,11 @@ def _iso(when: datetime.datetime) -> str:
 
 
 def _time(text: str) -> datetime.datetime:
-    return datetime.datetime.fromisoformat(text)
+    """A time as _iso writes it; ValueError without its zone (it could not be compared)."""
+    when = datetime.datetime.fromisoformat(text)
+    if when.tzinfo is None:
+        raise ValueError("a time without its zone")
+    return when
 
 
 def _index_serial(text: str) -> int:
@@ -226,18 +230,26 @@ class CADirectory:
         """Every certificate issued, oldest first, with its revocation if any."""
         index = self._read_index()
         self._adopt(index)
-        records = []
-        try:
-            for serial, entry in index["issued"].items():
-                gone = index["revoked"].get(serial)
-                revoked = None if gone is None else self._revocation(serial, gone)
-                records.append(CARecord(
-                    _index_serial(serial), entry["subject"], entry["kind"], tuple(entry["names"]),
-                    _time(entry["not_after"]), _time(entry["issued_at"]), revoked))
-            records.sort(key=lambda r: (r.issued_at, r.serial))
-        except (KeyError, ValueError, TypeError, AttributeError):
-            raise CAError("%s has a damaged entry" % self._file(INDEX)) from None
+        records = [self._record(serial, entry, index["revoked"].get(serial))
+                   for serial, entry in index["issued"].items()]
+        records.sort(key=lambda r: (r.issued_at, r.serial))
         return records
+
+    def _record(self, serial: str, entry, gone) -> CARecord:
+        """The CARecord of one index.json entry; CAError naming index.json if it is damaged."""
+        try:
+            subject, kind, names = entry["subject"], entry["kind"], entry["names"]
+            if not (isinstance(subject, str) and kind in ("server", "client")
+                    and isinstance(names, list) and all(isinstance(n, str) for n in names)):
+                raise TypeError("wrong types")
+            record = CARecord(_index_serial(serial), subject, kind, tuple(names),
+                              _time(entry["not_after"]), _time(entry["issued_at"]))
+        except (KeyError, ValueError, TypeError, AttributeError):
+            raise CAError("%s has a damaged entry for serial %r" % (self._file(INDEX), serial)) \
+                from None
+        if gone is None:
+            return record
+        return dataclasses.replace(record, revoked=self._revocation(serial, gone))
 
     def issued_certificate(self, serial: int) -> x509.Certificate:
         name = self._file(ISSUED, serial_text(serial) + ".pem")
