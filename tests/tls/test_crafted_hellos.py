@@ -23,7 +23,7 @@ from engine.tls.record_layer import plaintext_records
 from engine.tls.wire import opaque16
 from tls_pairs import client_config, server_config
 
-BOUND = 150  # crafted / normal; linear processing measures about 5 to 60 here
+BOUND = 250  # crafted / normal: linear processing measures 5 to 70 here, quadratic over 1000
 BLOCK = 65535 - 300  # what is left of the extensions block beside the fixed extensions
 SHARE = KeyShare("x25519").public
 RANDOM = os.urandom(32)
@@ -66,20 +66,26 @@ def crafted_hellos():
 CRAFTED = crafted_hellos()
 
 
-def cost(config, flights, repeat: int = 5) -> float:
-    """The least time, over ``repeat`` fresh servers, to answer ``flights`` one after another."""
+def answer_time(config, hello: bytes) -> float:
+    """The time a fresh server takes to answer ``hello``."""
+    server = ServerConnection(config)
+    start = time.perf_counter()
+    server.receive_data(hello)
+    server.data_to_send()
+    return time.perf_counter() - start
+
+
+def least_ratio(crafted, normal, rounds: int = 7) -> float:
+    """The least, over interleaved rounds, of ``crafted()`` over the best of three
+    ``normal()``: each ratio is taken while the machine is as busy for both."""
     best = float("inf")
     gc.collect()
     enabled = gc.isenabled()
     gc.disable()
     try:
-        for _ in range(repeat):
-            server = ServerConnection(config)
-            start = time.perf_counter()
-            for flight in flights:
-                server.receive_data(flight)
-                server.data_to_send()
-            best = min(best, time.perf_counter() - start)
+        for _ in range(rounds):
+            baseline = min(normal() for _ in range(3))
+            best = min(best, crafted() / baseline)
     finally:
         if enabled:
             gc.enable()
@@ -87,32 +93,33 @@ def cost(config, flights, repeat: int = 5) -> float:
 
 
 @pytest.fixture(scope="module")
-def normal_cost(pki):
+def normal(pki):
+    """A normal engine ClientHello and the time a server takes to answer it."""
     config = server_config(pki, alpn_protocols=("http/1.1",))
     hello = ClientConnection(client_config(pki, alpn_protocols=("http/1.1",))).data_to_send()
-    return cost(config, [hello], repeat=20)
+    return lambda: answer_time(config, hello)
 
 
 @pytest.mark.parametrize("kind", sorted(CRAFTED))
-def test_a_crafted_maximum_size_hello_costs_what_its_size_costs(pki, normal_cost, kind):
+def test_a_crafted_maximum_size_hello_costs_what_its_size_costs(pki, normal, kind):
     config = server_config(pki, alpn_protocols=("http/1.1",))
     hello = CRAFTED[kind]
     assert len(hello) > 60_000  # near the most an extensions block holds
     server = ServerConnection(config)
     server.receive_data(hello)
     assert server.data_to_send()[5] == 2  # answered with a ServerHello: the whole path ran
-    ratio = cost(config, [hello]) / normal_cost
+    ratio = least_ratio(lambda: answer_time(config, hello), normal)
     assert ratio < BOUND, "%s: %.0f normal hellos" % (kind, ratio)
 
 
-def test_a_crafted_pair_of_hellos_around_a_retry_costs_what_its_size_costs(pki, normal_cost):
+def test_a_crafted_pair_of_hellos_around_a_retry_costs_what_its_size_costs(pki, normal):
     """The second ClientHello is compared with the first (4.1.2) in one pass too."""
     config = server_config(pki, groups=("secp256r1",), alpn_protocols=("http/1.1",))
     extensions = [(0x3000 + i, b"") for i in range(BLOCK // 4 - 40)]
     first = wire(supported_groups=[0x1D, 0x17], other_extensions=extensions)
     assert len(first) > 60_000
-    best = float("inf")
-    for _ in range(5):
+
+    def both_hellos() -> float:
         server = ServerConnection(config)
         start = time.perf_counter()
         server.receive_data(first)
@@ -125,7 +132,9 @@ def test_a_crafted_pair_of_hellos_around_a_retry_costs_what_its_size_costs(pki, 
         start = time.perf_counter()
         server.receive_data(second)
         answer = server.data_to_send()
-        best = min(best, spent + time.perf_counter() - start)
+        spent += time.perf_counter() - start
         assert answer[5] == 2 and answer[11:43] != HELLO_RETRY_REQUEST_RANDOM
-    ratio = best / normal_cost
+        return spent
+
+    ratio = least_ratio(both_hellos, normal)
     assert ratio < 2 * BOUND, "%.0f normal hellos" % ratio
