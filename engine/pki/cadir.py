@@ -341,13 +341,14 @@ class CADirectory:
             if not name.endswith(".pem") or serial in issued:
                 continue
             certificate = self._own_certificate(serial)
-            if certificate is not None:
-                try:
-                    when = os.stat(self._file(ISSUED, name)).st_mtime
-                except OSError:
-                    continue
-                issued[serial] = _entry(certificate, *_kind_and_names(certificate),
-                                        datetime.datetime.fromtimestamp(when, datetime.timezone.utc))
+            if certificate is None:
+                continue
+            try:
+                written = os.stat(self._file(ISSUED, name)).st_mtime
+            except OSError:
+                continue
+            issued_at = datetime.datetime.fromtimestamp(written, datetime.timezone.utc)
+            issued[serial] = _entry(certificate, *_kind_and_names(certificate), issued_at)
 
     def _own_certificate(self, serial: str) -> x509.Certificate | None:
         """The certificate ``issued/<serial>.pem`` if this CA signed it, else None."""

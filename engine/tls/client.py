@@ -18,7 +18,8 @@ from .config import check_server_name
 from .connection import Connection
 from .constants import (
     CERTIFICATE_SIGNATURE_CODES, DOWNGRADE_TLS11, DOWNGRADE_TLS12, GROUP_CODES, GROUP_NAMES,
-    LEGACY_VERSION, SIGNATURE_SCHEME_CODES, SIGNATURE_SCHEME_NAMES, SUITE_BY_CODE, TLS13, ContentType,
+    LEGACY_VERSION, SIGNATURE_SCHEME_CODES, SIGNATURE_SCHEME_NAMES, SUITE_BY_CODE, TLS13,
+    ContentType,
 )
 from .constants import ExtensionType as ET
 from .events import HandshakeComplete
