@@ -114,12 +114,12 @@ def create_new(path: str | os.PathLike, data: bytes, mode: int = 0o644, *,
     """
     path = os.path.abspath(os.fspath(path))
     directory = os.path.dirname(path)
+    remove_stale_temporaries(directory, os.path.basename(path))
     try:
         if not _create_unnamed(path, data, mode):
             if secret:
                 _create_in_place(path, data, mode)
             else:
-                remove_stale_temporaries(directory, os.path.basename(path))
                 _create_by_link(path, data, mode)
     except OSError as exc:
         raise _naming(path, exc) from None

@@ -153,3 +153,10 @@ def test_locked_young_and_foreign_files_are_left_alone(tmp_path):
         assert os.path.exists(locked) and os.path.exists(young) and foreign.exists()
     finally:
         os.close(fd)
+
+
+def test_creating_a_file_removes_the_stale_temporaries_of_an_earlier_write(tmp_path):
+    """A key an older writer was killed writing, under its temporary name, goes too."""
+    stale = leftover(tmp_path, "srv.key")
+    _fsutil.create_new(tmp_path / "srv.key", b"new key", 0o600, secret=True)
+    assert os.listdir(tmp_path) == ["srv.key"] and not os.path.exists(stale)
