@@ -85,7 +85,8 @@ def register(commands) -> None:
         description="Issue a TLS server certificate (--server: DNS names and IP addresses, the "
         "first is the common name) or client certificate (--client NAME). Writes PREFIX.pem "
         "(certificate) and PREFIX.key (unencrypted private key, mode 0600), or with --keystore "
-        "a password-protected KeyStore. PREFIX defaults to the first name.")
+        "a password-protected KeyStore; none of them may exist. PREFIX defaults to the first "
+        "name.")
     who = issue.add_mutually_exclusive_group(required=True)
     who.add_argument("--server", nargs="+", action="extend", metavar="NAME",
                      help="DNS names and IP addresses of the server")
@@ -169,6 +170,7 @@ def run_issue(args) -> int:
         prefix = args.out or _default_prefix(name)
         outputs = [prefix + ".key", prefix + ".pem"]
     refuse_existing(*outputs)  # early, before any password or signing; creation checks again
+    rounds = kdf_rounds(args)
     directory = _open(args)
     out_password = read_out_password(args) if args.keystore else None
 
@@ -176,7 +178,7 @@ def run_issue(args) -> int:
         """The key first, then the certificate, each created exclusively, before the CA's
         index records the serial (see engine.pki.cadir)."""
         if args.keystore:
-            issued.keystore().save(args.keystore, out_password, kdf_rounds=kdf_rounds(args),
+            issued.keystore().save(args.keystore, out_password, kdf_rounds=rounds,
                                    exclusive=True)
         else:
             _save_key_and_chain(issued, *outputs)
