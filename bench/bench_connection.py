@@ -82,20 +82,29 @@ def write_contenders(setting: Setting, size: int) -> dict:
     return runs
 
 
-def interleaved(runs: dict, count: int, rounds: int) -> dict:
-    """name -> per-round seconds for ``count`` writes, contenders back to back, order rotating."""
+CLOCKS = {"wall": time.perf_counter, "cpu": time.thread_time}
+
+
+def interleaved(runs: dict, count: int, rounds: int, clock: str = "wall") -> dict:
+    """name -> per-round seconds for ``count`` writes, contenders back to back, order rotating.
+
+    ``clock`` "cpu" counts this thread's processor time, which leaves out the time other
+    processes held the processor on a busy machine (every contender runs on this thread).
+    """
     items = list(runs.items())
     seconds = {name: [] for name, _ in items}
+    now = CLOCKS[clock]
     for index in range(rounds):
         shift = index % len(items)
         for name, run in items[shift:] + items[:shift]:
-            start = time.perf_counter()
+            start = now()
             run(count)
-            seconds[name].append(time.perf_counter() - start)
+            seconds[name].append(now() - start)
     return seconds
 
 
-def write_rows(setting: Setting, rounds: int, seconds_per_round: float = 0.1) -> list[dict]:
+def write_rows(setting: Setting, rounds: int, seconds_per_round: float = 0.1,
+               clock: str = "wall") -> list[dict]:
     """One row per write size: MB/s of every contender, ratios to ssl (medians of per-round)."""
     rows = []
     for size in SIZES:
@@ -106,7 +115,7 @@ def write_rows(setting: Setting, rounds: int, seconds_per_round: float = 0.1) ->
         start = time.perf_counter()
         runs["ssl"](200)
         count = max(50, int(200 * seconds_per_round / (time.perf_counter() - start)))
-        seconds = interleaved(runs, count, rounds)
+        seconds = interleaved(runs, count, rounds, clock)
         row = {"size": size, "count": count, "rounds": rounds,
                "MB/s": {name: count * size / statistics.median(values) / 1e6
                         for name, values in seconds.items()},
@@ -252,6 +261,9 @@ if pytest is not None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
+                        help="wall time, or this thread's processor time (steadier on a "
+                        "busy machine)")
     parser.add_argument("--asyncio", action="store_true", help="also the asyncio echo sessions")
     parser.add_argument("--memory", action="store_true", help="also the memory per pair")
     parser.add_argument("--profile", action="store_true",
@@ -265,8 +277,8 @@ def main(argv=None) -> int:
               % (resolve(), ssl.OPENSSL_VERSION,
                  getattr(rtls, "__version__", "not installed"), setting.suite))
         print("\nwrites sealed by the client and read by the server, over memory "
-              "(medians of %d interleaved rounds)" % args.rounds)
-        print(format_write_rows(write_rows(setting, args.rounds)))
+              "(medians of %d interleaved rounds, %s clock)" % (args.rounds, args.clock))
+        print(format_write_rows(write_rows(setting, args.rounds, clock=args.clock)))
         print()
         print(format_record_rows(record_rows(rounds=max(3, args.rounds // 3))))
         if args.profile:

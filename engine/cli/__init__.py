@@ -2,7 +2,8 @@
 
 Each module of this package that defines ``register(subparsers)`` adds one command; the command's
 handler takes the parsed arguments and returns an exit status. A user error prints one line on
-stderr and exits 2.
+stderr and exits 2; when the command line itself cannot be parsed, that line ends with the
+command's usage. ``engine`` alone prints the help.
 """
 
 from __future__ import annotations
@@ -17,10 +18,16 @@ from ._common import UsageError
 
 
 class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line on stderr and exit status 2."""
+    """An ArgumentParser whose errors are one line on stderr, with the valid choices and the
+    command's usage, and exit status 2."""
 
     def error(self, message):
-        raise UsageError("%s: %s" % (self.prog, message))
+        for action in self._actions:
+            if (isinstance(action, argparse._SubParsersAction) and action.metavar
+                    and message.endswith("required: %s" % action.metavar)):
+                message += " (one of %s)" % ", ".join(action.choices)
+        usage = " ".join(self.format_usage().split())  # on one line, however wide
+        raise UsageError("%s: %s; %s" % (self.prog, message, usage))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,8 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:
+        argv = sys.argv[1:]
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        if not argv:  # `engine` alone: what it can do
+            parser.print_help()
+            return 0
+        args = parser.parse_args(argv)
         return args.handler(args) or 0
     except UsageError as exc:
         print("engine: error: %s" % exc, file=sys.stderr)

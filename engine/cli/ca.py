@@ -17,8 +17,8 @@ import re
 from ..pki.keys import KEY_TYPES
 from ._common import UsageError, add_password_options, read_password
 from .keystore import (
-    add_kdf_rounds_option, add_out_password_options, kdf_rounds, read_out_password,
-    refuse_existing,
+    add_kdf_rounds_option, add_out_password_options, exists_message, kdf_rounds,
+    read_out_password, refuse_existing,
 )
 
 
@@ -85,7 +85,8 @@ def register(commands) -> None:
         description="Issue a TLS server certificate (--server: DNS names and IP addresses, the "
         "first is the common name) or client certificate (--client NAME). Writes PREFIX.pem "
         "(certificate) and PREFIX.key (unencrypted private key, mode 0600), or with --keystore "
-        "a password-protected KeyStore. PREFIX defaults to the first name.")
+        "a password-protected KeyStore; none of them may exist. PREFIX defaults to the first "
+        "name.")
     who = issue.add_mutually_exclusive_group(required=True)
     who.add_argument("--server", nargs="+", action="extend", metavar="NAME",
                      help="DNS names and IP addresses of the server")
@@ -160,45 +161,63 @@ def _default_prefix(name: str) -> str:
 
 
 def run_issue(args) -> int:
-    from cryptography.hazmat.primitives import serialization
-
-    from .._fsutil import atomic_write
-
     name = args.server[0] if args.server else args.client
     if args.client is not None and args.cn:
         raise UsageError("--cn is for server certificates; a client's name is its common name")
     if args.keystore:
-        refuse_existing(args.keystore)
+        outputs = [args.keystore]
     else:
         prefix = args.out or _default_prefix(name)
-        cert_path, key_path = prefix + ".pem", prefix + ".key"
-        refuse_existing(cert_path, key_path)
+        outputs = [prefix + ".key", prefix + ".pem"]
+    refuse_existing(*outputs)  # early, before any password or signing; creation checks again
+    rounds = kdf_rounds(args)
     directory = _open(args)
     out_password = read_out_password(args) if args.keystore else None
+
+    def deliver(issued) -> None:
+        """The key first, then the certificate, each created exclusively, before the CA's
+        index records the serial (see engine.pki.cadir)."""
+        if args.keystore:
+            issued.keystore().save(args.keystore, out_password, kdf_rounds=rounds,
+                                   exclusive=True)
+        else:
+            _save_key_and_chain(issued, *outputs)
+
     if args.server:
         issued = directory.issue_server(args.server, key_type=args.key_type,
-                                        validity_days=args.days, common_name=args.cn)
+                                        validity_days=args.days, common_name=args.cn,
+                                        deliver=deliver)
     else:
         issued = directory.issue_client(args.client, key_type=args.key_type,
-                                        validity_days=args.days)
-    if args.keystore:
-        issued.keystore().save(args.keystore, out_password, kdf_rounds=kdf_rounds(args))
-        written = args.keystore
-    else:
-        chain = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in issued.chain)
-        key = issued.private_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption())
-        try:
-            atomic_write(key_path, key, 0o600)
-            atomic_write(cert_path, chain, 0o644)
-        except OSError as exc:
-            raise UsageError("cannot write %s: %s" % (exc.filename or prefix, exc.strerror)) \
-                from None
-        written = "%s and %s" % (cert_path, key_path)
+                                        validity_days=args.days, deliver=deliver)
     print("issued serial %x to %s; wrote %s" % (
-        issued.serial_number, issued.certificate.subject.rfc4514_string(), written))
+        issued.serial_number, issued.certificate.subject.rfc4514_string(),
+        " and ".join(reversed(outputs))))
     return 0
+
+
+def _save_key_and_chain(issued, key_path: str, cert_path: str) -> None:
+    """PREFIX.key (PKCS#8, unencrypted: mode 0600, never under a temporary name) and PREFIX.pem
+    (the certificate and its intermediates); neither may exist. On failure neither is left."""
+    from cryptography.hazmat.primitives import serialization
+
+    from .._fsutil import create_new
+
+    key = issued.private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption())
+    chain = b"".join(c.public_bytes(serialization.Encoding.PEM) for c in issued.chain)
+    try:
+        create_new(key_path, key, 0o600, secret=True)
+        try:
+            create_new(cert_path, chain, 0o644)
+        except BaseException:
+            os.unlink(key_path)
+            raise
+    except FileExistsError as exc:
+        raise UsageError(exists_message(exc.filename)) from None
+    except OSError as exc:
+        raise UsageError("cannot write %s: %s" % (exc.filename, exc.strerror)) from None
 
 
 def run_revoke(args) -> int:

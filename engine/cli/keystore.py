@@ -46,10 +46,15 @@ def read_out_password(args) -> bytes:
     return read_password(source, prompt="New KeyStore password: ", confirm=True)
 
 
+def exists_message(path) -> str:
+    return "%s exists; remove it or choose another name" % path
+
+
 def refuse_existing(*paths) -> None:
+    """A quick check before the work: the files are created exclusively all the same."""
     for path in paths:
-        if path and os.path.exists(path):
-            raise UsageError("%s exists; remove it or choose another name" % path)
+        if path and os.path.lexists(path):
+            raise UsageError(exists_message(path))
 
 
 def read_file(path: str, what: str) -> bytes:
@@ -158,7 +163,7 @@ def run_create(args) -> int:
         chain += load_certificates(args.chain, "chain file")
     keystore = KeyStore(load_private_key(args.key), certificates[0], chain)
     password = read_password(args, prompt="New KeyStore password: ", confirm=True)
-    keystore.save(args.out, password, kdf_rounds=kdf_rounds(args))
+    keystore.save(args.out, password, kdf_rounds=kdf_rounds(args), exclusive=True)
     print("wrote %s: %s (%s key, %d in chain)" % (
         args.out, keystore.certificate.subject.rfc4514_string(), keystore.key_type, len(chain)))
     return 0

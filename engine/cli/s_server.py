@@ -37,7 +37,8 @@ def register(commands) -> None:
     parser.add_argument("--verify-client", choices=("none", "request", "require"),
                         default="none", help="ask for a client certificate")
     parser.add_argument("--www", action="store_true",
-                        help="answer HTTP requests with a page describing the connection")
+                        help="answer HTTP requests with a page describing the connection "
+                             "(ALPN http/1.1 unless --alpn says otherwise)")
     parser.add_argument("--max-connections", type=int, metavar="N",
                         help="stop after N connections")
     add_parameter_options(parser)
@@ -61,8 +62,16 @@ def build_config(args):
         raise UsageError("--verify-client %s needs --trust" % args.verify_client)
     return ServerConfig(
         certificates=certificates, trust=trust, crls=load_crls(args.crl),
-        verify_client=args.verify_client, alpn_protocols=split_list(args.alpn),
+        verify_client=args.verify_client, alpn_protocols=_alpn(args),
         keylog_file=keylog_file(), **parameter_choices(args))
+
+
+def _alpn(args) -> tuple:
+    """--alpn as given; with --www and no --alpn, http/1.1 (what the page speaks)."""
+    protocols = split_list(args.alpn)
+    if not protocols and args.www:
+        return ("http/1.1",)
+    return protocols
 
 
 def run(args) -> int:

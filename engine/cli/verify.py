@@ -30,7 +30,7 @@ def register(commands) -> None:
     parser.add_argument("paths", nargs="+", metavar="CERT_OR_DIR",
                         help="a PEM file with a leaf and its chain, or a directory of them")
     parser.add_argument("--trust", required=True, metavar="CA.pem",
-                        help="the trusted CA certificates (a PEM bundle)")
+                        help="the trusted CA certificates (a PEM bundle, or a directory)")
     parser.add_argument("--crl", action="append", default=[], metavar="CRL.pem",
                         help="a certificate revocation list (PEM or DER); repeatable. With any "
                              "CRL given, every certificate of every path must be covered")
@@ -95,18 +95,16 @@ class _Progress:
 
 
 def run(args) -> int:
-    from ..pki import RevocationList, TrustStore
+    from ..pki import RevocationList
     from ..verify import verify_chains
     from ..verify.api import usable_name
+    from ._tls_options import load_trust
 
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
     if args.name is not None and not usable_name(args.name):
         raise UsageError("--name %r is not a DNS name or IP address" % args.name)
-    trust_path = Path(args.trust)
-    if not trust_path.is_file():
-        raise UsageError("no such trust file: %s" % trust_path)
-    trust = TrustStore.from_pem(_read(trust_path))
+    trust = load_trust(args.trust)  # a bundle or a directory, as s_client takes it
     crls = []
     for crl in args.crl:
         if not Path(crl).is_file():

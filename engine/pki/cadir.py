@@ -10,9 +10,13 @@ Layout of a CA directory::
     .lock           held (flock) by each command for the whole of its read-modify-write
 
 Every file is replaced atomically, and ``index.json`` is always written last: a command that dies
-midway leaves the index as it was, so the directory reads as if the command had never run (a
-stray ``issued/`` file of a certificate the index does not list is harmless). The lock keeps two
-commands from both reading the old index and one of them losing the other's serial.
+midway leaves the index as it was. Issuing writes, in this order, the CA's own copy in
+``issued/``, then the new key and certificate where the caller wants them (``deliver``), then the
+index: a command that dies before its commit leaves at worst a certificate in ``issued/`` that
+the index does not list yet, and the next command records it (it may have reached its owner, so
+it must stay listed and revocable). The lock keeps two commands from both reading the old index
+and one of them losing the other's serial; under it, the temporary files of a killed command are
+removed.
 """
 
 from __future__ import annotations
@@ -26,8 +30,9 @@ import os
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from .._fsutil import atomic_write, fsync_directory
+from .._fsutil import atomic_write, create_new, fsync_directory, remove_stale_temporaries
 from ..errors import CAError, CRLError, KeyStoreError
 from .ca import CertificateAuthority, IssuedCertificate, utcnow
 from .crl import RevocationList, RevokedEntry
@@ -81,7 +86,11 @@ def _iso(when: datetime.datetime) -> str:
 
 
 def _time(text: str) -> datetime.datetime:
-    return datetime.datetime.fromisoformat(text)
+    """A time as _iso writes it; ValueError without its zone (it could not be compared)."""
+    when = datetime.datetime.fromisoformat(text)
+    if when.tzinfo is None:
+        raise ValueError("a time without its zone")
+    return when
 
 
 def _index_serial(text: str) -> int:
@@ -220,18 +229,27 @@ class CADirectory:
     def records(self) -> list:
         """Every certificate issued, oldest first, with its revocation if any."""
         index = self._read_index()
-        records = []
-        try:
-            for serial, entry in index["issued"].items():
-                gone = index["revoked"].get(serial)
-                revoked = None if gone is None else self._revocation(serial, gone)
-                records.append(CARecord(
-                    _index_serial(serial), entry["subject"], entry["kind"], tuple(entry["names"]),
-                    _time(entry["not_after"]), _time(entry["issued_at"]), revoked))
-        except (KeyError, ValueError, TypeError, AttributeError):
-            raise CAError("%s has a damaged entry" % self._file(INDEX)) from None
+        self._adopt(index)
+        records = [self._record(serial, entry, index["revoked"].get(serial))
+                   for serial, entry in index["issued"].items()]
         records.sort(key=lambda r: (r.issued_at, r.serial))
         return records
+
+    def _record(self, serial: str, entry, gone) -> CARecord:
+        """The CARecord of one index.json entry; CAError naming index.json if it is damaged."""
+        try:
+            subject, kind, names = entry["subject"], entry["kind"], entry["names"]
+            if not (isinstance(subject, str) and kind in ("server", "client")
+                    and isinstance(names, list) and all(isinstance(n, str) for n in names)):
+                raise TypeError("wrong types")
+            record = CARecord(_index_serial(serial), subject, kind, tuple(names),
+                              _time(entry["not_after"]), _time(entry["issued_at"]))
+        except (KeyError, ValueError, TypeError, AttributeError):
+            raise CAError("%s has a damaged entry for serial %r" % (self._file(INDEX), serial)) \
+                from None
+        if gone is None:
+            return record
+        return dataclasses.replace(record, revoked=self._revocation(serial, gone))
 
     def issued_certificate(self, serial: int) -> x509.Certificate:
         name = self._file(ISSUED, serial_text(serial) + ".pem")
@@ -253,46 +271,103 @@ class CADirectory:
     # --- changing -----------------------------------------------------------------------
 
     def issue_server(self, names, key_type: str = DEFAULT_KEY_TYPE, validity_days: float = 90,
-                     **options) -> IssuedCertificate:
-        """A server certificate (see :meth:`CertificateAuthority.issue_server`), recorded."""
+                     *, deliver=None, **options) -> IssuedCertificate:
+        """A server certificate (see :meth:`CertificateAuthority.issue_server`), recorded.
+
+        ``deliver(issued)``, if given, saves the key and certificate before the index records
+        them; if it raises, nothing is recorded and the error goes on.
+        """
         names = [names] if isinstance(names, str) else list(names)
         key = options.pop("private_key", None) or generate_private_key(key_type)
         return self._issue("server", names, lambda ca: ca.issue_server(
-            names, validity_days=validity_days, private_key=key, **options))
+            names, validity_days=validity_days, private_key=key, **options), deliver)
 
     def issue_client(self, name: str, key_type: str = DEFAULT_KEY_TYPE, validity_days: float = 90,
-                     **options) -> IssuedCertificate:
-        """A client certificate (see :meth:`CertificateAuthority.issue_client`), recorded."""
+                     *, deliver=None, **options) -> IssuedCertificate:
+        """A client certificate (see :meth:`CertificateAuthority.issue_client`), recorded;
+        ``deliver`` as for :meth:`issue_server`."""
         key = options.pop("private_key", None) or generate_private_key(key_type)
         return self._issue("client", [name], lambda ca: ca.issue_client(
-            name, validity_days=validity_days, private_key=key, **options))
+            name, validity_days=validity_days, private_key=key, **options), deliver)
 
-    def _issue(self, kind: str, names: list, make) -> IssuedCertificate:
-        # The key is made before the lock is taken (an RSA key can take seconds); only the
-        # signing and the two writes happen under it.
-        with _locked(self.path):
-            index = self._read_index()
+    def _issue(self, kind: str, names: list, make, deliver) -> IssuedCertificate:
+        # The key is made before the lock is taken (an RSA key can take seconds); the signing
+        # and the writes, in the order the module docstring gives, happen under it.
+        with self._changing() as index:
             issued = make(self._authority(index))
             certificate = issued.certificate
             serial = serial_text(certificate.serial_number)
             if serial in index["issued"]:  # 2^-126: still, never overwrite a record
                 raise CAError("serial %s was already issued; try again" % serial)
-            self._write(os.path.join(ISSUED, serial + ".pem"), certificate.public_bytes(Encoding.PEM))
-            index["issued"][serial] = {
-                "subject": certificate.subject.rfc4514_string(),
-                "kind": kind,
-                "names": names,
-                "not_after": _iso(certificate.not_valid_after_utc),
-                "issued_at": _iso(utcnow()),
-            }
-            self._write_index(index)
+            own_copy = self._file(ISSUED, serial + ".pem")
+            try:
+                create_new(own_copy, certificate.public_bytes(Encoding.PEM))
+            except OSError as exc:
+                raise CAError("cannot write %s: %s" % (own_copy, exc.strerror)) from None
+            delivered = False
+            try:
+                if deliver is not None:
+                    deliver(issued)
+                    delivered = True
+                index["issued"][serial] = _entry(certificate, kind, names, utcnow())
+                self._write_index(index)
+            except BaseException:
+                if not delivered:  # nothing went out: nothing to record
+                    _unlink(own_copy)
+                raise  # else the next command records it (_adopt)
         return issued
+
+    @contextlib.contextmanager
+    def _changing(self):
+        """The lock held, stale temporary files gone, and the index with every certificate
+        of ``issued/`` recorded: what each command that changes the directory starts from."""
+        with _locked(self.path):
+            remove_stale_temporaries(self.path)
+            remove_stale_temporaries(self._file(ISSUED))
+            index = self._read_index()
+            self._adopt(index)
+            yield index
+
+    def _adopt(self, index: dict) -> None:
+        """Add to ``index`` the certificates in ``issued/`` that it does not list: each was
+        signed by this CA in a command that died before writing the index."""
+        try:
+            names = os.listdir(self._file(ISSUED))
+        except OSError:
+            return
+        issued = index["issued"]
+        for name in names:
+            serial = name[:-4]
+            if not name.endswith(".pem") or serial in issued:
+                continue
+            certificate = self._own_certificate(serial)
+            if certificate is None:
+                continue
+            try:
+                written = os.stat(self._file(ISSUED, name)).st_mtime
+            except OSError:
+                continue
+            issued_at = datetime.datetime.fromtimestamp(written, datetime.timezone.utc)
+            issued[serial] = _entry(certificate, *_kind_and_names(certificate), issued_at)
+
+    def _own_certificate(self, serial: str) -> x509.Certificate | None:
+        """The certificate ``issued/<serial>.pem`` if this CA signed it, else None."""
+        try:
+            if serial != serial_text(_index_serial(serial)):
+                return None
+            with open(self._file(ISSUED, serial + ".pem"), "rb") as fh:
+                certificate = x509.load_pem_x509_certificate(fh.read())
+            if serial_text(certificate.serial_number) != serial:
+                return None
+            certificate.verify_directly_issued_by(self.certificate)
+        except Exception:  # unreadable, not a certificate, or not signed by this CA
+            return None
+        return certificate
 
     def revoke(self, serial: int, reason: x509.ReasonFlags | None = x509.ReasonFlags.unspecified,
                revocation_date: datetime.datetime | None = None) -> RevokedEntry:
         """Record ``serial`` as revoked; it is on every CRL made from now on."""
-        with _locked(self.path):
-            index = self._read_index()
+        with self._changing() as index:
             key = serial_text(serial)
             if key not in index["issued"]:
                 raise CAError("serial %s was not issued by this CA" % key)
@@ -306,8 +381,7 @@ class CADirectory:
 
     def crl(self, validity_days: float = 7) -> RevocationList:
         """Sign a new CRL of every revocation, write it to crl.pem, and return it."""
-        with _locked(self.path):
-            index = self._read_index()
+        with self._changing() as index:
             authority = self._authority(index)
             try:  # a crash after crl.pem but before the index must not reuse that CRL's number
                 last = RevocationList.load(self._file(CRL)).crl_number or 0
@@ -331,6 +405,42 @@ class CADirectory:
 
     def _write_index(self, index: dict) -> None:
         self._write(INDEX, (json.dumps(index, indent=1, sort_keys=True) + "\n").encode())
+
+
+def _entry(certificate: x509.Certificate, kind: str, names: list,
+           issued_at: datetime.datetime) -> dict:
+    """The index.json record of an issued certificate."""
+    return {
+        "subject": certificate.subject.rfc4514_string(),
+        "kind": kind,
+        "names": list(names),
+        "not_after": _iso(certificate.not_valid_after_utc),
+        "issued_at": _iso(issued_at),
+    }
+
+
+def _kind_and_names(certificate: x509.Certificate) -> tuple:
+    """("server", SAN names) or ("client", [common name]), read back from a certificate."""
+    try:
+        usages = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        usages = ()
+    if ExtendedKeyUsageOID.CLIENT_AUTH in usages and ExtendedKeyUsageOID.SERVER_AUTH not in usages:
+        names = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        return "client", [str(names[0].value)] if names else []
+    try:
+        san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return "server", []
+    return "server", (san.get_values_for_type(x509.DNSName)
+                      + [str(a) for a in san.get_values_for_type(x509.IPAddress)])
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 @contextlib.contextmanager

@@ -19,7 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import PrivateFormat, pkcs12
 
-from .._fsutil import atomic_write
+from .._fsutil import atomic_write, create_new
 from ..errors import KeyStoreError
 from . import _der
 from .keys import key_type_of, same_public_key
@@ -138,11 +138,21 @@ class KeyStore:
         except (ValueError, TypeError) as exc:
             raise KeyStoreError("cannot write the KeyStore: %s" % exc) from None
 
-    def save(self, path: str | os.PathLike, password, *, kdf_rounds: int | None = None) -> None:
-        """Write the KeyStore to ``path`` atomically, readable by its owner only."""
+    def save(self, path: str | os.PathLike, password, *, kdf_rounds: int | None = None,
+             exclusive: bool = False) -> None:
+        """Write the KeyStore to ``path`` atomically, readable by its owner only.
+
+        With ``exclusive``, ``path`` must not exist (KeyStoreError), even if another process
+        creates it while this one works: exactly one of two writers succeeds.
+        """
         data = self.to_bytes(password, kdf_rounds=kdf_rounds)
+        path = os.fspath(path)
         try:
-            atomic_write(path, data, 0o600)
+            if exclusive:
+                create_new(path, data, 0o600)
+            else:
+                atomic_write(path, data, 0o600)
+        except FileExistsError:
+            raise KeyStoreError("%s exists; remove it or choose another name" % path) from None
         except OSError as exc:
-            raise KeyStoreError("cannot write KeyStore %s: %s" % (os.fspath(path), exc.strerror)) \
-                from None
+            raise KeyStoreError("cannot write KeyStore %s: %s" % (path, exc.strerror)) from None

@@ -18,7 +18,8 @@ from .config import check_server_name
 from .connection import Connection
 from .constants import (
     CERTIFICATE_SIGNATURE_CODES, DOWNGRADE_TLS11, DOWNGRADE_TLS12, GROUP_CODES, GROUP_NAMES,
-    SIGNATURE_SCHEME_CODES, SIGNATURE_SCHEME_NAMES, SUITE_BY_CODE, TLS13, ContentType,
+    LEGACY_VERSION, SIGNATURE_SCHEME_CODES, SIGNATURE_SCHEME_NAMES, SUITE_BY_CODE, TLS13,
+    ContentType,
 )
 from .constants import ExtensionType as ET
 from .events import HandshakeComplete
@@ -101,6 +102,10 @@ class ClientConnection(Connection):
             raise IllegalParameterError(
                 "the server selected version 0x%04x" % hello.supported_version
             )
+        if hello.legacy_version != LEGACY_VERSION:  # 4.1.3: TLS 1.3 servers send 0x0303
+            raise ProtocolVersionError(
+                "ServerHello.legacy_version is 0x%04x, not 0x0303" % hello.legacy_version
+            )
         if hello.legacy_session_id_echo != self._hello.legacy_session_id:
             raise IllegalParameterError("legacy_session_id_echo differs from what we sent")
         if hello.legacy_compression_method != 0:
@@ -164,6 +169,10 @@ class ClientConnection(Connection):
             self._shares = {group: KeyShare(group)}
             self._hello.key_share = [(GROUP_CODES[group], self._shares[group].public)]
         self._hello.cookie = hello.cookie
+        # no early data after a HelloRetryRequest (4.1.2): the one thing removed, not changed
+        self._hello.other_extensions = [
+            e for e in self._hello.other_extensions if e[0] != ET.early_data
+        ]
         self._client_hello = codec.build_client_hello(self._hello)
         self._schedule.update(self._client_hello)
         self._send_compat_ccs()

@@ -41,6 +41,11 @@ class ClientHello:
     cookie: bytes | None = None
     psk_key_exchange_modes: bytes | None = None
     other_extensions: list = dataclasses.field(default_factory=list)
+    legacy_version: int = LEGACY_VERSION
+    # every extension as received, (type, body) in wire order: what a second ClientHello is
+    # compared with after a HelloRetryRequest (section 4.1.2); parse_client_hello fills it
+    received_extensions: list = dataclasses.field(default_factory=list, compare=False,
+                                                  repr=False)
 
 
 _CH_DECODERS = {
@@ -57,17 +62,19 @@ _CH_DECODERS = {
 
 
 def parse_client_hello(body: bytes) -> ClientHello:
+    """ClientHello; legacy_version is kept for the server to check (section 4.1.2, D.5)."""
     reader = Reader(body)
-    reader.uint16()  # legacy_version: any value; supported_versions decides (4.2.1)
+    legacy_version = reader.uint16()
     random = reader.bytes(32)
     session_id = reader.opaque(1)
     if len(session_id) > 32:
         raise DecodeError("legacy_session_id longer than 32 bytes")
     suites = reader.uint16_list(2, minimum=2)
     compression = reader.opaque(1, minimum=1)
-    hello = ClientHello(random, session_id, suites, compression)
+    hello = ClientHello(random, session_id, suites, compression, legacy_version=legacy_version)
     extensions = ext.read_extensions(reader) if not reader.at_end() else []
     reader.expect_end()
+    hello.received_extensions = extensions
     for index, (ext_type, data) in enumerate(extensions):
         decoder = _CH_DECODERS.get(ext_type)
         if decoder is None:
@@ -121,7 +128,7 @@ def build_client_hello(hello: ClientHello) -> bytes:
     if hello.key_share is not None:
         parts.append(ext.encode_client_shares(hello.key_share))
     body = b"".join((
-        u16(LEGACY_VERSION), hello.random, opaque8(hello.legacy_session_id),
+        u16(hello.legacy_version), hello.random, opaque8(hello.legacy_session_id),
         _encoded(-1, hello.cipher_suites, uint16_list), opaque8(hello.legacy_compression_methods),
         ext.extension_block(parts),
     ))
@@ -141,6 +148,7 @@ class ServerHello:
     cookie: bytes | None = None  # in a HelloRetryRequest
     legacy_compression_method: int = 0
     other_extensions: list = dataclasses.field(default_factory=list)
+    legacy_version: int = LEGACY_VERSION
 
     @property
     def is_hello_retry_request(self) -> bool:
@@ -149,14 +157,15 @@ class ServerHello:
 
 def parse_server_hello(body: bytes) -> ServerHello:
     reader = Reader(body)
-    reader.uint16()  # legacy_version
+    legacy_version = reader.uint16()
     random = reader.bytes(32)
     session_id = reader.opaque(1)
     if len(session_id) > 32:
         raise DecodeError("legacy_session_id_echo longer than 32 bytes")
     suite = reader.uint16()
     compression = reader.uint8()
-    hello = ServerHello(random, session_id, suite, legacy_compression_method=compression)
+    hello = ServerHello(random, session_id, suite, legacy_compression_method=compression,
+                        legacy_version=legacy_version)
     extensions = ext.read_extensions(reader) if not reader.at_end() else []
     reader.expect_end()
     retry = hello.is_hello_retry_request
@@ -188,7 +197,7 @@ def build_server_hello(hello: ServerHello) -> bytes:
     for ext_type, data in hello.other_extensions:
         parts.append(ext.extension(ext_type, data))
     body = b"".join((
-        u16(LEGACY_VERSION), hello.random, opaque8(hello.legacy_session_id_echo),
+        u16(hello.legacy_version), hello.random, opaque8(hello.legacy_session_id_echo),
         u16(hello.cipher_suite), bytes((hello.legacy_compression_method,)),
         ext.extension_block(parts),
     ))

@@ -139,7 +139,13 @@ class ClientConfig:
 
 @dataclasses.dataclass(frozen=True)
 class ServerConfig:
-    """What a server offers: its certificates (picked by SNI and signature scheme), client auth."""
+    """What a server offers: its certificates (picked by SNI and signature scheme), client auth.
+
+    ``groups`` is in the server's order of preference: the first one the client sent a key
+    share for is used, else a HelloRetryRequest asks for the first one the client supports.
+    By default the hybrid X25519MLKEM768 comes first (when a client sends its share, as
+    Chromium does), then x25519.
+    """
 
     certificates: Sequence = ()
     trust: object = None
@@ -147,7 +153,7 @@ class ServerConfig:
     verify_client: str = "none"
     alpn_protocols: Sequence = ()
     cipher_suites: Sequence[str] = CIPHER_SUITES
-    groups: Sequence[str] = ("x25519", "secp256r1", "secp384r1", "X25519MLKEM768")
+    groups: Sequence[str] = ("X25519MLKEM768", "x25519", "secp256r1", "secp384r1")
     signature_schemes: Sequence[str] = SIGNATURE_SCHEMES
     keylog_file: str | None = None
     verify_time: datetime.datetime | None = None

@@ -13,6 +13,8 @@ from ..errors import DecodeError, IllegalParameterError
 from .constants import ExtensionType as ET
 from .wire import Reader, opaque8, opaque16, u16, uint16_list
 
+PADDING = 21  # the padding extension (RFC 7685): any length, any place, ignored
+
 
 def read_extensions(reader: Reader) -> list[tuple[int, bytes]]:
     """Read ``Extension extensions<0..2^16-1>``; a repeated type is illegal_parameter (4.2)."""
@@ -128,19 +130,31 @@ def encode_uint16_list(ext_type: int, values) -> bytes:
 
 
 def decode_client_shares(body: bytes) -> list[tuple[int, bytes]]:
-    """KeyShareClientHello; the same group twice is illegal_parameter."""
-    reader = _whole(body)
+    """KeyShareClientHello: ``KeyShareEntry client_shares<0..2^16-1>`` filling the body.
+
+    A framing fault is decode_error; an empty key_exchange or the same group twice is
+    illegal_parameter (section 4.2.8). One pass over the entries, however many there are.
+    """
+    size = len(body)
+    if size < 2 or ((body[0] << 8) | body[1]) != size - 2:
+        raise DecodeError("malformed key_share list")
     shares: list[tuple[int, bytes]] = []
     groups: set[int] = set()
-    with reader.vector(2):
-        while not reader.at_end():
-            group = reader.uint16()
-            key = reader.opaque(2, minimum=1)
-            if group in groups:
-                raise IllegalParameterError("two key shares for group %d" % group)
-            groups.add(group)
-            shares.append((group, key))
-    reader.expect_end()
+    pos = 2
+    while pos < size:
+        if pos + 4 > size:
+            raise DecodeError("key share entry truncated")
+        group = (body[pos] << 8) | body[pos + 1]
+        end = pos + 4 + ((body[pos + 2] << 8) | body[pos + 3])
+        if end > size:
+            raise DecodeError("key share entry overruns the key_share list")
+        if end == pos + 4:
+            raise IllegalParameterError("empty key_exchange for group %d" % group)
+        if group in groups:
+            raise IllegalParameterError("two key shares for group %d" % group)
+        groups.add(group)
+        shares.append((group, body[pos + 4:end]))
+        pos = end
     return shares
 
 
@@ -150,10 +164,13 @@ def encode_client_shares(shares) -> bytes:
 
 
 def decode_server_share(body: bytes) -> tuple[int, bytes]:
+    """KeyShareServerHello; an empty key_exchange is illegal_parameter (section 4.2.8)."""
     reader = _whole(body)
     group = reader.uint16()
-    key = reader.opaque(2, minimum=1)
+    key = reader.opaque(2)
     reader.expect_end()
+    if not key:
+        raise IllegalParameterError("empty key_exchange for group %d" % group)
     return group, key
 
 

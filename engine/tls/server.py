@@ -15,9 +15,10 @@ from .certificates import peer_certificate, select_credential
 from .connection import Connection
 from .constants import (
     CERTIFICATE_SIGNATURE_CODES, GROUP_CODES, GROUP_NAMES, HELLO_RETRY_REQUEST_RANDOM,
-    SIGNATURE_SCHEME_CODES, SIGNATURE_SCHEME_NAMES, TLS13, ContentType,
+    LEGACY_VERSION, SIGNATURE_SCHEME_CODES, SIGNATURE_SCHEME_NAMES, TLS13, ContentType,
 )
 from .constants import ExtensionType as ET
+from .extensions import PADDING
 from .events import HandshakeComplete
 from .key_exchange import server_exchange
 from .key_schedule import KeySchedule
@@ -26,6 +27,19 @@ from .states import SERVER_TRANSITIONS, ServerState, handler_table
 
 
 EARLY_DATA_SKIP = 1 << 18  # bytes of rejected 0-RTT records skipped at most
+# Extensions a ClientHello may change after a HelloRetryRequest (RFC 8446 section 4.1.2).
+_RETRY_MAY_CHANGE = frozenset((ET.key_share, ET.early_data, ET.cookie, ET.pre_shared_key,
+                               PADDING))
+
+
+def _parting(first: list, second: list) -> str:
+    """Where two different lists of extensions, (type, body) pairs, part ways, in words."""
+    def name(pairs, index):
+        return "extension %d" % pairs[index][0] if index < len(pairs) else "no extension"
+
+    index = next((i for i, (a, b) in enumerate(zip(first, second)) if a != b),
+                 min(len(first), len(second)))
+    return "%s where the first had %s" % (name(second, index), name(first, index))
 
 
 class ServerConnection(Connection):
@@ -56,12 +70,17 @@ class ServerConnection(Connection):
         # We accept no early data: skip the 0-RTT records a client may send (RFC 8446 4.2.10).
         offers_early_data = any(t == ET.early_data for t, _ in hello.other_extensions)
         self._early_data_budget = EARLY_DATA_SKIP if offers_early_data else 0
+        if hello.legacy_version < LEGACY_VERSION:  # older than TLS 1.2 (4.1.2, appendix D.5)
+            raise ProtocolVersionError("ClientHello.legacy_version is 0x%04x, below TLS 1.2's"
+                                       % hello.legacy_version)
         if hello.supported_versions is None or TLS13 not in hello.supported_versions:
             raise ProtocolVersionError("the client does not offer TLS 1.3")
         if hello.legacy_compression_methods != b"\x00":
             raise IllegalParameterError("legacy_compression_methods is not the single null method")
         prepared = self._config._prepared
         first = self._first_hello
+        if first is not None:
+            self._check_second_hello(first, hello)
         suite = next((s for s in prepared.suites if s.code in hello.cipher_suites), None)
         if suite is None:
             raise HandshakeFailureError("no cipher suite in common")
@@ -71,18 +90,17 @@ class ServerConnection(Connection):
             raise MissingExtensionError("ClientHello without key_share")
         if hello.signature_algorithms is None:
             raise MissingExtensionError("ClientHello without signature_algorithms")
+        # sets, not lists, for every membership test: a hello may hold thousands of values
         shares = dict(hello.key_share)
-        for group_code in shares:
-            if group_code not in hello.supported_groups:
-                raise IllegalParameterError("key share for a group not in supported_groups")
-        if first is not None:
-            self._check_second_hello(first, hello, suite, shares)
+        supported_groups = set(hello.supported_groups)
+        if not supported_groups.issuperset(shares):
+            raise IllegalParameterError("key share for a group not in supported_groups")
         group = next(
             (GROUP_NAMES[c] for c in prepared.group_codes if c in shares), None
         )
         if group is None:
             group = next(
-                (GROUP_NAMES[c] for c in prepared.group_codes if c in hello.supported_groups), None
+                (GROUP_NAMES[c] for c in prepared.group_codes if c in supported_groups), None
             )
             if group is None:
                 raise HandshakeFailureError("no group in common")
@@ -90,9 +108,10 @@ class ServerConnection(Connection):
             return
         self.client_random = hello.random
         self._server_name = hello.server_name
+        offered_schemes = set(hello.signature_algorithms)
         credential, self._scheme = select_credential(
             self._config._credentials, hello.server_name,
-            [c for c in hello.signature_algorithms if c in prepared.scheme_codes],
+            [c for c in prepared.scheme_codes if c in offered_schemes],
         )
         self._alpn = self._choose_alpn(hello, prepared.alpn)
         server_share, shared_secret = server_exchange(group, shares[GROUP_CODES[group]])
@@ -123,13 +142,27 @@ class ServerConnection(Connection):
         self._send_flight(credential, server_hs)
         self._set_read_secret(*stage.client)
 
-    def _check_second_hello(self, first, hello, suite, shares) -> None:
-        """The ClientHello after a HelloRetryRequest must answer it (section 4.1.2)."""
-        if hello.legacy_session_id != first.legacy_session_id or hello.random != first.random:
-            raise IllegalParameterError("second ClientHello changes random or legacy_session_id")
-        if suite is not self.suite:
-            raise IllegalParameterError("second ClientHello changes the cipher suite")
-        if list(shares) != [GROUP_CODES[self._group]]:
+    def _check_second_hello(self, first, hello) -> None:
+        """The ClientHello after a HelloRetryRequest is the first one, changed only where
+        section 4.1.2 allows: the one key share asked for, the cookie echoed, early_data
+        removed, pre_shared_key updated, padding changed. Anything else is illegal_parameter,
+        extensions moved to another place included."""
+        for field in ("legacy_version", "random", "legacy_session_id", "cipher_suites",
+                      "legacy_compression_methods"):
+            if getattr(hello, field) != getattr(first, field):
+                raise IllegalParameterError("second ClientHello changes %s" % field)
+        kept_first = [e for e in first.received_extensions if e[0] not in _RETRY_MAY_CHANGE]
+        kept = [e for e in hello.received_extensions if e[0] not in _RETRY_MAY_CHANGE]
+        if kept != kept_first:
+            raise IllegalParameterError("second ClientHello changes its extensions: %s"
+                                        % _parting(kept_first, kept))
+        sent = {ext_type for ext_type, _ in hello.received_extensions}
+        if ET.early_data in sent:
+            raise IllegalParameterError("early_data in the ClientHello after a HelloRetryRequest")
+        if ET.pre_shared_key in sent and all(t != ET.pre_shared_key
+                                             for t, _ in first.received_extensions):
+            raise IllegalParameterError("second ClientHello adds pre_shared_key")
+        if hello.key_share is None or [g for g, _ in hello.key_share] != [GROUP_CODES[self._group]]:
             raise IllegalParameterError("second ClientHello lacks the one key share asked for")
         if hello.cookie != self._cookie:
             raise IllegalParameterError("second ClientHello does not echo the cookie")

@@ -141,15 +141,74 @@ def crash_after(monkeypatch, writes):
     return done
 
 
-def test_crash_after_writing_the_certificate_leaves_the_index_as_before(ca_dir, monkeypatch):
+def test_a_failed_index_write_leaves_the_directory_as_before(ca_dir, monkeypatch):
+    """Without ``deliver`` nothing went out: the CA's own copy goes too."""
     ca_dir.issue_client("before")
-    before = CADirectory.open(ca_dir.path, PASSWORD).records()
-    written = crash_after(monkeypatch, 1)
+    before = snapshot(ca_dir.path)
+    crash_after(monkeypatch, 0)
     with pytest.raises(Crash, match="index.json"):
         ca_dir.issue_client("lost")
-    assert written[0].endswith(".pem")
     monkeypatch.undo()
-    assert assert_consistent(ca_dir.path).records() == before
+    assert snapshot(ca_dir.path) == before
+    assert_consistent(ca_dir.path)
+
+
+def test_the_key_is_delivered_before_the_index_records_the_certificate(ca_dir, tmp_path):
+    seen = []
+
+    def deliver(issued):
+        serial = cadir_module.serial_text(issued.serial_number)
+        with open(os.path.join(ca_dir.path, "index.json")) as fh:
+            seen.append(serial in json.load(fh)["issued"])
+        issued.keystore().save(tmp_path / "out.p12", PASSWORD, kdf_rounds=ROUNDS)
+
+    issued = ca_dir.issue_server(["deliver.test"], deliver=deliver)
+    assert seen == [False]
+    assert [r.serial for r in ca_dir.records()] == [issued.serial_number]
+
+
+def test_a_failed_delivery_records_nothing(ca_dir):
+    before = snapshot(ca_dir.path)
+
+    def deliver(issued):
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError):
+        ca_dir.issue_client("undelivered", deliver=deliver)
+    assert snapshot(ca_dir.path) == before
+
+
+def test_a_certificate_delivered_before_a_crash_is_recorded_by_the_next_command(
+        ca_dir, monkeypatch, tmp_path):
+    delivered = []
+    crash_after(monkeypatch, 0)  # the index write fails, after the delivery
+    with pytest.raises(Crash, match="index.json"):
+        ca_dir.issue_server(["crash.test"], deliver=delivered.append)
+    monkeypatch.undo()
+    serial = delivered[0].serial_number
+    reader = CADirectory.open(ca_dir.path)
+    record = reader.records()[0]  # listed at once, and revocable
+    assert (record.serial, record.kind, record.names) == (serial, "server", ("crash.test",))
+    ca_dir.revoke(serial)
+    with open(os.path.join(ca_dir.path, "index.json")) as fh:
+        index = json.load(fh)
+    assert cadir_module.serial_text(serial) in index["issued"]
+    assert_consistent(ca_dir.path)
+    assert serial in ca_dir.crl()
+
+
+def test_a_stray_certificate_of_another_ca_is_not_recorded(ca_dir, tmp_path):
+    other = CADirectory.init(tmp_path / "other", "Other", password=PASSWORD, kdf_rounds=ROUNDS)
+    stray = other.issue_client("stranger")
+    name = cadir_module.serial_text(stray.serial_number) + ".pem"
+    with open(os.path.join(other.path, "issued", name), "rb") as src:
+        with open(os.path.join(ca_dir.path, "issued", name), "wb") as dst:
+            dst.write(src.read())
+    with open(os.path.join(ca_dir.path, "issued", "junk.pem"), "wb") as fh:
+        fh.write(b"junk")
+    assert ca_dir.records() == []
+    ca_dir.issue_client("mine")
+    assert [r.subject for r in ca_dir.records()] == ["CN=mine"]
 
 
 def test_crash_while_writing_the_crl_keeps_the_old_crl_and_index(ca_dir, monkeypatch):

@@ -40,6 +40,14 @@ def test_rfc8448_client_hello_parses():
     assert [t for t, _ in hello.other_extensions] == [0xFF01, 0x23, 0x1C]
 
 
+def test_client_hello_legacy_version_is_kept_and_written():
+    hello = codec.parse_client_hello(body(V.CLIENT_HELLO))
+    assert hello.legacy_version == 0x0303
+    hello.legacy_version = 0x0300
+    assert codec.build_client_hello(hello)[4:6] == b"\x03\x00"
+    assert codec.parse_client_hello(codec.build_client_hello(hello)[4:]).legacy_version == 0x0300
+
+
 def test_rfc8448_server_hello_builds_to_the_same_bytes():
     hello = codec.parse_server_hello(body(V.SERVER_HELLO))
     assert hello.cipher_suite == 0x1301
@@ -192,6 +200,20 @@ def test_duplicate_key_share_group_is_illegal_parameter():
                               key_share=[(0x1D, b"a"), (0x1D, b"b")])
     with pytest.raises(IllegalParameterError):
         codec.parse_client_hello(codec.build_client_hello(hello)[4:])
+
+
+@pytest.mark.parametrize("shares_hex,error", [
+    ("0004001d0000", IllegalParameterError),  # empty key_exchange
+    ("0009001d00016100170000", IllegalParameterError),  # the second one empty
+    ("0006001d000161", DecodeError),  # the list length says 6, 5 bytes follow
+    ("0003001d00", DecodeError),  # entry header truncated
+    ("0006001d00056161", DecodeError),  # key_exchange overruns the list
+])
+def test_key_share_list_faults(shares_hex, error):
+    from engine.tls.extensions import decode_client_shares
+
+    with pytest.raises(error):
+        decode_client_shares(h(shares_hex))
 
 
 def test_finished_of_wrong_length_is_decode_error():

@@ -57,6 +57,28 @@ def test_hello_retry_request_when_the_key_share_does_not_fit(pki, group):
     assert completed(server_events).group == group
 
 
+@pytest.mark.parametrize("shared,expected", [
+    (("X25519MLKEM768", "x25519"), "X25519MLKEM768"),  # what Chromium sends
+    (("x25519", "X25519MLKEM768"), "X25519MLKEM768"),
+    (("secp256r1", "x25519"), "x25519"),
+    (("secp384r1", "secp256r1"), "secp256r1"),
+])
+def test_the_server_prefers_the_hybrid_group_then_x25519(pki, shared, expected):
+    """Among the groups the client sent key shares for, the server's order decides."""
+    client = ClientConnection(client_config(pki, groups=shared, key_share_groups=shared))
+    server = ServerConnection(server_config(pki))
+    client_events, server_events = handshake(client, server)
+    assert completed(client_events).group == completed(server_events).group == expected
+
+
+def test_a_hello_retry_request_asks_for_the_servers_first_choice(pki):
+    client = ClientConnection(client_config(
+        pki, groups=("secp384r1", "x25519", "X25519MLKEM768"), key_share_groups=("secp384r1",)))
+    server = ServerConnection(server_config(pki, groups=("X25519MLKEM768", "x25519")))
+    client_events, _ = handshake(client, server)
+    assert completed(client_events).group == "X25519MLKEM768"
+
+
 @pytest.mark.parametrize("key_type,scheme", [
     ("p256", "ecdsa_secp256r1_sha256"), ("p384", "ecdsa_secp384r1_sha384"),
     ("ed25519", "ed25519"), ("rsa2048", "rsa_pss_rsae_sha256"),

@@ -65,6 +65,38 @@ def test_client_hello_faults(pki, changes, error):
     assert alert_of(server) == error.alert
 
 
+def with_legacy_version(wire: bytes, version: int) -> bytes:
+    """A one-record ClientHello with ClientHello.legacy_version rewritten."""
+    return wire[:9] + version.to_bytes(2, "big") + wire[11:]
+
+
+@pytest.mark.parametrize("legacy_version", [0x0300, 0x0000, 0x0200, 0x0301, 0x0302])
+def test_legacy_version_below_tls12_is_protocol_version(pki, legacy_version):
+    """Even with TLS 1.3 in supported_versions (RFC 8446 4.1.2, appendix D.5)."""
+    server = ServerConnection(server_config(pki))
+    with pytest.raises(errors.ProtocolVersionError, match="legacy_version"):
+        server.receive_data(with_legacy_version(client_hello(), legacy_version))
+    assert alert_of(server) == AlertDescription.protocol_version
+
+
+def test_legacy_version_above_tls12_is_ignored(pki):
+    """supported_versions decides the version (4.2.1): only an old legacy_version is refused."""
+    _, answer = server_answer(pki, with_legacy_version(client_hello(), 0x0304))
+    assert answer[5] == 2  # ServerHello
+
+
+@pytest.mark.parametrize("shares", [
+    [(0x1D, b"")],
+    [(0x2A2A, b""), (0x1D, KeyShare("x25519").public)],  # even for a group we would not use
+])
+def test_empty_key_exchange_is_illegal_parameter(pki, shares):
+    """key_exchange<1..2^16-1> (RFC 8446 4.2.8): an empty one is a bad value, not bad framing."""
+    server = ServerConnection(server_config(pki))
+    with pytest.raises(errors.IllegalParameterError, match="empty key_exchange"):
+        server.receive_data(client_hello(supported_groups=[0x2A2A, 0x1D], key_share=shares))
+    assert alert_of(server) == AlertDescription.illegal_parameter
+
+
 def test_no_common_group_is_handshake_failure(pki):
     server = ServerConnection(server_config(pki, groups=("secp384r1",)))
     with pytest.raises(errors.HandshakeFailureError):
@@ -131,12 +163,24 @@ def test_tls12_server_hello_is_protocol_version(pki):
         client.receive_data(server_hello_for(client, supported_version=None))
 
 
+@pytest.mark.parametrize("legacy_version", [0x0300, 0x0301, 0x0304])
+def test_server_hello_legacy_version_other_than_tls12_is_protocol_version(pki, legacy_version):
+    """A TLS 1.3 ServerHello carries legacy_version 0x0303 (RFC 8446 4.1.3, appendix D.5)."""
+    client = ClientConnection(client_config(pki))
+    client.data_to_send()
+    wire = server_hello_for(client)
+    with pytest.raises(errors.ProtocolVersionError):
+        client.receive_data(wire[:9] + legacy_version.to_bytes(2, "big") + wire[11:])
+    assert alert_of(client) == AlertDescription.protocol_version
+
+
 @pytest.mark.parametrize("changes", [
     {"legacy_session_id_echo": b"\x00" * 32},
     {"cipher_suite": 0x1304},
     {"key_share": (0x17, b"\x04" + b"\x01" * 64)},  # a group we sent no share for
     {"key_share": (0x1D, b"\x01" * 31)},  # wrong length
     {"key_share": (0x1D, bytes(32))},  # all-zero x25519 secret
+    {"key_share": (0x1D, b"")},  # empty key_exchange
 ])
 def test_bad_server_hello_is_illegal_parameter(pki, changes):
     client = ClientConnection(client_config(pki))

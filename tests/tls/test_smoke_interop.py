@@ -221,6 +221,54 @@ def test_python_ssl_client_against_our_server(pki, tmp_path, groups):
     assert seen["handshake"].group == groups[0]
 
 
+@pytest.mark.parametrize("offered,expected", [
+    (["h2", "http/1.1"], "http/1.1"),  # as curl and browsers offer
+    (None, None),  # no ALPN: none is answered, the page is served all the same
+])
+def test_s_server_www_selects_http11_for_a_python_ssl_client(pki, tmp_path, offered, expected):
+    """``engine s_server --www`` speaks HTTP/1.1 and says so by ALPN when the client offers it."""
+    from engine.cli import build_parser
+    from engine.cli.s_server import build_config
+
+    cert, key, root = pem_files(tmp_path, pki.servers["p256"], pki.root.certificate)
+    with open(cert, "ab") as fh:
+        fh.write((tmp_path / "chain.pem").read_bytes())
+    config = build_config(build_parser().parse_args(
+        ["s_server", "--www", "--cert", cert, "--key", key]))
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    seen = {}
+
+    def serve():
+        sock, _ = listener.accept()
+        conn = ServerConnection(config)
+
+        def on_event(event):
+            if isinstance(event, HandshakeComplete):
+                seen["handshake"] = event
+            return isinstance(event, ApplicationData)
+
+        with sock:
+            drive(conn, sock, on_event)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    context = ssl.create_default_context(cafile=root)
+    if offered:
+        context.set_alpn_protocols(offered)
+    try:
+        with socket.create_connection(listener.getsockname(), timeout=10) as raw:
+            with context.wrap_socket(raw, server_hostname="localhost") as tls:
+                tls.sendall(b"GET / HTTP/1.1\r\n\r\n")
+                selected = tls.selected_alpn_protocol()
+    finally:
+        thread.join(10)
+        listener.close()
+    assert selected == expected
+    assert seen["handshake"].alpn_protocol == expected
+
+
 @needs_openssl
 def test_openssl_s_server_reads_our_alert(pki, tmp_path):
     from engine.errors import UnknownCaError
