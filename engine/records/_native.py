@@ -380,18 +380,16 @@ class NativeRecordLayer:
         return out if type(out) is bytes else bytes(out)
 
     def read(self, data) -> bytes:
-        size = self._sizes.received + len(data)
-        out = bytes(size) if size > 1 else bytes(2)  # written in place; never a shared object
-        if type(data) is bytes:
-            stop = self._read(self._handle, data, len(data), out, size, self._result)
-        else:
-            with self._ffi.from_buffer(data) as pinned:
-                size = self._sizes.received + len(pinned)
-                out = bytes(size) if size > 1 else bytes(2)
-                stop = self._read(self._handle, pinned, len(pinned), out, size, self._result)
+        pinned = data if type(data) is bytes else self._ffi.from_buffer(data)
+        try:
+            size = self._sizes.received + len(pinned)  # room for every plaintext
+            out = bytes(size) if size > 1 else bytes(2)  # written in place; never shared
+            stop = self._read(self._handle, pinned, len(pinned), out, size, self._result)
+        finally:
+            if pinned is not data:
+                self._ffi.release(pinned)
         self.stop = stop
-        result = self._result
-        length = result.data_len
+        length = self._result.data_len
         if stop:
             self._stopped(stop, out)
         if not length:
