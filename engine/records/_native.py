@@ -23,12 +23,22 @@ from .. import _backend
 from ..errors import BackendError, RecordError
 from ._suites import MAX_INNER_PLAINTEXT, SEQ_LIMIT, Opened, Stop, Suite, check_capacity
 
-_ERRORS = {1: "auth", 2: "overflow", 3: "unexpected", 4: "seq", 5: "space"}
+_ffi, _lib = _backend.native()  # this module is imported only where the extension loads
+# What a stop code of csrc/engine_records.h is called in an Opened result.
+_ERRORS = {_lib.ENGINE_RECORDS_AUTH: "auth", _lib.ENGINE_RECORDS_OVERFLOW: "overflow",
+           _lib.ENGINE_RECORDS_UNEXPECTED: "unexpected", _lib.ENGINE_RECORDS_SEQ: "seq",
+           _lib.ENGINE_RECORDS_SPACE: "space"}
+_OK = _lib.ENGINE_RECORDS_OK
+_SEQ = _lib.ENGINE_RECORDS_SEQ
+_SPACE = _lib.ENGINE_RECORDS_SPACE
+_RECORD = _lib.ENGINE_RECORDS_RECORD
+_UPDATE = _lib.ENGINE_RECORDS_UPDATE
+_EINVAL = _lib.ENGINE_RECORDS_EINVAL
 # A new bytes object of two or more bytes is unshared until it is returned, so the records can
 # be written straight into it (one allocation, no copy). Only CPython is known to allow this.
 _FILL_BYTES_IN_PLACE = platform.python_implementation() == "CPython"
 _SEGMENTS_MIN = 64
-_TLS13 = 1  # ENGINE_RECORD_TLS13
+_TLS13 = _lib.ENGINE_RECORD_TLS13
 
 
 def _pinned(ffi, obj, size: int, writable: bool = False):
@@ -50,18 +60,18 @@ def _pinned(ffi, obj, size: int, writable: bool = False):
 
 def _check(rc: int) -> None:
     """Raise what a return code of the record core means (nothing for OK)."""
-    if rc == 0:
+    if rc == _OK:
         return
-    if rc == 4:
+    if rc == _SEQ:
         raise RecordError("the sequence number would pass 2^64 - 1; the traffic key must be "
                           "updated first")
-    if rc == 5:
+    if rc == _SPACE:
         raise ValueError("the output buffer is too small")
-    if rc == -1:
+    if rc == _EINVAL:
         raise ValueError("invalid arguments for record protection (overlapping buffers?)")
-    if rc == -4:
+    if rc == _lib.ENGINE_RECORDS_EBUSY:
         raise RecordError("the key is in use by another thread")
-    if rc == -2:
+    if rc == _lib.ENGINE_RECORDS_ENOMEM:
         raise MemoryError("out of memory in the record layer")
     raise RecordError("record protection failed in libcrypto (code %d)" % rc)
 
@@ -143,7 +153,7 @@ class NativeKey:
         rc, size = self._seal_messages(messages, content_type, pad_to,
                                        _pinned(self._ffi, out, capacity, writable=True),
                                        capacity, threads)
-        if rc == 5:
+        if rc == _SPACE:
             check_capacity(capacity, size)
         _check(rc)
         return size
@@ -154,7 +164,7 @@ class NativeKey:
             size = messages.sealed_size(0)
         else:  # ask the extension what the padded records take
             rc, size = self._seal_messages(messages, content_type, pad_to, ffi.NULL, 0, threads)
-            if rc != 5:
+            if rc != _SPACE:
                 _check(rc)
         out = bytes(size) if _FILL_BYTES_IN_PLACE and size > 1 else bytearray(size)
         rc, _ = self._seal_messages(messages, content_type, pad_to, ffi.from_buffer(out), size,
@@ -174,7 +184,7 @@ class NativeKey:
                 ffi.from_buffer("uint64_t[]", messages.lengths), len(messages.lengths),
                 content_type, pad_to, out_ptr, capacity, threads, self._written,
             )
-            if rc != -1 or attempt == 2:
+            if rc != _EINVAL or attempt == 2:
                 break
             messages.exact()
         return rc, self._written[0]
@@ -267,8 +277,8 @@ class NativeKey:
             ffi.release(out_ptr)
         if rc < 0:
             _check(rc)
-        if rc == 5 and opened:
-            rc = 0  # no room for the next record: an ordinary stop
+        if rc == _SPACE and opened:
+            rc = _OK  # no room for the next record: an ordinary stop
         return Opened(found, consumed, opened, _ERRORS.get(rc))
 
     # -- the framing-free limit, for measuring ----------------------------------------------
@@ -284,7 +294,7 @@ class NativeKey:
             rc = self._lib.engine_aead_oneshot(
                 self._handle, data_ptr, len(data_ptr), out_ptr, len(out_ptr), self._written,
             )
-        if rc == 1:
+        if rc == _lib.ENGINE_RECORDS_AUTH:
             raise RecordError("the one-shot ciphertext failed authentication")
         _check(rc)
         return self._written[0]
@@ -357,7 +367,7 @@ class NativeRecordLayer:
         else:
             with self._ffi.from_buffer(data) as pinned:
                 rc = self._write(self._handle, content_type, pinned, len(pinned))
-        if rc and rc != 7:
+        if rc and rc != _UPDATE:
             _check(rc)
         return rc
 
@@ -398,7 +408,7 @@ class NativeRecordLayer:
 
     def _stopped(self, stop: int, out: bytes) -> None:
         result = self._result
-        if stop == 6:
+        if stop == _RECORD:
             if result.record_complete:
                 start = result.record_offset
                 self.record = (result.record_type, out[start:start + result.record_length],
@@ -417,7 +427,7 @@ class NativeRecordLayer:
         ffi, lib = _backend.native()
         out = ffi.new("uint64_t *")
         rc = lib.engine_record_layer_seq(self._handle, 1 if write else 0, out)
-        if rc == -1:
+        if rc == _EINVAL:
             return None
         _check(rc if rc < 0 else 0)
         return SEQ_LIMIT if rc == 1 else out[0]
@@ -425,6 +435,6 @@ class NativeRecordLayer:
     def skip_record(self) -> None:
         _, lib = _backend.native()
         rc = lib.engine_record_layer_skip_record(self._handle)
-        if rc == -1:
+        if rc == _EINVAL:
             raise RecordError("no complete record to skip")
         _check(rc)

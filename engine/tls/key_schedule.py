@@ -185,10 +185,10 @@ class NativeKernels:
 
     def __init__(self):
         self._ffi, self._lib = _backend.native()
+        self._hashes = {32: self._lib.ENGINE_KS_SHA256, 48: self._lib.ENGINE_KS_SHA384}
 
-    @staticmethod
-    def _hash(suite: CipherSuite) -> int:
-        return 1 if suite.hash_len == 32 else 2  # ENGINE_KS_SHA256, ENGINE_KS_SHA384
+    def _hash(self, suite: CipherSuite) -> int:
+        return self._hashes[suite.hash_len]
 
     def _stage(self, suite: CipherSuite, out, rc: int) -> Stage:
         if rc != 0:

@@ -225,3 +225,15 @@ def test_any_cut_of_a_record_stream_reads_as_one_piece_in_both_backends(stream):
     for backend in ("native", "python"):
         assert read_all(layer(backend, read_key=keys), pieces) == whole
         assert read_all(layer(backend, read_key=keys), [wire]) == whole
+
+
+@needs_native
+def test_the_stop_codes_are_the_extensions_own():
+    from engine._backend import native
+
+    _, lib = native()
+    for stop in Stop:
+        assert getattr(lib, "ENGINE_RECORDS_" + stop.name) == stop
+    assert [s.native_id for s in map(suite_named, SUITES)] == [
+        lib.ENGINE_SUITE_AES_128_GCM, lib.ENGINE_SUITE_AES_256_GCM,
+        lib.ENGINE_SUITE_CHACHA20_POLY1305]
