@@ -291,6 +291,7 @@ class Server:
         self._config = config
         self.stats = ServerStats()
         self.addresses: list = []
+        self._loop = None
         options = {"log_config": None, "access_log": False, "proxy_headers": False,
                    "server_header": False, "lifespan": "auto", **uvicorn_options}
         self._uvicorn = uvicorn.Server(uvicorn.Config(TLSScope(app), http=self._protocol,
@@ -320,16 +321,20 @@ class Server:
     def started(self) -> bool:
         return self._uvicorn.started
 
-    def close_connections(self, matches) -> int:
-        """Close every open connection whose HandshakeComplete event ``matches(event)`` is
-        true (with close_notify, from the event loop's thread); returns how many."""
+    def close_connections(self, matches, spare=None) -> int:
+        """Close (with close_notify) every open connection whose HandshakeComplete event
+        ``matches(event)``, except the one whose TLS scope extension is ``spare`` (a request
+        that wants its own response to go out first); returns how many. Thread-safe."""
+        loop = self._loop
         count = 0
         for tls in self.stats.live():
-            if tls.handshake is not None and matches(tls.handshake):
-                count += 1
-                loop = getattr(self, "_loop", None)
-                if loop is not None:
-                    loop.call_soon_threadsafe(tls.close)
+            if tls.handshake is None or not matches(tls.handshake):
+                continue
+            if spare is not None and getattr(tls.app_protocol, "facts", None) is spare:
+                continue
+            count += 1
+            if loop is not None:
+                loop.call_soon_threadsafe(tls.close)
         return count
 
     async def serve(self, sockets: list | None = None) -> None:
