@@ -37,6 +37,7 @@ from .errors import PeerAlertError, ProtocolError
 __all__ = ["Server", "ServerStats", "TLSScope", "bind_sockets", "serve", "tls_extension"]
 
 TLS13 = 0x0304
+_BACKLOG = 2048  # as uvicorn's default
 _facts: contextvars.ContextVar = contextvars.ContextVar("engine_asgi_tls", default=None)
 
 
@@ -213,7 +214,7 @@ class _CountedTLSProtocol(TLSProtocol):
 
 
 def bind_sockets(host: str | None, port: int, *, attempts: int = 5) -> list:
-    """Bound TCP sockets for every address of ``host``, all on one port.
+    """Listening TCP sockets for every address of ``host``, all on one port.
 
     ``None``, ``"localhost"`` or a name under it gives the loopback addresses (127.0.0.1 and ::1
     where the machine has IPv6, whatever the hosts file says); ``"::"`` gives one socket that takes IPv4 and IPv6 alike; a literal
@@ -227,6 +228,7 @@ def bind_sockets(host: str | None, port: int, *, attempts: int = 5) -> list:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
             sock.bind(("::", port))
+            sock.listen(_BACKLOG)
         except BaseException:
             sock.close()
             raise
@@ -260,6 +262,8 @@ def bind_sockets(host: str | None, port: int, *, attempts: int = 5) -> list:
                     raise
                 sockets.append(sock)
                 chosen = sock.getsockname()[1]
+            for sock in sockets:
+                sock.listen(_BACKLOG)  # connections wait in the queue until serving starts
         except OSError as exc:
             for sock in sockets:
                 sock.close()

@@ -61,7 +61,7 @@ def register(commands) -> None:
 
 def _need_extra() -> None:
     try:
-        import itsdangerous, jinja2, multipart, starlette, uvicorn  # noqa: F401, E401
+        import itsdangerous, jinja2, python_multipart, starlette, uvicorn  # noqa: F401, E401
     except ImportError as exc:
         raise UsageError("the console needs %s: pip install 'engine[console]'" % exc.name)
 
@@ -107,8 +107,10 @@ def run_run(args) -> int:
           % ("[%s]" % name if ":" in name else name, chosen, where), flush=True)
     directory.audit.record(None, "console started", listening=where,
                            client_certificates=args.client_certificates)
-    asyncio.run(server.serve(sockets))
-    directory.audit.record(None, "console stopped")
+    try:
+        asyncio.run(server.serve(sockets))
+    finally:
+        directory.audit.record(None, "console stopped")
     return 0
 
 
