@@ -134,3 +134,11 @@ def test_serve_asgi_with_an_unknown_application_is_exit_2(tmp_path, capsys):
     assert main(["serve-asgi", "no_such_module:app", "--app-dir", str(tmp_path),
                  "--cert", "x", "--key", "y"]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_the_demo_ends_by_pointing_to_the_console():
+    demo = subprocess.run([sys.executable, "-m", "engine", "demo"], capture_output=True,
+                          text=True, timeout=120)
+    assert demo.returncode == 0
+    last = demo.stdout.rstrip().splitlines()[-1].strip()
+    assert last.startswith("engine console init DIR && engine console run DIR")
