@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -16,7 +17,13 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--window-size=1200,800"]
+         "--window-size=1200,800",
+         # Resolve no name but localhost's: the browser reaches nothing outside this machine.
+         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE *.localhost",
+         "--disable-features=AutofillServerCommunication"]
+#: What Chromium reports when the server refuses its certificate: the client-auth error, or,
+#: when the server's alert arrives before the request could be sent, a closed socket.
+REFUSED = ("ERR_BAD_SSL_CLIENT_AUTH_CERT", "ERR_SOCKET_NOT_CONNECTED")
 
 
 def require_chromium() -> None:
@@ -85,8 +92,36 @@ def chromium(ca_certificate: str, *, keystores=(), auto_select: dict | None = No
         shutil.rmtree(root, ignore_errors=True)
 
 
+def navigation_error(driver, url: str) -> str | None:
+    """Open ``url``; the network error Chromium showed instead of the page (``ERR_...``), or
+    None if the page loaded. chromedriver raises for some error pages and not for others."""
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        driver.get(url)
+    except WebDriverException as exc:
+        found = re.search(r"net::(ERR_[A-Z_]+)", str(exc))
+        if found is None:
+            raise
+        return found.group(1)
+    found = re.search(r'"errorCode":"(ERR_[A-Z_]+)"', driver.page_source)
+    return found.group(1) if found else None
+
+
 def fetch_text(driver, path: str) -> str:
     """GET ``path`` from the page's origin with the browser's fetch(), as text."""
     return driver.execute_async_script(
         "const done = arguments[arguments.length - 1];"
         "fetch(arguments[0]).then(r => r.text()).then(done, e => done('error: ' + e));", path)
+
+
+def submit(driver, button) -> None:
+    """Click a form's button and wait (a minute at most) until the next page has replaced
+    this one: a click returns before the navigation it starts has finished."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page = driver.find_element(By.TAG_NAME, "html")
+    button.click()
+    WebDriverWait(driver, 60).until(expected_conditions.staleness_of(page))

@@ -8,6 +8,7 @@ import contextlib
 import html.parser
 import ssl
 import threading
+import time
 
 import pytest
 
@@ -48,6 +49,20 @@ def serving(directory, **options):
     finally:
         server.stop()
         thread.join(30)
+
+
+def eventually(condition, what: str):
+    """Wait for ``condition()`` to hold (a minute at most): for what the server's event loop
+    records just after the client has seen it, such as a failed handshake."""
+    for _ in range(6000):
+        if condition():
+            return
+        time.sleep(0.01)
+    raise AssertionError("never happened: %s" % what)
+
+
+def alerts_sent(server, description: str) -> int:
+    return server.stats.snapshot()["alerts"].get("sent " + description, 0)
 
 
 def port_of(server) -> int:

@@ -11,7 +11,7 @@ import pytest
 from engine.console.throttle import LoginThrottle
 from engine.pki import KeyStore, RevocationList
 
-from .browser import chromium, fetch_text, require_chromium
+from .browser import chromium, fetch_text, require_chromium, submit
 from .conftest import ADAM_PASSWORD, port_of, serving
 
 pytestmark = pytest.mark.browser
@@ -40,7 +40,7 @@ def log_in(driver, server, password):
     driver.get(url(server, "/login"))
     driver.find_element(By.NAME, "username").send_keys("adam")
     driver.find_element(By.NAME, "password").send_keys(password)
-    driver.find_element(By.CSS_SELECTOR, "#login button").click()
+    submit(driver, driver.find_element(By.CSS_SELECTOR, "#login button"))
 
 
 def text_of(driver, element_id: str) -> str:
@@ -68,10 +68,14 @@ def test_the_right_password_shows_tls13_and_the_group_chromium_negotiated(browse
     assert text_of(driver, "tls-sni") == "admin.localhost"
 
 
-def _wait_for_file(folder: str, suffix: str) -> str:
-    for _ in range(600):  # a download lands within a minute or the test fails
-        done = [name for name in os.listdir(folder) if name.endswith(suffix)]
-        if done:
+def _downloaded(folder: str, suffix: str) -> str:
+    """The file a download saved in ``folder``, once Chromium has finished it (a minute at
+    most): it writes to a .crdownload file first, beside an empty placeholder."""
+    for _ in range(600):
+        names = os.listdir(folder)
+        done = [name for name in names if name.endswith(suffix)
+                and os.path.getsize(os.path.join(folder, name)) > 0]
+        if done and not any(name.endswith(".crdownload") for name in names):
             return os.path.join(folder, done[0])
         time.sleep(0.1)
     raise AssertionError("no %s file was downloaded" % suffix)
@@ -88,14 +92,14 @@ def test_adam_issues_and_revokes_a_client_certificate_and_the_crl_lists_it(brows
     form.find_element(By.NAME, "names").send_keys("adam")
     form.find_element(By.NAME, "keystore_password").send_keys("laptop password")
     form.find_element(By.TAG_NAME, "button").click()
-    keystore_file = _wait_for_file(downloads, ".p12")
+    keystore_file = _downloaded(downloads, ".p12")
     with open(keystore_file, "rb") as fh:
         serial = KeyStore.from_bytes(fh.read(), "laptop password").certificate.serial_number
 
     driver.get(url(server, "/certificates"))
     row = driver.find_element(By.CSS_SELECTOR, 'tr[data-serial="%x"]' % serial)
     Select(row.find_element(By.NAME, "reason")).select_by_value("keyCompromise")
-    row.find_element(By.TAG_NAME, "button").click()
+    submit(driver, row.find_element(By.TAG_NAME, "button"))
     assert "Revoked %x" % serial in driver.find_element(By.CLASS_NAME, "flash").text
     row = driver.find_element(By.CSS_SELECTOR, 'tr[data-serial="%x"]' % serial)
     assert "revoked (keyCompromise)" in row.text
