@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 
 from ._common import UsageError, add_password_options, read_password
 from ._tls_options import checked_port
 
+_EXTRA = ("starlette", "jinja2", "uvicorn", "itsdangerous", "python_multipart")
 _DESCRIPTION = """\
 The administration console: a web application over engine's TLS 1.3.
 
@@ -60,10 +62,10 @@ def register(commands) -> None:
 
 
 def _need_extra() -> None:
-    try:
-        import itsdangerous, jinja2, python_multipart, starlette, uvicorn  # noqa: F401, E401
-    except ImportError as exc:
-        raise UsageError("the console needs %s: pip install 'engine[console]'" % exc.name)
+    missing = [name for name in _EXTRA if importlib.util.find_spec(name) is None]
+    if missing:
+        raise UsageError("the console needs %s: pip install 'engine[console]'"
+                         % ", ".join(missing))
 
 
 def run_init(args) -> int:
@@ -91,6 +93,7 @@ def run_run(args) -> int:
     from ..console import ConsoleDirectory, make_server
 
     port = checked_port(args.port)
+    ConsoleDirectory.check(args.dir)  # before asking for the password
     password = read_password(args, prompt="CA password: ")
     directory = ConsoleDirectory.open(args.dir, password)
     del password

@@ -7,6 +7,7 @@ that the host defaults to localhost on both 127.0.0.1 and ::1 and ``::`` takes I
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import sys
 
@@ -47,10 +48,8 @@ def load_app(name: str, app_dir: str):
 
 
 def run(args) -> int:
-    try:
-        import uvicorn  # noqa: F401
-    except ImportError:
-        raise UsageError("serve-asgi needs uvicorn: pip install 'engine[console]'") from None
+    if importlib.util.find_spec("uvicorn") is None:
+        raise UsageError("serve-asgi needs uvicorn: pip install 'engine[console]'")
     from ..asgi import Server, bind_sockets
     from .s_server import build_config
 

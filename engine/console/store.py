@@ -83,14 +83,20 @@ class ConsoleDirectory:
         audit.record(admin, "console created", serial=format(server.serial_number, "x"))
         return cls(path, ca, server.keystore(), accounts, audit)
 
-    @classmethod
-    def open(cls, path, password: bytes, *, kdf_rounds: int | None = None):
-        """Open a console directory with its password; the server certificate is renewed when
-        it is within two weeks of its end."""
+    @staticmethod
+    def check(path) -> str:
+        """The absolute path of a console directory; ConsoleError if ``path`` is none."""
         path = os.path.abspath(os.fspath(path))
         if not os.path.isdir(os.path.join(path, CA_DIR)):
             raise ConsoleError("%s is not a console directory; create one with: "
                                "engine console init %s" % (path, path))
+        return path
+
+    @classmethod
+    def open(cls, path, password: bytes, *, kdf_rounds: int | None = None):
+        """Open a console directory with its password; the server certificate is renewed when
+        it is within two weeks of its end."""
+        path = cls.check(path)
         try:
             ca = CADirectory.open(os.path.join(path, CA_DIR), password)
         except CAError as exc:
