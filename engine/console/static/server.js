@@ -36,8 +36,26 @@
     }
   }
 
+  function fillTable(id, counts) {
+    var body = document.querySelector("#" + id + " tbody");
+    var kinds = Object.keys(counts).sort();
+    while (body.firstChild) { body.removeChild(body.firstChild); }
+    if (!kinds.length) { kinds = [null]; }
+    kinds.forEach(function (kind) {
+      var row = document.createElement("tr");
+      [kind === null ? "none" : kind, kind === null ? "" : String(counts[kind])].forEach(function (text) {
+        var cell = document.createElement("td");
+        cell.textContent = text;
+        row.appendChild(cell);
+      });
+      body.appendChild(row);
+    });
+  }
+
   function update(stats) {
     if (!("handshakes" in stats)) { return; }
+    fillTable("alerts", stats.alerts);
+    fillTable("groups", stats.groups);
     samples.push(stats);
     if (samples.length > KEEP + 1) { samples.shift(); }
     var cells = document.querySelectorAll("[data-stat]");
