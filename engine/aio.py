@@ -8,7 +8,7 @@ queues is written right after each call that may queue it, so a fatal alert (RFC
 
 ``writer.get_extra_info("tls")`` is the HandshakeComplete event; ``"cipher_suite"``,
 ``"group"``, ``"alpn_protocol"``, ``"server_name"``, ``"signature_scheme"`` and ``"peer_chain"``
-are its fields.
+are its fields; ``"sslcontext"`` is the ClientConfig or ServerConfig of the connection.
 """
 
 from __future__ import annotations
@@ -167,6 +167,8 @@ class TLSProtocol(asyncio.Protocol):
             return getattr(self.handshake, name, default) if self.handshake else default
         if name == "tls_connection":
             return self.connection
+        if name == "sslcontext":  # as asyncio's SSL transports: says "this is TLS" to ASGI servers
+            return self.connection._config
         if self.raw_transport is not None:
             return self.raw_transport.get_extra_info(name, default)
         value = self._extra.get(name)

@@ -182,6 +182,10 @@ class Demo:
                 out.line("FAILED: %s" % failure)
             return 1
         out.line("All steps passed in %.1f s." % (time.monotonic() - started))
+        out.line()
+        out.line("The same scenario in a browser, Adam's admin console over engine's TLS:")
+        out.line("  engine console init DIR && engine console run DIR   "
+                 "(README: \"The admin console\")")
         return 0
 
     # --- the PKI --------------------------------------------------------------------------------
