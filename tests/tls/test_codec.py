@@ -97,7 +97,8 @@ def test_rfc8448_new_session_ticket_parses_and_rebuilds():
     ticket = codec.parse_new_session_ticket(body(V.NEW_SESSION_TICKET))
     assert ticket.ticket_lifetime == 30
     assert len(ticket.ticket) == 0xB2
-    assert ticket.extensions == [(0x2A, h("00000400"))]
+    assert ticket.ticket_nonce == h("0000") and ticket.ticket_age_add == 0xFAD6AAC5
+    assert ticket.max_early_data == 0x400 and ticket.extensions == []  # early_data, decoded
     assert codec.build_new_session_ticket(ticket) == h(V.NEW_SESSION_TICKET)
 
 
