@@ -129,7 +129,8 @@ def _check_psk_modes(modes) -> tuple:
 
 def _check_count(name: str, value, low: int, high: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise LocalProtocolError("%s must be an int from %d to %d, not %r" % (name, low, high, value))
+        raise LocalProtocolError("%s must be an int from %d to %d, not %r"
+                                 % (name, low, high, value))
 
 
 class _Prepared:

@@ -160,15 +160,14 @@ def client_wants_tickets(config, hello) -> bool:
                 and any(mode in modes for mode in config._prepared.psk_modes))
 
 
-def new_session_tickets(config, schedule, suite, *, alpn: bytes | None, server_name,
-                        peer_chain: tuple, now: float | None = None) -> bytes:
-    """``ticket_count`` NewSessionTicket messages, each with its own nonce, PSK and
-    ticket_age_add (4.6.1), sealed with the config's ticket keys."""
+def new_session_tickets(config, schedule, suite, count: int, *, alpn: bytes | None,
+                        server_name, peer_chain: tuple, now: float | None = None) -> bytes:
+    """``count`` NewSessionTicket messages, each with its own nonce, PSK and ticket_age_add
+    (4.6.1), sealed with the config's ticket keys."""
     resumption_master = schedule.resumption_master_secret()
     lifetime = config.ticket_lifetime
     max_early_data = config.max_early_data
     issued = int((time.time() if now is None else now) * 1000)
-    count = config.ticket_count
     randoms = os.urandom(4 * count)
     messages = []
     for number in range(count):

@@ -355,19 +355,23 @@ class ServerConnection(Connection):
             self._schedule.update(message)  # the resumption master secret covers it (7.1)
             self.send_session_tickets()
 
-    def send_session_tickets(self) -> None:
-        """Queue ``ticket_count`` NewSessionTickets (RFC 8446 4.6.1); done once after the
-        handshake when the client asks for tickets."""
+    def send_session_tickets(self, count: int | None = None) -> None:
+        """Queue ``count`` NewSessionTickets (RFC 8446 4.6.1). After the handshake, when the
+        client asks for tickets, the server sends ``ticket_count`` of them after a full
+        handshake and one after a resumed one (as OpenSSL does: each resumption uses one)."""
         if not self.handshake_complete or self.closed:
             raise LocalProtocolError("session tickets are sent after the handshake")
         config = self._config
+        if count is None:
+            count = config.ticket_count if self._resumed is None else min(1, config.ticket_count)
         if self._resumed is not None:
             chain = self._resumed.peer_chain
         else:
             chain = tuple(c.public_bytes(Encoding.DER) for c in self._peer_chain)
-        self._send_handshake(new_session_tickets(
-            config, self._schedule, self.suite, alpn=self._alpn, server_name=self._server_name,
-            peer_chain=chain))
+        if count:
+            self._send_handshake(new_session_tickets(
+                config, self._schedule, self.suite, count, alpn=self._alpn,
+                server_name=self._server_name, peer_chain=chain))
 
 
 ServerConnection._handlers = handler_table(ServerConnection, SERVER_TRANSITIONS)

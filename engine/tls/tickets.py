@@ -207,8 +207,9 @@ class TicketKeys:
 
     def seal(self, state: bytes, lifetime: int) -> bytes:
         """A ticket holding ``state`` under the key of the current period."""
-        period = int(self._clock() // self.rotation)
-        self._forget(self._oldest(period, lifetime))
+        now = self._clock()
+        period = int(now // self.rotation)
+        self._forget(self._oldest(now, lifetime))
         key = self._key(0, period, True)
         header = self._ids[0] + period.to_bytes(4, "big")
         nonce = os.urandom(_NONCE)
@@ -224,8 +225,8 @@ class TicketKeys:
         except ValueError:
             return None
         period = int.from_bytes(ticket[4:8], "big")
-        now = int(self._clock() // self.rotation)
-        if not self._oldest(now, lifetime) <= period <= now + 1:  # a period ahead: clock skew
+        now = self._clock()
+        if not self._oldest(now, lifetime) <= period <= now // self.rotation + 1:  # +1: skew
             return None
         key = self._key(index, period, False)
         if key is None:
@@ -236,9 +237,10 @@ class TicketKeys:
         except InvalidTag:
             return None
 
-    def _oldest(self, period: int, lifetime: int) -> int:
-        """The first period whose key may have sealed a ticket still alive."""
-        return period - int(lifetime // self.rotation) - 1
+    def _oldest(self, now: float, lifetime: int) -> int:
+        """The first period whose key may have sealed a ticket still alive: one that ended
+        less than ``lifetime`` seconds ago."""
+        return int((now - lifetime) // self.rotation)
 
     def __repr__(self) -> str:
         return "TicketKeys(%s, rotation=%gs)" % (
