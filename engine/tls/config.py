@@ -87,13 +87,14 @@ def _check_common(config) -> None:
 def _check_resumption(config) -> None:
     """ServerConfig's ticket and 0-RTT fields, with their defaults made."""
     from .replay import AntiReplay
-    from .tickets import TicketKeys
+    from .tickets import PeerChains, TicketKeys
 
     set_ = object.__setattr__
     _check_count("ticket_count", config.ticket_count, 0, 16)
     _check_count("ticket_lifetime", config.ticket_lifetime, 1, MAX_TICKET_LIFETIME)
     _check_count("max_early_data", config.max_early_data, 0, 0xFFFFFFFF)
     set_(config, "psk_key_exchange_modes", _check_psk_modes(config.psk_key_exchange_modes))
+    set_(config, "_peer_chains", PeerChains())
     if config.ticket_keys is None:
         set_(config, "ticket_keys", TicketKeys())
     elif not isinstance(config.ticket_keys, TicketKeys):

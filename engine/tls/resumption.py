@@ -131,8 +131,9 @@ def _open_ticket(config, identity: bytes, suite, server_name, now_ms: int) -> Ti
     if (ticket_suite is None or ticket_suite.hash_name != suite.hash_name
             or not 0 <= now_ms - state.issued <= 1000 * min(state.lifetime, config.ticket_lifetime)
             or state.server_name != server_name
-            or (config.verify_client == "require" and not state.peer_chain)):
-        return None
+            or (config.verify_client == "require" and not state.peer_chain)
+            or (state.peer_chain and config._peer_chains.get(state.peer_chain) is None)):
+        return None  # a client-authenticated session whose chain we no longer hold: full
     return state
 
 
@@ -161,9 +162,10 @@ def client_wants_tickets(config, hello) -> bool:
 
 
 def new_session_tickets(config, schedule, suite, count: int, *, alpn: bytes | None,
-                        server_name, peer_chain: tuple, now: float | None = None) -> bytes:
+                        server_name, peer_chain: bytes, now: float | None = None) -> bytes:
     """``count`` NewSessionTicket messages, each with its own nonce, PSK and ticket_age_add
-    (4.6.1), sealed with the config's ticket keys."""
+    (4.6.1), sealed with the config's ticket keys; ``peer_chain`` is the digest of the client's
+    chain kept in the config's PeerChains (empty without client authentication)."""
     resumption_master = schedule.resumption_master_secret()
     lifetime = config.ticket_lifetime
     max_early_data = config.max_early_data

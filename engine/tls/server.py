@@ -5,9 +5,6 @@ from __future__ import annotations
 import hmac
 import os
 
-from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
-
 from .. import errors
 from ..errors import (
     CertificateRequiredError, DecodeError, HandshakeFailureError, IllegalParameterError,
@@ -343,7 +340,7 @@ class ServerConnection(Connection):
         self._state = ServerState.CONNECTED
         resumed = self._resumed
         if resumed is not None and resumed.peer_chain:
-            self._peer_chain = tuple(x509.load_der_x509_certificate(d) for d in resumed.peer_chain)
+            self._peer_chain = self._config._peer_chains.get(resumed.peer_chain) or ()
         events.append(HandshakeComplete(
             cipher_suite=self.suite.name, group=self._group,
             alpn_protocol=self._alpn.decode("latin-1") if self._alpn is not None else None,
@@ -364,10 +361,7 @@ class ServerConnection(Connection):
         config = self._config
         if count is None:
             count = config.ticket_count if self._resumed is None else min(1, config.ticket_count)
-        if self._resumed is not None:
-            chain = self._resumed.peer_chain
-        else:
-            chain = tuple(c.public_bytes(Encoding.DER) for c in self._peer_chain)
+        chain = config._peer_chains.add(self._peer_chain) if self._peer_chain else b""
         if count:
             self._send_handshake(new_session_tickets(
                 config, self._schedule, self.suite, count, alpn=self._alpn,

@@ -5,7 +5,10 @@ A ticket is ``key_id (4) || period (4) || nonce (12) || AES-256-GCM(state) || ta
 first 8 bytes authenticated as associated data. ``state`` is a :class:`TicketState`: what a
 resumed connection must know (the PSK, the cipher suite, when the ticket was issued and for how
 long, the obfuscation of its age, its early data allowance, the ALPN protocol and server name of
-the connection, the client's certificate chain).
+the connection, and a digest of the client's certificate chain). The chain itself stays with
+the server in a :class:`PeerChains` memo, which keeps tickets small (about 130 bytes); a
+ticket of a client-authenticated connection is resumed only where the memo still holds its
+chain (the process that issued it), else the client authenticates again in a full handshake.
 
 Keys rotate on a schedule: time is cut into periods of ``rotation`` seconds and every period
 has its own key. A server opens tickets sealed under the key of any period that may still hold
@@ -28,6 +31,8 @@ lines starting with ``#`` are ignored. :func:`new_key_file_line` makes a line.
 
 from __future__ import annotations
 
+import collections
+import hashlib
 import os
 import threading
 import time
@@ -36,6 +41,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from ..errors import DecodeError, LocalProtocolError
 from .wire import Reader, opaque8, opaque24
@@ -57,7 +63,8 @@ class TicketState:
     """What a ticket carries for the server that will resume it (RFC 8446 section 4.6.1).
 
     ``issued`` is in milliseconds since the epoch; ``lifetime`` in seconds; ``peer_chain`` the
-    client's certificate chain as DER, leaf first (empty without client authentication).
+    digest of the client's certificate chain (:meth:`PeerChains.digest`; empty without client
+    authentication).
     """
 
     __slots__ = ("suite_code", "psk", "issued", "lifetime", "age_add", "max_early_data",
@@ -65,7 +72,7 @@ class TicketState:
 
     def __init__(self, suite_code: int, psk: bytes, issued: int, lifetime: int, age_add: int,
                  max_early_data: int = 0, alpn: bytes | None = None,
-                 server_name: str | None = None, peer_chain: tuple = ()):
+                 server_name: str | None = None, peer_chain: bytes = b""):
         self.suite_code = suite_code
         self.psk = psk
         self.issued = issued
@@ -74,21 +81,20 @@ class TicketState:
         self.max_early_data = max_early_data
         self.alpn = alpn
         self.server_name = server_name
-        self.peer_chain = tuple(peer_chain)
+        self.peer_chain = peer_chain
 
     def __repr__(self) -> str:  # never the PSK
         return "TicketState(suite=0x%04x, issued=%d, lifetime=%d)" % (
             self.suite_code, self.issued, self.lifetime)
 
     def to_bytes(self) -> bytes:
-        chain = b"".join(opaque24(der) for der in self.peer_chain)
         name = self.server_name.encode("ascii") if self.server_name else b""
         return b"".join((
             bytes((_VERSION,)), self.suite_code.to_bytes(2, "big"), opaque8(self.psk),
             self.issued.to_bytes(8, "big"), self.lifetime.to_bytes(4, "big"),
             self.age_add.to_bytes(4, "big"), self.max_early_data.to_bytes(4, "big"),
             bytes((0,)) if self.alpn is None else opaque8(self.alpn), opaque8(name),
-            opaque24(chain),
+            opaque8(self.peer_chain),
         ))
 
     @classmethod
@@ -103,13 +109,42 @@ class TicketState:
         lifetime, age_add, max_early_data = reader.uint32(), reader.uint32(), reader.uint32()
         alpn = reader.opaque(1) or None
         name = reader.opaque(1).decode("ascii", "replace") or None
-        chain = []
-        with reader.vector(3):
-            while not reader.at_end():
-                chain.append(reader.opaque(3, minimum=1))
+        chain = reader.opaque(1)
         reader.expect_end()
-        return cls(suite_code, psk, issued, lifetime, age_add, max_early_data, alpn, name,
-                   tuple(chain))
+        return cls(suite_code, psk, issued, lifetime, age_add, max_early_data, alpn, name, chain)
+
+
+class PeerChains:
+    """The client certificate chains of a server's tickets, by digest; the least recently used
+    goes once ``size`` are held. Safe to share between threads."""
+
+    def __init__(self, size: int = 4096):
+        self.size = size
+        self._chains: collections.OrderedDict = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def digest(chain) -> bytes:
+        """SHA-256 over the chain's DER certificates, each with its length."""
+        ders = [c if isinstance(c, bytes) else c.public_bytes(Encoding.DER) for c in chain]
+        return hashlib.sha256(b"".join(opaque24(der) for der in ders)).digest()
+
+    def add(self, chain: tuple) -> bytes:
+        """Keep ``chain`` (cryptography certificates); its digest for a ticket."""
+        key = self.digest(chain)
+        with self._lock:
+            self._chains[key] = chain
+            self._chains.move_to_end(key)
+            if len(self._chains) > self.size:
+                self._chains.popitem(last=False)
+        return key
+
+    def get(self, key: bytes) -> tuple | None:
+        with self._lock:
+            chain = self._chains.get(key)
+            if chain is not None:
+                self._chains.move_to_end(key)
+            return chain
 
 
 def _checked_secret(secret) -> bytes:

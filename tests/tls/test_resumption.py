@@ -307,6 +307,18 @@ def test_client_authentication_is_carried_by_the_ticket(pki):
     assert completed(resumed).peer_chain == completed(first).peer_chain != ()
 
 
+def test_a_client_authenticated_ticket_resumes_only_where_its_chain_is_held(pki):
+    client_cfg = client_config(pki, certificate=pki.client)
+    keys = TicketKeys()
+    issuing = server_config(pki, verify_client="require", trust=pki.trust, ticket_keys=keys)
+    other = server_config(pki, verify_client="require", trust=pki.trust, ticket_keys=keys)
+    session = a_session(client_cfg, issuing)
+    assert len(session.ticket) < 200  # a digest of the chain, not the chain
+    _, _, events, server_events = connect(client_cfg, other, session=session)
+    assert not completed(events).resumed  # another process: the client authenticates again
+    assert completed(server_events).peer_chain[0] == pki.client.certificate
+
+
 def test_a_ticket_without_client_authentication_is_not_resumed_where_it_is_required(pki):
     client_cfg = client_config(pki, certificate=pki.client)
     keys = TicketKeys()
