@@ -143,8 +143,7 @@ class ClientConnection(Connection):
             session = config.session_cache.take(self._server_name)
         if session is None or not session.is_valid():
             return None
-        hash_name = session.suite.hash_name
-        if not any(suite.hash_name == hash_name for suite in config._prepared.suites):
+        if session.suite.hash_name not in config._prepared.hash_names:
             return None  # a PSK goes with a cipher suite of its hash (4.2.11)
         return session
 

@@ -109,7 +109,8 @@ def _encoded(ext_type: int, values, encoder) -> bytes:
 def build_client_hello(hello: ClientHello) -> bytes:
     parts = []
     if hello.server_name is not None:
-        parts.append(ext.encode_server_name(hello.server_name))
+        parts.append(_encoded(ET.server_name, (hello.server_name,),
+                              lambda names: ext.encode_server_name(names[0])))
     if hello.supported_versions is not None:
         parts.append(_encoded(ET.supported_versions, hello.supported_versions,
                               ext.encode_supported_versions_list))
@@ -128,7 +129,8 @@ def build_client_hello(hello: ClientHello) -> bytes:
     if hello.cookie is not None:
         parts.append(ext.encode_cookie(hello.cookie))
     if hello.psk_key_exchange_modes is not None:
-        parts.append(ext.encode_psk_modes(hello.psk_key_exchange_modes))
+        parts.append(_encoded(ET.psk_key_exchange_modes, hello.psk_key_exchange_modes,
+                              lambda modes: ext.encode_psk_modes(bytes(modes))))
     if hello.early_data:
         parts.append(ext.EARLY_DATA_INDICATION)
     for ext_type, data in hello.other_extensions:

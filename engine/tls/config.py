@@ -140,6 +140,7 @@ class _Prepared:
     def __init__(self, config):
         self.psk_modes = bytes(PskKeyExchangeMode[m] for m in config.psk_key_exchange_modes)
         self.suites = tuple(SUITE_BY_NAME[name] for name in config.cipher_suites)
+        self.hash_names = frozenset(suite.hash_name for suite in self.suites)
         self.suite_codes = tuple(suite.code for suite in self.suites)
         self.group_codes = tuple(GROUP_CODES[name] for name in config.groups)
         self.scheme_codes = tuple(SIGNATURE_SCHEME_CODES[name] for name in config.signature_schemes)

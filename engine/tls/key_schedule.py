@@ -293,6 +293,9 @@ _KERNELS: dict = {}
 
 def kernels(backend: str | None = None):
     """The key schedule kernels of ``backend`` (None: ENGINE_BACKEND)."""
+    found = _KERNELS.get(backend) if backend is not None else None
+    if found is not None:  # a backend already resolved, as connections keep it
+        return found
     choice = _backend.resolve(backend)
     found = _KERNELS.get(choice)
     if found is None:

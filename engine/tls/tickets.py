@@ -34,6 +34,7 @@ from __future__ import annotations
 import collections
 import hashlib
 import os
+import struct
 import threading
 import time
 
@@ -51,6 +52,7 @@ _HEADER = 8  # key_id and period, authenticated
 _NONCE = 12
 _TAG = 16
 _VERSION = 1
+_FIXED = struct.Struct(">QIII")  # issued (ms), lifetime (s), ticket_age_add, max_early_data
 _SALT = b"engine tls13 session ticket keys"
 
 
@@ -91,8 +93,7 @@ class TicketState:
         name = self.server_name.encode("ascii") if self.server_name else b""
         return b"".join((
             bytes((_VERSION,)), self.suite_code.to_bytes(2, "big"), opaque8(self.psk),
-            self.issued.to_bytes(8, "big"), self.lifetime.to_bytes(4, "big"),
-            self.age_add.to_bytes(4, "big"), self.max_early_data.to_bytes(4, "big"),
+            _FIXED.pack(self.issued, self.lifetime, self.age_add, self.max_early_data),
             bytes((0,)) if self.alpn is None else opaque8(self.alpn), opaque8(name),
             opaque8(self.peer_chain),
         ))
@@ -100,18 +101,21 @@ class TicketState:
     @classmethod
     def from_bytes(cls, data: bytes) -> "TicketState":
         """The state sealed in a ticket; DecodeError for bytes that are not one."""
-        reader = Reader(data)
-        if reader.uint8() != _VERSION:
+        size = len(data)
+        if size < 4 or data[0] != _VERSION:
             raise DecodeError("ticket state of an unknown version")
-        suite_code = reader.uint16()
-        psk = reader.opaque(1, minimum=32)
-        issued = int.from_bytes(reader.bytes(8), "big")
-        lifetime, age_add, max_early_data = reader.uint32(), reader.uint32(), reader.uint32()
+        psk_len = data[3]
+        pos = 4 + psk_len
+        if size < pos + _FIXED.size + 1:
+            raise DecodeError("ticket state truncated")
+        issued, lifetime, age_add, max_early_data = _FIXED.unpack_from(data, pos)
+        reader = Reader(data, pos + _FIXED.size)
         alpn = reader.opaque(1) or None
         name = reader.opaque(1).decode("ascii", "replace") or None
         chain = reader.opaque(1)
         reader.expect_end()
-        return cls(suite_code, psk, issued, lifetime, age_add, max_early_data, alpn, name, chain)
+        return cls((data[1] << 8) | data[2], data[4:4 + psk_len], issued, lifetime, age_add,
+                   max_early_data, alpn, name, chain)
 
 
 class PeerChains:
@@ -177,6 +181,7 @@ class TicketKeys:
         self._secrets = secrets or [os.urandom(SECRET_SIZE)]
         self._ids = [HKDF(hashes.SHA256(), 4, _SALT, b"key id").derive(s) for s in self._secrets]
         self._keys: dict = {}  # (secret index, period) -> AESGCM
+        self._sealing = None  # (period, AESGCM) of the current period
         self._lock = threading.Lock()
 
     @classmethod
@@ -244,8 +249,11 @@ class TicketKeys:
         """A ticket holding ``state`` under the key of the current period."""
         now = self._clock()
         period = int(now // self.rotation)
-        self._forget(self._oldest(now, lifetime))
-        key = self._key(0, period, True)
+        key = self._sealing
+        if key is None or key[0] != period:
+            self._forget(self._oldest(now, lifetime))
+            key = self._sealing = (period, self._key(0, period, True))
+        key = key[1]
         header = self._ids[0] + period.to_bytes(4, "big")
         nonce = os.urandom(_NONCE)
         return header + nonce + key.encrypt(nonce, state, header)
