@@ -16,7 +16,6 @@ from ..errors import (
 from . import codec, signatures
 from .certificates import peer_certificate, select_credential
 from .config import check_server_name
-from ..records._suites import suite_named
 from .connection import Connection, _check_bytes
 from .constants import (
     CERTIFICATE_SIGNATURE_CODES, DOWNGRADE_TLS11, DOWNGRADE_TLS12, GROUP_CODES, GROUP_NAMES,
@@ -168,12 +167,16 @@ class ClientConnection(Connection):
         write_keylog(self._config.keylog_file, self.client_random,
                      (("CLIENT_EARLY_TRAFFIC_SECRET", secret),))
         self._send_compat_ccs()
-        self._records.set_key(True, suite_named(suite.name), key, iv)
-        self._write_protected = True
+        self._set_write_secret(secret, key, iv, suite=suite)
         self._early_open = True
         self._early_left = session.max_early_data - len(self._early_data)
         if self._early_data:
-            self._records.write(ContentType.application_data, bytes(self._early_data))
+            self._write_early_data(bytes(self._early_data))
+
+    def _write_early_data(self, data: bytes) -> None:
+        if self._write_pending is not None:
+            self._install_write_key()
+        self._records.write(ContentType.application_data, data)
 
     def send_early_data(self, data) -> None:
         """Queue more 0-RTT data: possible when ``early_data`` was given at construction and
@@ -190,7 +193,7 @@ class ClientConnection(Connection):
         if data:
             self._early_left -= len(data)
             self._early_data += data
-            self._records.write(ContentType.application_data, data)
+            self._write_early_data(data)
 
     @property
     def early_data_open(self) -> bool:

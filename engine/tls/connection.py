@@ -70,6 +70,7 @@ class Connection:
         # (the application keys of a connection closed at once) cost nothing.
         self._read_pending: bytes | None = None
         self._write_pending: bytes | None = None
+        self._write_suite = None  # the suite of a pending 0-RTT write key (see _set_write_secret)
         self._read_protected = False  # a read key is set: the peer's records are protected
         self._write_protected = False  # a write key is set: our records are protected
         self._update_after: int | None = None  # records per write key; None: the suite's
@@ -370,9 +371,11 @@ class Connection:
         self._read_keys_changed = True
 
     def _set_write_secret(self, secret: bytes, key: bytes | None = None,
-                          iv: bytes | None = None) -> None:
-        """Write from now on with the keys of a traffic secret; made on the next write."""
+                          iv: bytes | None = None, suite=None) -> None:
+        """Write from now on with the keys of a traffic secret; made on the next write.
+        ``suite``: the session's, for 0-RTT keys set before the handshake has chosen one."""
         self._write_pending = (secret, key, iv)
+        self._write_suite = suite
         self._write_protected = True
 
     def _after_write(self, written: int) -> None:
@@ -394,7 +397,7 @@ class Connection:
         self._records.set_key(False, suite_named(self.suite.name), key, iv)
 
     def _install_write_key(self) -> None:
-        suite = suite_named(self.suite.name)
+        suite = suite_named((self._write_suite or self.suite).name)
         key, iv = self._traffic_keys(self._write_pending)
         self._write_pending = None
         limit = suite.update_after if self._update_after is None else self._update_after

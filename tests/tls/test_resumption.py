@@ -51,9 +51,7 @@ def server_flight(client, server) -> list:
     server.receive_data(client.data_to_send())
     wire = server.data_to_send()
     client.receive_data(b"".join(r for t, r in records(wire) if t != 23))  # ServerHello, CCS
-    flight = open_all(client, client._server_hs, wire)
-    client._pending_flight = b"".join(r for t, r in records(wire) if t == 23)
-    return flight
+    return open_all(client, client._server_hs, wire)
 
 
 @pytest.fixture
