@@ -149,11 +149,11 @@ class ClientConnection(Connection):
     def _may_send_early_data(self) -> bool:
         """0-RTT needs data, a ticket allowing that much, and its suite and ALPN offered."""
         session, data = self._session, self._early_data
-        return (data is not None and 0 < len(data) <= session.max_early_data
-                or data == b"" and session.max_early_data > 0) and (
-            session.cipher_suite in self._config.cipher_suites
-            and (session.alpn_protocol is None
-                 or session.alpn_protocol.encode("latin-1") in self._config._prepared.alpn))
+        if data is None or not 0 < session.max_early_data >= len(data):
+            return False
+        alpn = session.alpn_protocol
+        return session.cipher_suite in self._config.cipher_suites and (
+            alpn is None or alpn.encode("latin-1") in self._config._prepared.alpn)
 
     def _start_early_data(self) -> None:
         """After the ClientHello (and a compatibility change_cipher_spec, D.4): the early

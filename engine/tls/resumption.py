@@ -69,14 +69,16 @@ def session_from_ticket(ticket: codec.NewSessionTicket, psk: bytes, suite, *, se
 
 
 class Resumption:
-    """The PSK a server accepted: the ticket's state, the identity index, the mode and the
-    early stage of the key schedule."""
+    """The PSK a server accepted: the ticket's state and the client's chain, the identity
+    index, the mode and the early stage of the key schedule."""
 
-    __slots__ = ("state", "index", "mode", "early", "client_age", "server_age", "binder")
+    __slots__ = ("state", "peer_chain", "index", "mode", "early", "client_age", "server_age",
+                 "binder")
 
-    def __init__(self, state: TicketState, index: int, mode: int, early, client_age: int,
-                 server_age: int, binder: bytes):
+    def __init__(self, state: TicketState, peer_chain: tuple, index: int, mode: int, early,
+                 client_age: int, server_age: int, binder: bytes):
         self.state = state
+        self.peer_chain = peer_chain
         self.index = index
         self.mode = mode
         self.early = early
@@ -103,9 +105,10 @@ def accept_psk(config, hello, message: bytes, suite, schedule, mode: int,
     offered = hello.pre_shared_key
     now_ms = int((time.time() if now is None else now) * 1000)
     for index, (identity, obfuscated_age) in enumerate(offered.identities[:MAX_IDENTITIES]):
-        state = _open_ticket(config, identity, suite, hello.server_name, now_ms)
-        if state is None:
+        opened = _open_ticket(config, identity, suite, hello.server_name, now_ms)
+        if opened is None:
             continue
+        state, peer_chain = opened
         early_data = hello.early_data and index == 0
         hello_hash = hashlib.new(suite.hash_name, message).digest() if early_data else None
         early = schedule.early(state.psk, hello_hash)
@@ -115,11 +118,13 @@ def accept_psk(config, hello, message: bytes, suite, schedule, mode: int,
         if not hmac.compare_digest(expected, binder):
             raise DecryptError("the PSK binder does not verify (4.2.11)")
         client_age = (obfuscated_age - state.age_add) & 0xFFFFFFFF
-        return Resumption(state, index, mode, early, client_age, now_ms - state.issued, binder)
+        return Resumption(state, peer_chain, index, mode, early, client_age,
+                          now_ms - state.issued, binder)
     return None
 
 
-def _open_ticket(config, identity: bytes, suite, server_name, now_ms: int) -> TicketState | None:
+def _open_ticket(config, identity: bytes, suite, server_name, now_ms: int):
+    """(state, client chain) of a ticket this server can resume here, else None."""
     sealed = config.ticket_keys.open(identity, config.ticket_lifetime)
     if sealed is None:
         return None
@@ -131,10 +136,14 @@ def _open_ticket(config, identity: bytes, suite, server_name, now_ms: int) -> Ti
     if (ticket_suite is None or ticket_suite.hash_name != suite.hash_name
             or not 0 <= now_ms - state.issued <= 1000 * min(state.lifetime, config.ticket_lifetime)
             or state.server_name != server_name
-            or (config.verify_client == "require" and not state.peer_chain)
-            or (state.peer_chain and config._peer_chains.get(state.peer_chain) is None)):
+            or (config.verify_client == "require" and not state.peer_chain)):
+        return None
+    if not state.peer_chain:
+        return state, ()
+    chain = config._peer_chains.get(state.peer_chain)
+    if chain is None:
         return None  # a client-authenticated session whose chain we no longer hold: full
-    return state
+    return state, chain
 
 
 def accept_early_data(config, hello, resumption: Resumption, suite, alpn: bytes | None,

@@ -134,6 +134,7 @@ class ServerConnection(Connection):
             )
         else:
             self._resumed = resumption.state
+            self._peer_chain = resumption.peer_chain
         if resumption is None or resumption.mode == PSK_DHE_KE:
             server_share, shared_secret = server_exchange(group, shares[GROUP_CODES[group]])
             key_share = (GROUP_CODES[group], server_share)
@@ -339,8 +340,6 @@ class ServerConnection(Connection):
         self.handshake_complete = True
         self._state = ServerState.CONNECTED
         resumed = self._resumed
-        if resumed is not None and resumed.peer_chain:
-            self._peer_chain = self._config._peer_chains.get(resumed.peer_chain) or ()
         events.append(HandshakeComplete(
             cipher_suite=self.suite.name, group=self._group,
             alpn_protocol=self._alpn.decode("latin-1") if self._alpn is not None else None,
