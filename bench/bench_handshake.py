@@ -1,21 +1,27 @@
-"""Full TLS 1.3 handshakes per second: engine client and server against Python's ssl.
+"""Handshakes per second, full and resumed: engine client and server against Python's ssl.
 
 Both sides of each stack run in this process over memory: engine ClientConnection and
-ServerConnection pass bytes directly; ssl uses two SSLObjects over MemoryBIOs. The setting is the
-same for both: a P-256 ECDSA server certificate from the same CA, x25519, the same cipher suite
-(whatever ssl negotiates by default), the client verifying the chain against that CA and the
-name "localhost", no session tickets, no client certificate.
+ServerConnection pass bytes directly; ssl uses two SSLObjects over MemoryBIOs (bench/
+tls_setting.py). The setting is the same for both: a P-256 ECDSA server certificate from the
+same CA, x25519, the same cipher suite (whatever ssl negotiates by default), the client
+verifying the chain against that CA and the name "localhost", no client certificate.
 
-The contenders run interleaved: the engine and ssl, each client verifying the server's chain
-on every handshake (the engine keeps no verdicts; engine.verify only remembers signatures it
-has checked, keyed by the exact certificate and issuer key), and the engine with that memo
-emptied before each handshake, which verifies every signature anew as ssl does.
+Full handshakes: no session tickets (ssl ``num_tickets = 0``, engine ``ticket_count=0``), the
+client verifying the server's chain every time; "engine, memo emptied" also empties the memo of
+signatures engine.verify has checked, so every signature is verified anew as ssl does.
+
+Resumed handshakes (RFC 8446 2.2, PSK with x25519): both servers send tickets (two after a full
+handshake, one after a resumed one, as OpenSSL does), both clients pass the same session every
+time (ssl ``session=``, engine ``session=``) and read the new ticket the server sends. rtls is
+not measured: its ssl-style API exposes no session. "engine resumed, psk_ke" resumes without
+(EC)DHE, which both engine sides must be configured for (ssl offers no such option): it shows
+what the x25519 exchange costs, not a like-for-like figure.
 
     pytest bench/bench_handshake.py --benchmark-enable -s    # pytest-benchmark tables, ratios
-    python bench/bench_handshake.py [--rounds N] [--profile]  # pairs/s, ratios, phases, profile
+    python bench/bench_handshake.py [--rounds N] [--clock cpu] [--profile]
 
-A ratio is the median over rounds of (engine pairs/s) / (ssl pairs/s), all contenders measured
-back to back in each round, the order rotating from round to round.
+A ratio is the median over rounds of per-round ratios, every contender measured back to back in
+each round, the order rotating from round to round.
 """
 
 from __future__ import annotations
@@ -30,126 +36,125 @@ import sys
 import tempfile
 import time
 
-from cryptography.hazmat.primitives import serialization
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from engine.pki import CertificateAuthority, TrustStore
-from engine.tls import ClientConfig, ClientConnection, ServerConfig, ServerConnection
+from tls_setting import Setting, engine_handshake, memory_handshake  # noqa: E402
 
-_MAX_FLIGHTS = 8
-
-
-class Setting:
-    """The CA, the server certificate and the configured engine and ssl contexts."""
-
-    def __init__(self, directory: str):
-        ca = CertificateAuthority.create_root("Bench Root CA", key_type="p256")
-        leaf = ca.issue_server(["localhost"], key_type="p256")
-        ca_path = os.path.join(directory, "ca.pem")
-        cert_path = os.path.join(directory, "server.pem")
-        key_path = os.path.join(directory, "server.key")
-        with open(ca_path, "wb") as fh:
-            fh.write(ca.certificate.public_bytes(serialization.Encoding.PEM))
-        with open(cert_path, "wb") as fh:
-            fh.write(leaf.certificate.public_bytes(serialization.Encoding.PEM))
-        with open(key_path, "wb") as fh:
-            fh.write(leaf.private_key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption()))
-
-        self.ssl_server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.ssl_server.minimum_version = ssl.TLSVersion.TLSv1_3
-        self.ssl_server.load_cert_chain(cert_path, key_path)
-        self.ssl_server.num_tickets = 0
-        self.ssl_client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        self.ssl_client.minimum_version = ssl.TLSVersion.TLSv1_3
-        self.ssl_client.load_verify_locations(ca_path)
-        client, _ = ssl_handshake(self)
-        self.suite, self.group = client.cipher()[0], "x25519"  # ssl sends an x25519 share first
-
-        common = {"cipher_suites": (self.suite,), "groups": (self.group,)}
-        trust = TrustStore([ca.certificate])
-        self.client_config = ClientConfig(trust=trust, key_share_groups=(self.group,), **common)
-        self.server_config = ServerConfig([leaf.keystore()], **common)
+from engine.tls import ClientConfig, ClientConnection, ServerConfig, ServerConnection  # noqa: E402
 
 
-def engine_handshake(setting: Setting, client_config=None):
-    """One full handshake between an engine client and an engine server, over memory."""
-    client = ClientConnection(client_config or setting.client_config, server_name="localhost")
-    server = ServerConnection(setting.server_config)
-    to_server = client.data_to_send()
-    for _ in range(_MAX_FLIGHTS):
-        server.receive_data(to_server)
-        to_client = server.data_to_send()
-        if to_client:
-            client.receive_data(to_client)
-        to_server = client.data_to_send()
-        if client.handshake_complete and server.handshake_complete:
-            return client, server
-        if not to_server:
-            break
-    raise RuntimeError("the engine handshake did not complete")
+def prepare(setting: Setting) -> Setting:
+    """Add to ``setting`` what the full and resumed contenders need: servers without tickets
+    for full handshakes, and a session of each stack to resume."""
+    common = {"cipher_suites": (setting.suite,), "groups": (setting.group,)}
+    setting.full_server_config = ServerConfig([setting.server_keystore], ticket_count=0, **common)
+    setting.ssl_full_server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    setting.ssl_full_server.minimum_version = ssl.TLSVersion.TLSv1_3
+    setting.ssl_full_server.load_cert_chain(setting.cert_path, setting.key_path)
+    setting.ssl_full_server.num_tickets = 0
+    setting.ssl_server.num_tickets = 2
+    client, _ = engine_handshake(setting)
+    setting.engine_session = client.session
+    modes = {"psk_key_exchange_modes": ("psk_ke",)}
+    setting.psk_ke_server_config = ServerConfig([setting.server_keystore], **modes, **common)
+    setting.psk_ke_client_config = ClientConfig(trust=setting.trust, session_cache_size=0,
+                                                key_share_groups=(setting.group,), **modes,
+                                                **common)
+    client, _ = engine_handshake(setting, setting.psk_ke_client_config,
+                                 setting.psk_ke_server_config)
+    setting.psk_ke_session = client.session
+    client, _, (c_in, _, _, _) = memory_handshake(ssl, setting.ssl_client, setting.ssl_server)
+    read_tickets(client)
+    setting.ssl_session = client.session
+    if setting.engine_session is None or not setting.ssl_session.has_ticket:
+        raise RuntimeError("no session to resume")
+    return setting
 
 
-def ssl_handshake(setting: Setting):
-    """One full handshake between two ssl.SSLObjects over MemoryBIOs."""
-    c_in, c_out, s_in, s_out = ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO(), ssl.MemoryBIO()
-    client = setting.ssl_client.wrap_bio(c_in, c_out, server_hostname="localhost")
-    server = setting.ssl_server.wrap_bio(s_in, s_out, server_side=True)
-    client_done = server_done = False
-    for _ in range(_MAX_FLIGHTS):
-        if not client_done:
-            try:
-                client.do_handshake()
-                client_done = True
-            except ssl.SSLWantReadError:
-                pass
-        s_in.write(c_out.read())
-        if not server_done:
-            try:
-                server.do_handshake()
-                server_done = True
-            except ssl.SSLWantReadError:
-                pass
-        c_in.write(s_out.read())
-        if client_done and server_done:
-            return client, server
-    raise RuntimeError("the ssl handshake did not complete")
+def read_tickets(client) -> None:
+    """Let an ssl client process what the server sent after the handshake (its tickets)."""
+    try:
+        client.read(1)
+    except ssl.SSLWantReadError:
+        pass
 
 
-def engine_handshake_memo_emptied(setting: Setting):
-    """An engine handshake after emptying engine.verify's memo of checked signatures, so the
-    client verifies the server certificate's signature anew, as ssl does on every handshake."""
+def engine_full(setting: Setting):
+    return engine_handshake(setting, server_config=setting.full_server_config)
+
+
+def engine_full_memo_emptied(setting: Setting):
+    """A full engine handshake after emptying engine.verify's memo of checked signatures, so
+    the client verifies the server certificate's signature anew, as ssl does every time."""
     from engine._backend import native, resolve
 
     if resolve() == "native":
         native()[1].engine_verify_memo_clear()
-    return engine_handshake(setting)
+    return engine_full(setting)
+
+
+def ssl_full(setting: Setting):
+    client, server, _ = memory_handshake(ssl, setting.ssl_client, setting.ssl_full_server)
+    return client, server
+
+
+def engine_resumed(setting: Setting):
+    client, server = engine_handshake(setting, session=setting.engine_session)
+    if not client._resumed:
+        raise RuntimeError("the engine handshake was not resumed")
+    return client, server
+
+
+def engine_resumed_psk_ke(setting: Setting):
+    client, server = engine_handshake(setting, setting.psk_ke_client_config,
+                                      setting.psk_ke_server_config, setting.psk_ke_session)
+    if not client._resumed or client._group is not None:
+        raise RuntimeError("the engine handshake was not resumed with psk_ke")
+    return client, server
+
+
+def ssl_resumed(setting: Setting):
+    client, server, _ = memory_handshake(ssl, setting.ssl_client, setting.ssl_server,
+                                         session=setting.ssl_session)
+    read_tickets(client)
+    if not client.session_reused:
+        raise RuntimeError("the ssl handshake was not resumed")
+    return client, server
 
 
 def contenders(setting: Setting) -> dict:
-    return {"engine": engine_handshake, "engine, memo emptied": engine_handshake_memo_emptied,
-            "ssl": ssl_handshake}
+    return {"engine": engine_full, "engine, memo emptied": engine_full_memo_emptied,
+            "ssl": ssl_full, "engine resumed": engine_resumed, "ssl resumed": ssl_resumed,
+            "engine resumed, psk_ke": engine_resumed_psk_ke}
 
+
+RATIOS = (("engine", "ssl"), ("engine, memo emptied", "ssl"),
+          ("engine resumed", "ssl resumed"), ("engine resumed", "engine"),
+          ("ssl resumed", "ssl"), ("engine resumed, psk_ke", "ssl resumed"))
+GOALS = {("engine resumed", "ssl resumed"): 2.0, ("engine resumed", "engine"): 1.5}
 
 PHASES = (
     "client: ClientConnection() (key share, ClientHello)",
     "server: ClientHello -> ServerHello..Finished flight",
-    "client: server flight -> Finished (chain, CertificateVerify)",
-    "server: client Finished",
+    "client: server flight -> Finished",
+    "server: client Finished (-> tickets)",
+    "client: tickets",
 )
 
 
-def engine_phases(setting: Setting, count: int, client_config=None) -> list[float]:
+def engine_phases(setting: Setting, count: int, resumed: bool) -> list[float]:
     """Median microseconds of each phase of an engine handshake (see PHASES)."""
     samples = [[] for _ in PHASES]
     clock = time.perf_counter
+    server_config = setting.server_config if resumed else setting.full_server_config
+    session = setting.engine_session if resumed else None
     for _ in range(count):
         t0 = clock()
-        client = ClientConnection(client_config or setting.client_config,
-                                  server_name="localhost")
+        client = ClientConnection(setting.client_config, server_name="localhost",
+                                  session=session)
         hello = client.data_to_send()
         t1 = clock()
-        server = ServerConnection(setting.server_config)
+        server = ServerConnection(server_config)
         server.receive_data(hello)
         flight = server.data_to_send()
         t2 = clock()
@@ -157,10 +162,15 @@ def engine_phases(setting: Setting, count: int, client_config=None) -> list[floa
         finished = client.data_to_send()
         t3 = clock()
         server.receive_data(finished)
+        tickets = server.data_to_send()
         t4 = clock()
+        if tickets:
+            client.receive_data(tickets)
+        t5 = clock()
         if not (client.handshake_complete and server.handshake_complete):
             raise RuntimeError("the engine handshake did not complete")
-        for index, (start, end) in enumerate(((t0, t1), (t1, t2), (t2, t3), (t3, t4))):
+        for index, (start, end) in enumerate(((t0, t1), (t1, t2), (t2, t3), (t3, t4),
+                                              (t4, t5))):
             samples[index].append((end - start) * 1e6)
     return [statistics.median(values) for values in samples]
 
@@ -190,10 +200,9 @@ def interleaved(setting: Setting, rounds: int, per_round: int, clock: str = "wal
     return rates
 
 
-def ratios_to_ssl(rates: dict) -> dict:
-    """name -> per-round ratios of that engine contender to ssl."""
-    return {name: [e / s for e, s in zip(values, rates["ssl"])]
-            for name, values in rates.items() if name != "ssl"}
+def ratios(rates: dict) -> dict:
+    """(a, b) -> per-round ratios of contender a's pairs/s to contender b's."""
+    return {(a, b): [x / y for x, y in zip(rates[a], rates[b])] for a, b in RATIOS}
 
 
 # --- pytest-benchmark -------------------------------------------------------------------------
@@ -208,39 +217,61 @@ if pytest is not None:
     @pytest.fixture(scope="module")
     def setting():
         with tempfile.TemporaryDirectory() as directory:
-            yield Setting(directory)
+            yield prepare(Setting(directory))
 
     @pytest.mark.benchmark(group="handshake")
     def test_engine_full_handshake(benchmark, setting):
-        client, server = benchmark(engine_handshake, setting)
+        client, server = benchmark(engine_full, setting)
         assert client.handshake_complete and server.handshake_complete
 
     @pytest.mark.benchmark(group="handshake")
     def test_ssl_full_handshake(benchmark, setting):
-        client, server = benchmark(ssl_handshake, setting)
+        client, server = benchmark(ssl_full, setting)
         assert client.version() == server.version() == "TLSv1.3"
 
+    @pytest.mark.benchmark(group="handshake-resumed")
+    def test_engine_resumed_handshake(benchmark, setting):
+        client, server = benchmark(engine_resumed, setting)
+        assert client.handshake_complete and server.handshake_complete
+
+    @pytest.mark.benchmark(group="handshake-resumed")
+    def test_ssl_resumed_handshake(benchmark, setting):
+        client, server = benchmark(ssl_resumed, setting)
+        assert client.session_reused
+
     @pytest.mark.benchmark(group="handshake-ratio")
-    def test_engine_to_ssl_ratio_interleaved(benchmark, setting):
-        """Medians of per-round ratios (engine/ssl), recorded in extra_info; no threshold."""
+    def test_ratios_interleaved(benchmark, setting):
+        """Medians of per-round ratios, recorded in extra_info; no threshold."""
         result = {}
 
         def measure():
-            result["rates"] = interleaved(setting, rounds=9, per_round=40)
+            result["rates"] = interleaved(setting, rounds=9, per_round=40, clock="cpu")
 
         benchmark.pedantic(measure, rounds=1, iterations=1)
         rates = result["rates"]
         for name, values in rates.items():
             benchmark.extra_info["%s pairs/s" % name] = statistics.median(values)
-        for name, ratios in ratios_to_ssl(rates).items():
-            benchmark.extra_info["%s / ssl" % name] = statistics.median(ratios)
-            print("\n%s: %.0f pairs/s, ssl %.0f pairs/s, ratio %.2f (median of %d rounds)"
-                  % (name, statistics.median(rates[name]), statistics.median(rates["ssl"]),
-                     statistics.median(ratios), len(ratios)))
+        for (a, b), values in ratios(rates).items():
+            benchmark.extra_info["%s / %s" % (a, b)] = statistics.median(values)
+            print("\n%s / %s: %.2f (median of %d rounds)"
+                  % (a, b, statistics.median(values), len(values)))
         assert all(rate > 0 for values in rates.values() for rate in values)
 
 
 # --- script mode ------------------------------------------------------------------------------
+
+
+def _profile(setting: Setting, handshake, count: int, title: str) -> None:
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(count):
+        handshake(setting)
+    profiler.disable()
+    print("\ncProfile of %d %s (client + server), top 20 by own time:" % (count, title))
+    stats = pstats.Stats(profiler, stream=sys.stdout)
+    stats.sort_stats("tottime").print_stats(20)
+    print("The engine's own functions by cumulative time (where to look first):")
+    stats.sort_stats("cumulative").print_stats(r"engine[/\\](tls|verify|records)", 20)
 
 
 def main(argv=None) -> int:
@@ -248,7 +279,7 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=11)
     parser.add_argument("--per-round", type=int, default=100)
     parser.add_argument("--profile", action="store_true",
-                        help="also print a cProfile top 20 of the engine handshake")
+                        help="also print a cProfile top 20 of full and resumed engine handshakes")
     parser.add_argument("--profile-count", type=int, default=300)
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
                         help="wall time, or this thread's processor time (steadier on a "
@@ -257,7 +288,7 @@ def main(argv=None) -> int:
     from engine._backend import resolve
 
     with tempfile.TemporaryDirectory() as directory:
-        setting = Setting(directory)
+        setting = prepare(Setting(directory))
         for handshake in contenders(setting).values():  # warm up
             for _ in range(20):
                 handshake(setting)
@@ -268,29 +299,25 @@ def main(argv=None) -> int:
         print("rounds: %d x %d handshakes per contender, interleaved, %s clock"
               % (args.rounds, args.per_round, args.clock))
         for name, values in rates.items():
-            print("%-26s %7.1f pairs/s (median; min %.1f, max %.1f)"
+            print("%-28s %7.1f pairs/s (median; min %.1f, max %.1f)"
                   % (name + ":", statistics.median(values), min(values), max(values)))
-        for name, ratios in ratios_to_ssl(rates).items():
-            print("ratio %-26s %.2f (median of per-round ratios; min %.2f, max %.2f)"
-                  % ("(" + name + ")/ssl:", statistics.median(ratios), min(ratios),
-                     max(ratios)))
-        phases = engine_phases(setting, args.per_round, None)
-        print("\nengine handshake by phase (median of %d, microseconds):" % args.per_round)
-        for phase, micros in zip(PHASES, phases):
-            print("  %7.1f  %s" % (micros, phase))
-        print("  %7.1f  total" % sum(phases))
+        for (a, b), values in ratios(rates).items():
+            goal = GOALS.get((a, b))
+            median = statistics.median(values)
+            print("ratio %-40s %.2f (median of per-round ratios; min %.2f, max %.2f)%s"
+                  % ("(%s)/(%s):" % (a, b), median, min(values), max(values),
+                     "" if goal is None else "  goal >= %.1f: %s"
+                     % (goal, "met" if median >= goal else "NOT met")))
+        for resumed in (False, True):
+            phases = engine_phases(setting, args.per_round, resumed)
+            print("\nengine %s handshake by phase (median of %d, microseconds, wall clock):"
+                  % ("resumed" if resumed else "full", args.per_round))
+            for phase, micros in zip(PHASES, phases):
+                print("  %7.1f  %s" % (micros, phase))
+            print("  %7.1f  total" % sum(phases))
         if args.profile:
-            profiler = cProfile.Profile()
-            profiler.enable()
-            for _ in range(args.profile_count):
-                engine_handshake(setting)
-            profiler.disable()
-            print("\ncProfile of %d engine handshakes (client + server), "
-                  "top 20 by own time:" % args.profile_count)
-            stats = pstats.Stats(profiler, stream=sys.stdout)
-            stats.sort_stats("tottime").print_stats(20)
-            print("The engine's own functions by cumulative time (where to look first):")
-            stats.sort_stats("cumulative").print_stats(r"engine[/\\](tls|verify|records)", 20)
+            _profile(setting, engine_full, args.profile_count, "full engine handshakes")
+            _profile(setting, engine_resumed, args.profile_count, "resumed engine handshakes")
     return 0
 
 

@@ -3,7 +3,9 @@ and server for each contender (the engine, Python's ssl, and rtls - rustls behin
 when it is installed), each able to complete a handshake over memory.
 
 Every contender verifies the server's chain against the same CA and the name "localhost"; ssl
-and rtls negotiate their default cipher suite, the engine the one ssl picks.
+and rtls negotiate their default cipher suite, the engine the one ssl picks. Servers send
+session tickets (two, the default of the engine and of ssl); the engine client keeps no session
+cache here, so every handshake is a full one unless a session is passed.
 """
 
 from __future__ import annotations
@@ -52,8 +54,9 @@ class Setting:
         common = {"cipher_suites": (self.suite,), "groups": (self.group,)}
         self.trust = TrustStore([ca.certificate])
         self.client_config = ClientConfig(trust=self.trust, key_share_groups=(self.group,),
-                                          **common)
-        self.server_config = ServerConfig([leaf.keystore()], **common)
+                                          session_cache_size=0, **common)
+        self.server_keystore = leaf.keystore()
+        self.server_config = ServerConfig([self.server_keystore], **common)
 
     def _contexts(self, module):
         server = module.SSLContext(module.PROTOCOL_TLS_SERVER)
@@ -71,9 +74,11 @@ class Setting:
         return self.rtls_client, self.rtls_server
 
 
-def engine_handshake(setting: Setting, client_config=None, server_config=None):
-    """One full handshake between an engine client and an engine server, over memory."""
-    client = ClientConnection(client_config or setting.client_config, server_name="localhost")
+def engine_handshake(setting: Setting, client_config=None, server_config=None, session=None):
+    """One handshake between an engine client and an engine server, over memory, resuming
+    ``session`` if given; the server's tickets reach the client."""
+    client = ClientConnection(client_config or setting.client_config, server_name="localhost",
+                              session=session)
     server = ServerConnection(server_config or setting.server_config)
     to_server = client.data_to_send()
     for _ in range(MAX_FLIGHTS):
@@ -85,6 +90,9 @@ def engine_handshake(setting: Setting, client_config=None, server_config=None):
         if client.handshake_complete and server.handshake_complete:
             if to_server:
                 server.receive_data(to_server)
+            tickets = server.data_to_send()
+            if tickets:
+                client.receive_data(tickets)
             return client, server
         if not to_server:
             break
@@ -92,8 +100,9 @@ def engine_handshake(setting: Setting, client_config=None, server_config=None):
 
 
 def memory_handshake(module, client_context, server_context, session=None):
-    """One full handshake between two SSLObjects of ``module`` (ssl or rtls) over MemoryBIOs;
-    returns (client, server, (client in, client out, server in, server out))."""
+    """One handshake between two SSLObjects of ``module`` (ssl or rtls) over MemoryBIOs,
+    resuming ``session`` if given; returns (client, server, (client in, client out, server in,
+    server out)). The server's tickets are left in the client's input BIO."""
     c_in, c_out, s_in, s_out = (module.MemoryBIO(), module.MemoryBIO(), module.MemoryBIO(),
                                 module.MemoryBIO())
     options = {"session": session} if session is not None else {}

@@ -9,8 +9,8 @@ Every request's scope has ``scheme == "https"`` and ``scope["extensions"]["tls"]
 extension's fields (``tls_version``, ``cipher_suite`` as a code point, ``client_cert_chain`` as
 PEM, ``client_cert_name``, ``client_cert_error``, ``server_cert``) and engine's own:
 ``cipher_suite_name``, ``group``, ``signature_scheme``, ``server_name`` (SNI),
-``alpn_protocol``, ``peer_chain`` (x509 objects, leaf first) and ``resumed`` (always False: the
-engine runs a full handshake every time).
+``alpn_protocol``, ``peer_chain`` (x509 objects, leaf first) and ``resumed`` (whether the
+handshake resumed a session from a ticket).
 
     import engine.asgi
     engine.asgi.serve(app, "localhost", 8443, server_config)     # blocks, like uvicorn.run
@@ -62,7 +62,7 @@ def tls_extension(handshake) -> dict:
         "server_name": handshake.server_name,
         "alpn_protocol": handshake.alpn_protocol,
         "peer_chain": chain,
-        "resumed": False,
+        "resumed": bool(getattr(handshake, "resumed", False)),
     }
 
 

@@ -43,6 +43,11 @@ def register(commands) -> None:
                         help="connect and handshake timeout (default 10)")
     parser.add_argument("--idle-timeout", type=float, default=1.0, metavar="SECONDS",
                         help="after stdin ends, wait this long for more data (default 1)")
+    parser.add_argument("--sess-out", metavar="FILE",
+                        help="save the session of the server's last ticket to FILE (it holds a "
+                             "secret: written readable by its owner only)")
+    parser.add_argument("--sess-in", metavar="FILE",
+                        help="resume the session saved in FILE by --sess-out")
     add_parameter_options(parser)
     parser.set_defaults(handler=run)
 
@@ -92,6 +97,8 @@ def run(args) -> int:
     if args.name is not None and not usable_name(args.name):
         raise UsageError("--name %r is not a DNS name or IP address" % args.name)
     config = build_config(args)
+    if args.sess_in:
+        config.session_cache.add(read_session(args.sess_in))  # what connect() resumes
     try:
         tls = connect(host, port, config, server_name=args.name, timeout=args.timeout)
     except (TLSError, OSError) as exc:
@@ -105,6 +112,7 @@ def run(args) -> int:
         address = tls.getpeername()
         print("CONNECTED to %s (%s:%s)" % (tls.server_hostname, address[0], address[1]),
               file=sys.stderr)
+        print("%s, TLSv1.3" % ("Reused" if tls.handshake.resumed else "New"), file=sys.stderr)
         print(summary_line(tls.handshake), file=sys.stderr)
         print("verified chain:" if not args.no_verify else "peer chain (NOT verified):",
               file=sys.stderr)
@@ -112,7 +120,40 @@ def run(args) -> int:
             print(line, file=sys.stderr)
         sys.stderr.flush()
         tls.settimeout(None)
-        return _relay(tls, args.idle_timeout)
+        status = _relay(tls, args.idle_timeout)
+        session = tls.connection.session
+        if args.sess_out:
+            if session is None:
+                print("engine s_client: the server sent no session ticket; %s not written"
+                      % args.sess_out, file=sys.stderr)
+            else:
+                write_session(args.sess_out, session)
+        return status
+
+
+def read_session(path: str):
+    """The session saved in ``path`` (--sess-in); a UsageError if it cannot be read."""
+    from ..errors import LocalProtocolError
+    from ..tls import Session
+
+    try:
+        with open(path, "rb") as fh:
+            return Session.from_bytes(fh.read())
+    except OSError as exc:
+        raise UsageError("cannot read --sess-in %s: %s" % (path, exc.strerror or exc))
+    except LocalProtocolError as exc:
+        raise UsageError("--sess-in %s: %s" % (path, exc))
+
+
+def write_session(path: str, session) -> None:
+    """Save ``session`` to ``path`` (--sess-out), replacing it, readable by its owner only."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(session.to_bytes())
+    except OSError as exc:
+        print("engine s_client: cannot write --sess-out %s: %s" % (path, exc.strerror or exc),
+              file=sys.stderr)
 
 
 def _relay(tls, idle_timeout: float) -> int:

@@ -41,8 +41,26 @@ def register(commands) -> None:
                              "(ALPN http/1.1 unless --alpn says otherwise)")
     parser.add_argument("--max-connections", type=int, metavar="N",
                         help="stop after N connections")
+    add_resumption_options(parser)
     add_parameter_options(parser)
     parser.set_defaults(handler=run)
+
+
+def add_resumption_options(parser) -> None:
+    """The session ticket and 0-RTT options of a server command."""
+    parser.add_argument("--num-tickets", type=int, default=2, metavar="N",
+                        help="session tickets sent after a full handshake (default 2; 0: none)")
+    parser.add_argument("--ticket-lifetime", type=int, default=7200, metavar="SECONDS",
+                        help="how long a ticket can be resumed (default 7200, at most 604800)")
+    parser.add_argument("--ticket-keys", metavar="FILE",
+                        help="ticket key file shared by servers that resume each other's "
+                             "tickets: one secret of 64 hex digits a line, the first seals "
+                             "(default: random keys of this process)")
+    parser.add_argument("--max-early-data", type=int, default=0, metavar="BYTES",
+                        help="accept this much 0-RTT data from resuming clients (default 0: "
+                             "none); it can be replayed, so only for idempotent requests")
+    parser.add_argument("--no-anti-replay", action="store_true",
+                        help="with --max-early-data: accept replayed 0-RTT data (testing only)")
 
 
 def build_config(args):
@@ -63,7 +81,33 @@ def build_config(args):
     return ServerConfig(
         certificates=certificates, trust=trust, crls=load_crls(args.crl),
         verify_client=args.verify_client, alpn_protocols=_alpn(args),
-        keylog_file=keylog_file(), **parameter_choices(args))
+        keylog_file=keylog_file(), **resumption_options(args), **parameter_choices(args))
+
+
+def resumption_options(args) -> dict:
+    """Tickets and 0-RTT from --num-tickets, --ticket-lifetime, --ticket-keys,
+    --max-early-data and --no-anti-replay."""
+    from ..errors import LocalProtocolError
+    from ..tls import TicketKeys
+
+    if not 0 <= args.num_tickets <= 16:
+        raise UsageError("--num-tickets must be 0 to 16")
+    if not 1 <= args.ticket_lifetime <= 604800:
+        raise UsageError("--ticket-lifetime must be 1 to 604800 seconds (7 days)")
+    if not 0 <= args.max_early_data <= 0xFFFFFFFF:
+        raise UsageError("--max-early-data must be 0 to 4294967295 bytes")
+    if args.no_anti_replay and not args.max_early_data:
+        raise UsageError("--no-anti-replay goes with --max-early-data")
+    options = {"ticket_count": args.num_tickets, "ticket_lifetime": args.ticket_lifetime,
+               "max_early_data": args.max_early_data}
+    if args.no_anti_replay:
+        options["anti_replay"] = False
+    if args.ticket_keys:
+        try:
+            options["ticket_keys"] = TicketKeys.from_file(args.ticket_keys)
+        except LocalProtocolError as exc:
+            raise UsageError("--ticket-keys: %s" % exc)
+    return options
 
 
 def _alpn(args) -> tuple:
@@ -93,8 +137,9 @@ def run(args) -> int:
     def on_connection(tls) -> None:
         peer = "%s:%s" % tls.getpeername()[:2]
         client = tls.peer_certificate
-        say("%s: %s, client %s" % (peer, summary_line(tls.handshake),
-                                   name_of(client.subject) if client is not None else "-"))
+        say("%s: %s, client %s%s" % (peer, summary_line(tls.handshake),
+                                     name_of(client.subject) if client is not None else "-",
+                                     session_words(tls.handshake)))
         handler(tls)
 
     def on_error(address, exc) -> None:
@@ -117,6 +162,14 @@ def run(args) -> int:
             signal.signal(signum, handler_before)
     say("engine s_server: stopped after %d connection%s" % (count, "" if count == 1 else "s"))
     return 0
+
+
+def session_words(handshake) -> str:
+    """", resumed" for a resumed session, with what became of the client's 0-RTT data."""
+    words = ", resumed" if handshake.resumed else ""
+    if handshake.early_data_accepted is not None:
+        words += ", 0-RTT %s" % ("accepted" if handshake.early_data_accepted else "refused")
+    return words
 
 
 def failure_line(exc: BaseException) -> str:
@@ -201,6 +254,7 @@ def page(tls) -> str:
         ("Signature scheme", hs.signature_scheme or "-"),
         ("ALPN", hs.alpn_protocol or "-"),
         ("Server name (SNI)", hs.server_name or "-"),
+        ("Session", "resumed" if hs.resumed else "new"),
         ("Peer certificate", name_of(client.subject) if client is not None
          else "no client certificate"),
     ]

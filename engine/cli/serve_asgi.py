@@ -13,6 +13,7 @@ import sys
 
 from ._common import UsageError, add_password_options
 from ._tls_options import add_parameter_options, checked_port
+from .s_server import add_resumption_options
 
 
 def register(commands) -> None:
@@ -33,6 +34,7 @@ def register(commands) -> None:
                         default="none", help="ask for a client certificate (needs --trust)")
     parser.add_argument("--app-dir", default=".", metavar="DIR",
                         help="directory to import the application from (default: .)")
+    add_resumption_options(parser)
     add_parameter_options(parser)
     parser.set_defaults(handler=run, alpn="http/1.1", cert2=None, key2=None)
 

@@ -18,7 +18,9 @@ subclass (send ``data_to_send()`` before closing the socket); a fatal alert from
 
 Modules: ``wire`` (reading and writing the presentation language), ``extensions`` and
 ``codec`` (the messages), ``key_schedule``, ``key_exchange``, ``signatures``, ``certificates``
-(our credentials, the peer's chain), ``record_layer`` (framing around engine.records),
+(our credentials, the peer's chain), ``resumption`` (PSKs and tickets in the handshake),
+``tickets`` (the server's sealed tickets and their keys), ``session`` (the client's sessions),
+``replay`` (0-RTT anti-replay), ``record_layer`` (framing around engine.records),
 ``states`` (the state tables), ``connection``, ``client``, ``server``, ``config``, ``events``,
 ``keylog``. Record protection goes through :mod:`engine.records`, chain verification through
 :mod:`engine.verify`.
@@ -29,11 +31,19 @@ from __future__ import annotations
 from .client import ClientConnection
 from .config import ClientConfig, ServerConfig
 from .constants import CIPHER_SUITES, GROUPS, SIGNATURE_SCHEMES
-from .events import AlertReceived, ApplicationData, ConnectionClosed, Event, HandshakeComplete
+from .events import (
+    AlertReceived, ApplicationData, ConnectionClosed, EarlyDataReceived, EarlyDataRejected, Event,
+    HandshakeComplete, SessionTicketReceived,
+)
+from .replay import AntiReplay
 from .server import ServerConnection
+from .session import Session, SessionCache
+from .tickets import TicketKeys
 
 __all__ = [
     "CIPHER_SUITES", "GROUPS", "SIGNATURE_SCHEMES",
     "ClientConnection", "ServerConnection", "ClientConfig", "ServerConfig",
     "Event", "HandshakeComplete", "ApplicationData", "AlertReceived", "ConnectionClosed",
+    "SessionTicketReceived", "EarlyDataReceived", "EarlyDataRejected",
+    "Session", "SessionCache", "TicketKeys", "AntiReplay",
 ]

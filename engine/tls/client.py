@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import hmac
 import ipaddress
 import os
@@ -15,17 +16,19 @@ from ..errors import (
 from . import codec, signatures
 from .certificates import peer_certificate, select_credential
 from .config import check_server_name
-from .connection import Connection
+from .connection import Connection, _check_bytes
 from .constants import (
     CERTIFICATE_SIGNATURE_CODES, DOWNGRADE_TLS11, DOWNGRADE_TLS12, GROUP_CODES, GROUP_NAMES,
     LEGACY_VERSION, SIGNATURE_SCHEME_CODES, SIGNATURE_SCHEME_NAMES, SUITE_BY_CODE, TLS13,
     ContentType,
 )
 from .constants import ExtensionType as ET
-from .events import HandshakeComplete
+from .events import EarlyDataRejected, HandshakeComplete, SessionTicketReceived
 from .key_exchange import KeyShare
-from .key_schedule import KeySchedule
+from .key_schedule import KeySchedule, kernels
 from .keylog import write_keylog
+from .resumption import PSK_DHE_KE, PSK_KE, bind, offered_psk, session_from_ticket
+from .session import Session
 from .states import CLIENT_TRANSITIONS, ClientState, handler_table
 
 _SERVER_HELLO_EXTENSIONS = {ET.supported_versions, ET.key_share}
@@ -47,17 +50,28 @@ def _is_ip_address(name: str) -> bool:
 
 
 class ClientConnection(Connection):
-    """A TLS 1.3 client; the ClientHello is queued at construction."""
+    """A TLS 1.3 client; the ClientHello is queued at construction.
+
+    ``session`` (a :class:`~engine.tls.session.Session` of this server name) is resumed if it
+    is still valid; without one, the newest from ``config.session_cache`` is (RFC 8446 2.2).
+    ``early_data`` is sent as 0-RTT data after the ClientHello (2.3) when the session allows
+    that much; :meth:`send_early_data` adds more. Whatever the server does not accept comes
+    back in an :class:`~engine.tls.events.EarlyDataRejected` event before HandshakeComplete,
+    to be sent again (or not) by the caller. The latest ticket the server sent is ``session``.
+    """
 
     _connected_state = ClientState.CONNECTED
     _closed_state = ClientState.CLOSED
 
-    def __init__(self, config, server_name: str | None = None):
+    def __init__(self, config, server_name: str | None = None, session: Session | None = None,
+                 early_data=None):
         super().__init__(config)
         if config.verify and config.trust is None:
             raise LocalProtocolError("verify=True needs a trust store (ClientConfig.trust)")
         self._server_name = (check_server_name(server_name) if server_name is not None
                              else config.server_name)
+        if early_data is not None:
+            _check_bytes(early_data, "early_data")
         prepared = config._prepared
         # key shares in the order of supported_groups (RFC 8446 section 4.2.8)
         self._shares = {g: KeyShare(g) for g in config.groups if g in config.key_share_groups}
@@ -76,7 +90,27 @@ class ClientConnection(Connection):
         name = self._server_name
         if name and not _is_ip_address(name):
             self._hello.server_name = name
+        self.session = None  # the latest Session from the server's tickets
+        self._resumption_master = None
+        self._session = self._session_to_offer(session)
+        self._psk_early = None  # the early stage of the offered session's PSK
+        self._resumed = False
+        self._early_data = bytearray(early_data) if early_data is not None else None
+        self._early_open = False  # 0-RTT data may still be written
+        self._early_left = 0
+        self._early_data_accepted = None
+        self._client_hs_keys = None  # kept while the early traffic key writes
+        if prepared.psk_modes:
+            self._hello.psk_key_exchange_modes = prepared.psk_modes
+        if self._session is not None:
+            self._hello.pre_shared_key = offered_psk(self._session)
+            self._hello.early_data = self._may_send_early_data()
         self._client_hello = codec.build_client_hello(self._hello)
+        if self._session is not None:
+            suite = self._session.suite
+            ks = kernels(self._backend)
+            self._psk_early = ks.early(suite, self._session.psk, False, None)
+            self._client_hello = bind(self._client_hello, suite, self._psk_early.binder_key, ks)
         self._retried = None  # the HelloRetryRequest, once one came
         self._ccs_sent = False
         self._ccs_allowed = True
@@ -88,6 +122,91 @@ class ClientConnection(Connection):
         self._group = None
         self._state = ClientState.WAIT_SH
         self._write_plaintext(ContentType.handshake, self._client_hello, 0x0301)
+        if self._hello.early_data:
+            self._start_early_data()
+
+    # --- resumption and 0-RTT (2.2, 2.3, 4.2.10, 4.2.11) -------------------------------------
+
+    def _session_to_offer(self, session: Session | None) -> Session | None:
+        """The given session, else one from the config's cache, if it can be offered here."""
+        config = self._config
+        if not config._prepared.psk_modes:
+            return None
+        if session is not None:
+            if not isinstance(session, Session):
+                raise LocalProtocolError("session is a Session, not %s" % type(session).__name__)
+            if session.server_name != self._server_name:
+                raise LocalProtocolError("the session is for server name %r, not %r"
+                                         % (session.server_name, self._server_name))
+        else:
+            session = config.session_cache.take(self._server_name)
+        if session is None or not session.is_valid():
+            return None
+        if session.suite.hash_name not in config._prepared.hash_names:
+            return None  # a PSK goes with a cipher suite of its hash (4.2.11)
+        return session
+
+    def _may_send_early_data(self) -> bool:
+        """0-RTT needs data, a ticket allowing that much, and its suite and ALPN offered."""
+        session, data = self._session, self._early_data
+        if data is None or not 0 < session.max_early_data >= len(data):
+            return False
+        alpn = session.alpn_protocol
+        return session.cipher_suite in self._config.cipher_suites and (
+            alpn is None or alpn.encode("latin-1") in self._config._prepared.alpn)
+
+    def _start_early_data(self) -> None:
+        """After the ClientHello (and a compatibility change_cipher_spec, D.4): the early
+        traffic key, and the data given at construction."""
+        session = self._session
+        suite = session.suite
+        ks = kernels(self._backend)
+        hello_hash = hashlib.new(suite.hash_name, self._client_hello).digest()
+        secret = ks.early(suite, session.psk, False, hello_hash).client_early_traffic
+        key, iv, _ = ks.traffic(suite, secret)
+        write_keylog(self._config.keylog_file, self.client_random,
+                     (("CLIENT_EARLY_TRAFFIC_SECRET", secret),))
+        self._send_compat_ccs()
+        self._set_write_secret(secret, key, iv, suite=suite)
+        self._early_open = True
+        self._early_left = session.max_early_data - len(self._early_data)
+        if self._early_data:
+            self._write_early_data(bytes(self._early_data))
+
+    def _write_early_data(self, data: bytes) -> None:
+        if self._write_pending is not None:
+            self._install_write_key()
+        self._records.write(ContentType.application_data, data)
+
+    def send_early_data(self, data) -> None:
+        """Queue more 0-RTT data: possible when ``early_data`` was given at construction and
+        the session allows it, until the server's flight is read, within the ticket's
+        max_early_data_size (RFC 8446 4.2.10)."""
+        _check_bytes(data, "send_early_data")
+        if not self._early_open:
+            raise LocalProtocolError("0-RTT data cannot be sent now (none offered, or the "
+                                     "server's answer came)")
+        data = bytes(data)
+        if len(data) > self._early_left:
+            raise LocalProtocolError("%d bytes of 0-RTT data exceed what the ticket allows "
+                                     "(%d left)" % (len(data), self._early_left))
+        if data:
+            self._early_left -= len(data)
+            self._early_data += data
+            self._write_early_data(data)
+
+    @property
+    def early_data_open(self) -> bool:
+        """True while :meth:`send_early_data` may be called."""
+        return self._early_open
+
+    def _end_early_data(self, accepted: bool) -> None:
+        """The server's answer to our 0-RTT offer; refused, the handshake key writes now."""
+        self._early_open = False
+        self._early_data_accepted = accepted
+        if not accepted and self._client_hs_keys is not None:
+            self._set_write_secret(*self._client_hs_keys)
+            self._client_hs_keys = None
 
     # --- ServerHello and HelloRetryRequest (4.1.3, 4.1.4) -------------------------------------
 
@@ -121,20 +240,31 @@ class ClientConnection(Connection):
                 raise UnsupportedExtensionError("ServerHello carries extension %d" % ext_type)
         if self._retried is not None and suite is not self.suite:
             raise IllegalParameterError("the cipher suite differs from the HelloRetryRequest's")
+        if hello.pre_shared_key is not None:
+            self._check_selected_psk(hello.pre_shared_key, suite)
+        modes = self._config._prepared.psk_modes
         if hello.key_share is None:
-            raise MissingExtensionError("ServerHello without key_share")
-        group_code, server_share = hello.key_share
-        group = GROUP_NAMES.get(group_code)
-        share = self._shares.get(group)
-        if share is None:
-            raise IllegalParameterError("ServerHello key_share for a group we sent no share for")
-        shared_secret = share.exchange(server_share)
+            if not self._resumed or PSK_KE not in modes:
+                raise MissingExtensionError("ServerHello without key_share")
+            shared_secret = group = None  # psk_ke: no (EC)DHE (4.2.9)
+        else:
+            if self._resumed and PSK_DHE_KE not in modes:
+                raise IllegalParameterError("key_share in a psk_ke resumption (4.2.9)")
+            group_code, server_share = hello.key_share
+            group = GROUP_NAMES.get(group_code)
+            share = self._shares.get(group)
+            if share is None:
+                raise IllegalParameterError("ServerHello key_share for a group we sent no "
+                                            "share for")
+            shared_secret = share.exchange(server_share)
         self._group = group
         if self._schedule is None:
             self.suite = suite
             self._schedule = KeySchedule(suite)
             self._schedule.update(self._client_hello)
         schedule = self._schedule
+        if self._resumed:
+            schedule.use_early_secret(self._psk_early.secret)
         schedule.update(message)
         stage = schedule.handshake_traffic(shared_secret)
         self._client_hs, self._server_hs = stage.client.secret, stage.server.secret
@@ -143,8 +273,23 @@ class ClientConnection(Connection):
             ("SERVER_HANDSHAKE_TRAFFIC_SECRET", self._server_hs),
         ))
         self._set_read_secret(*stage.server)
-        self._set_write_secret(*stage.client)  # alerts from now on are protected (section 6)
+        if self._early_open and self._resumed:
+            self._client_hs_keys = stage.client  # the early key writes until EndOfEarlyData
+        else:
+            if self._early_open:
+                self._end_early_data(False)
+            self._set_write_secret(*stage.client)  # alerts from now on are protected (6)
         self._state = ClientState.WAIT_EE
+
+    def _check_selected_psk(self, selected: int, suite) -> None:
+        """The server resumes our session: its identity, with a suite of its hash (4.2.11)."""
+        if self._session is None:
+            raise UnsupportedExtensionError("pre_shared_key in ServerHello, none offered")
+        if selected != 0:
+            raise IllegalParameterError("the server selected PSK identity %d of 1" % selected)
+        if suite.hash_name != self._session.suite.hash_name:
+            raise IllegalParameterError("the server resumes with a suite of another hash")
+        self._resumed = True
 
     def _on_hello_retry_request(self, hello, suite, message: bytes) -> None:
         if self._retried is not None:
@@ -173,7 +318,19 @@ class ClientConnection(Connection):
         self._hello.other_extensions = [
             e for e in self._hello.other_extensions if e[0] != ET.early_data
         ]
+        self._hello.early_data = False
+        if self._early_open:
+            self._end_early_data(False)
+        session = self._session
+        if session is not None and session.suite.hash_name != suite.hash_name:
+            session = self._session = self._hello.pre_shared_key = None  # of no use (4.1.2)
+        if session is not None:
+            self._hello.pre_shared_key = offered_psk(session)  # the age now
         self._client_hello = codec.build_client_hello(self._hello)
+        if session is not None:
+            self._client_hello = bind(self._client_hello, session.suite,
+                                      self._psk_early.binder_key, kernels(self._backend),
+                                      self._schedule)
         self._schedule.update(self._client_hello)
         self._send_compat_ccs()
         self._write_plaintext(ContentType.handshake, self._client_hello)
@@ -211,8 +368,17 @@ class ClientConnection(Connection):
             )
         if extensions.server_name_acknowledged and self._hello.server_name is None:
             raise UnsupportedExtensionError("server_name acknowledged but not sent")
+        if extensions.early_data:
+            if not (self._early_open and self._resumed):
+                raise UnsupportedExtensionError("early_data accepted, none offered")
+            session = self._session
+            if self.suite.name != session.cipher_suite or self._alpn != session.alpn_protocol:
+                raise IllegalParameterError("0-RTT accepted with another suite or ALPN (4.2.10)")
+            self._end_early_data(True)
+        elif self._early_open:
+            self._end_early_data(False)
         self._schedule.update(message)
-        self._state = ClientState.WAIT_CERT_CR
+        self._state = ClientState.WAIT_FINISHED if self._resumed else ClientState.WAIT_CERT_CR
 
     def _on_certificate_request(self, message: bytes, events: list) -> None:
         request = codec.parse_certificate_request(message[4:])
@@ -262,10 +428,17 @@ class ClientConnection(Connection):
         self._set_read_secret(*stage.server)
         self._ccs_allowed = False
         self._send_compat_ccs()
+        if self._early_data_accepted:
+            self._send_handshake(codec.END_OF_EARLY_DATA)  # under the early key (4.5)
+            schedule.update(codec.END_OF_EARLY_DATA)
+            self._set_write_secret(*self._client_hs_keys)
+            self._client_hs_keys = None
         flight = []
         if self._certificate_request is not None:
             flight.extend(self._client_certificate())
-        flight.append(codec.build_finished(codec.Finished(schedule.finished(self._client_hs))))
+        finished = codec.build_finished(codec.Finished(schedule.finished(self._client_hs)))
+        schedule.update(finished)  # for the resumption master secret (7.1)
+        flight.append(finished)
         self._send_handshake(b"".join(flight))
         self._set_write_secret(*stage.client)
         write_keylog(self._config.keylog_file, self.client_random, (
@@ -274,10 +447,16 @@ class ClientConnection(Connection):
         self._client_hs = self._server_hs = None
         self.handshake_complete = True
         self._state = ClientState.CONNECTED
+        if self._resumed:
+            self._peer_chain = self._session.peer_chain
+        if self._early_data is not None and not self._early_data_accepted:
+            self._early_data_accepted = False
+            events.append(EarlyDataRejected(bytes(self._early_data)))
         events.append(HandshakeComplete(
             cipher_suite=self.suite.name, group=self._group, alpn_protocol=self._alpn,
             server_name=self._server_name, peer_chain=self._peer_chain,
-            signature_scheme=self._peer_scheme,
+            signature_scheme=self._peer_scheme, resumed=self._resumed,
+            early_data_accepted=self._early_data_accepted,
         ))
 
     def _client_certificate(self) -> list:
@@ -312,7 +491,20 @@ class ClientConnection(Connection):
     # --- after the handshake (4.6) --------------------------------------------------------
 
     def _on_new_session_ticket(self, message: bytes, events: list) -> None:
-        codec.parse_new_session_ticket(message[4:])  # checked, then ignored: no resumption
+        """A ticket (4.6.1): a Session for the cache and a SessionTicketReceived event; a
+        lifetime of zero means no ticket, and none is kept if we resume with no mode."""
+        ticket = codec.parse_new_session_ticket(message[4:])
+        if not ticket.ticket_lifetime or not self._config._prepared.psk_modes:
+            return
+        schedule = self._schedule
+        if self._resumption_master is None:
+            self._resumption_master = schedule.resumption_master_secret()
+        session = session_from_ticket(
+            ticket, schedule.ticket_psk(self._resumption_master, ticket.ticket_nonce), self.suite,
+            server_name=self._server_name, alpn_protocol=self._alpn, peer_chain=self._peer_chain)
+        self.session = session
+        self._config.session_cache.add(session)
+        events.append(SessionTicketReceived(session))
 
 
 ClientConnection._handlers = handler_table(ClientConnection, CLIENT_TRANSITIONS)

@@ -40,6 +40,8 @@ class ClientHello:
     alpn_protocols: list | None = None
     cookie: bytes | None = None
     psk_key_exchange_modes: bytes | None = None
+    early_data: bool = False  # the early_data indication (section 4.2.10)
+    pre_shared_key: ext.OfferedPsks | None = None  # always the last extension (4.2.11)
     other_extensions: list = dataclasses.field(default_factory=list)
     legacy_version: int = LEGACY_VERSION
     # every extension as received, (type, body) in wire order: what a second ClientHello is
@@ -77,12 +79,17 @@ def parse_client_hello(body: bytes) -> ClientHello:
     hello.received_extensions = extensions
     for index, (ext_type, data) in enumerate(extensions):
         decoder = _CH_DECODERS.get(ext_type)
-        if decoder is None:
-            if ext_type == ET.pre_shared_key and index != len(extensions) - 1:
-                raise IllegalParameterError("pre_shared_key is not the last extension")
-            hello.other_extensions.append((ext_type, data))
-        else:
+        if decoder is not None:
             setattr(hello, decoder[0], decoder[1](data))
+        elif ext_type == ET.pre_shared_key:
+            if index != len(extensions) - 1:
+                raise IllegalParameterError("pre_shared_key is not the last extension")
+            hello.pre_shared_key = ext.decode_offered_psks(data)
+        elif ext_type == ET.early_data:
+            ext.decode_early_data_indication(data)
+            hello.early_data = True
+        else:
+            hello.other_extensions.append((ext_type, data))
     return hello
 
 
@@ -102,7 +109,8 @@ def _encoded(ext_type: int, values, encoder) -> bytes:
 def build_client_hello(hello: ClientHello) -> bytes:
     parts = []
     if hello.server_name is not None:
-        parts.append(ext.encode_server_name(hello.server_name))
+        parts.append(_encoded(ET.server_name, (hello.server_name,),
+                              lambda names: ext.encode_server_name(names[0])))
     if hello.supported_versions is not None:
         parts.append(_encoded(ET.supported_versions, hello.supported_versions,
                               ext.encode_supported_versions_list))
@@ -121,12 +129,16 @@ def build_client_hello(hello: ClientHello) -> bytes:
     if hello.cookie is not None:
         parts.append(ext.encode_cookie(hello.cookie))
     if hello.psk_key_exchange_modes is not None:
-        modes = opaque8(hello.psk_key_exchange_modes)
-        parts.append(ext.extension(ET.psk_key_exchange_modes, modes))
+        parts.append(_encoded(ET.psk_key_exchange_modes, hello.psk_key_exchange_modes,
+                              lambda modes: ext.encode_psk_modes(bytes(modes))))
+    if hello.early_data:
+        parts.append(ext.EARLY_DATA_INDICATION)
     for ext_type, data in hello.other_extensions:
         parts.append(ext.extension(ext_type, data))
     if hello.key_share is not None:
         parts.append(ext.encode_client_shares(hello.key_share))
+    if hello.pre_shared_key is not None:
+        parts.append(ext.encode_offered_psks(hello.pre_shared_key))
     body = b"".join((
         u16(hello.legacy_version), hello.random, opaque8(hello.legacy_session_id),
         _encoded(-1, hello.cipher_suites, uint16_list), opaque8(hello.legacy_compression_methods),
@@ -146,6 +158,7 @@ class ServerHello:
     key_share: tuple | None = None  # (group, key_exchange) in a ServerHello
     selected_group: int | None = None  # in a HelloRetryRequest
     cookie: bytes | None = None  # in a HelloRetryRequest
+    pre_shared_key: int | None = None  # selected_identity in a ServerHello (4.2.11)
     legacy_compression_method: int = 0
     other_extensions: list = dataclasses.field(default_factory=list)
     legacy_version: int = LEGACY_VERSION
@@ -179,6 +192,8 @@ def parse_server_hello(body: bytes) -> ServerHello:
                 hello.key_share = ext.decode_server_share(data)
         elif ext_type == ET.cookie and retry:
             hello.cookie = ext.decode_cookie(data)
+        elif ext_type == ET.pre_shared_key and not retry:
+            hello.pre_shared_key = ext.decode_selected_identity(data)
         else:
             hello.other_extensions.append((ext_type, data))
     return hello
@@ -186,6 +201,8 @@ def parse_server_hello(body: bytes) -> ServerHello:
 
 def build_server_hello(hello: ServerHello) -> bytes:
     parts = []
+    if hello.pre_shared_key is not None:
+        parts.append(ext.encode_selected_identity(hello.pre_shared_key))
     if hello.key_share is not None:
         parts.append(ext.encode_server_share(*hello.key_share))
     if hello.selected_group is not None:
@@ -211,6 +228,7 @@ class EncryptedExtensions:
     alpn_protocol: bytes | None = None
     server_name_acknowledged: bool = False
     supported_groups: list | None = None
+    early_data: bool = False  # the server accepts the client's 0-RTT data (4.2.10)
     other_extensions: list = dataclasses.field(default_factory=list)
 
 
@@ -229,6 +247,9 @@ def parse_encrypted_extensions(body: bytes) -> EncryptedExtensions:
             message.server_name_acknowledged = True
         elif ext_type == ET.supported_groups:
             message.supported_groups = ext.decode_uint16_list(data)
+        elif ext_type == ET.early_data:
+            ext.decode_early_data_indication(data)
+            message.early_data = True
         else:
             message.other_extensions.append((ext_type, data))
     reader.expect_end()
@@ -243,6 +264,8 @@ def build_encrypted_extensions(message: EncryptedExtensions) -> bytes:
         parts.append(ext.encode_server_name(None))
     if message.alpn_protocol is not None:
         parts.append(ext.encode_alpn([message.alpn_protocol]))
+    if message.early_data:
+        parts.append(ext.EARLY_DATA_INDICATION)
     for ext_type, data in message.other_extensions:
         parts.append(ext.extension(ext_type, data))
     return handshake(HT.encrypted_extensions, ext.extension_block(parts))
@@ -374,13 +397,15 @@ def build_key_update(message: KeyUpdate) -> bytes:
 
 @dataclasses.dataclass
 class NewSessionTicket:
-    """NewSessionTicket (section 4.6.1): parsed to check its form, then ignored."""
+    """NewSessionTicket (section 4.6.1); ``max_early_data`` is the ticket's early_data
+    extension (None when absent), the other extensions are kept as (type, body) pairs."""
 
     ticket_lifetime: int
     ticket_age_add: int
     ticket_nonce: bytes
     ticket: bytes
-    extensions: list
+    extensions: list = dataclasses.field(default_factory=list)
+    max_early_data: int | None = None
 
 
 def parse_new_session_ticket(body: bytes) -> NewSessionTicket:
@@ -391,16 +416,32 @@ def parse_new_session_ticket(body: bytes) -> NewSessionTicket:
     ticket = reader.opaque(2, minimum=1)
     extensions = ext.read_extensions(reader)
     reader.expect_end()
-    return NewSessionTicket(lifetime, age_add, nonce, ticket, extensions)
+    message = NewSessionTicket(lifetime, age_add, nonce, ticket, [])
+    for ext_type, data in extensions:
+        if ext_type == ET.early_data:
+            message.max_early_data = ext.decode_max_early_data(data)
+        else:
+            message.extensions.append((ext_type, data))
+    return message
 
 
 def build_new_session_ticket(message: NewSessionTicket) -> bytes:
+    parts = [ext.extension(t, d) for t, d in message.extensions]
+    if message.max_early_data is not None:
+        parts.insert(0, ext.encode_max_early_data(message.max_early_data))
     body = b"".join((
         message.ticket_lifetime.to_bytes(4, "big"), message.ticket_age_add.to_bytes(4, "big"),
-        opaque8(message.ticket_nonce), opaque16(message.ticket),
-        ext.extension_block(ext.extension(t, d) for t, d in message.extensions),
+        opaque8(message.ticket_nonce), opaque16(message.ticket), ext.extension_block(parts),
     ))
     return handshake(HT.new_session_ticket, body)
+
+
+END_OF_EARLY_DATA = handshake(HT.end_of_early_data, b"")  # EndOfEarlyData (section 4.5)
+
+
+def parse_end_of_early_data(body: bytes) -> None:
+    if body:
+        raise DecodeError("EndOfEarlyData of %d bytes; it is empty" % len(body))
 
 
 def message_hash(hash_of_client_hello: bytes) -> bytes:

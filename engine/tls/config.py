@@ -10,7 +10,8 @@ from typing import Sequence
 from ..errors import LocalProtocolError
 from .certificates import Credential
 from .constants import (
-    CIPHER_SUITES, GROUP_CODES, GROUPS, SIGNATURE_SCHEME_CODES, SIGNATURE_SCHEMES, SUITE_BY_NAME,
+    CIPHER_SUITES, GROUP_CODES, GROUPS, MAX_TICKET_LIFETIME, PSK_MODES, SIGNATURE_SCHEME_CODES,
+    SIGNATURE_SCHEMES, SUITE_BY_NAME, PskKeyExchangeMode,
 )
 
 VERIFY_CLIENT = ("none", "request", "require")
@@ -83,6 +84,31 @@ def _check_common(config) -> None:
         inputs.crl_ders(config.crls)  # CRLError now for a CRL that cannot be read
 
 
+def _check_resumption(config) -> None:
+    """ServerConfig's ticket and 0-RTT fields, with their defaults made."""
+    from .replay import AntiReplay
+    from .tickets import PeerChains, TicketKeys
+
+    set_ = object.__setattr__
+    _check_count("ticket_count", config.ticket_count, 0, 16)
+    _check_count("ticket_lifetime", config.ticket_lifetime, 1, MAX_TICKET_LIFETIME)
+    _check_count("max_early_data", config.max_early_data, 0, 0xFFFFFFFF)
+    set_(config, "psk_key_exchange_modes", _check_psk_modes(config.psk_key_exchange_modes))
+    set_(config, "_peer_chains", PeerChains())
+    if config.ticket_keys is None:
+        set_(config, "ticket_keys", TicketKeys())
+    elif not isinstance(config.ticket_keys, TicketKeys):
+        raise LocalProtocolError("ticket_keys is a TicketKeys, not %s"
+                                 % type(config.ticket_keys).__name__)
+    if config.anti_replay is None and config.max_early_data:
+        set_(config, "anti_replay", AntiReplay())
+    elif config.anti_replay is True:
+        set_(config, "anti_replay", AntiReplay())
+    elif config.anti_replay not in (None, False) and not hasattr(config.anti_replay, "accept"):
+        raise LocalProtocolError("anti_replay is an AntiReplay or False, not %s"
+                                 % type(config.anti_replay).__name__)
+
+
 def _credential(keystore) -> Credential:
     if not all(hasattr(keystore, a) for a in ("private_key", "certificate", "chain")):
         raise LocalProtocolError("a certificate is given as a KeyStore, not %s"
@@ -90,11 +116,31 @@ def _credential(keystore) -> Credential:
     return Credential(keystore)
 
 
+def _check_psk_modes(modes) -> tuple:
+    """psk_key_exchange_modes by name (RFC 8446 4.2.9); empty turns resumption off."""
+    if isinstance(modes, str):
+        raise LocalProtocolError("psk_key_exchange_modes is a list of mode names, not one str")
+    modes = tuple(modes)
+    for mode in modes:
+        if mode not in PSK_MODES:
+            raise LocalProtocolError("unknown PSK key exchange mode %r (known: %s)"
+                                     % (mode, ", ".join(PSK_MODES)))
+    return modes
+
+
+def _check_count(name: str, value, low: int, high: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise LocalProtocolError("%s must be an int from %d to %d, not %r"
+                                 % (name, low, high, value))
+
+
 class _Prepared:
     """Code points computed from a configuration's names (shared by both sides)."""
 
     def __init__(self, config):
+        self.psk_modes = bytes(PskKeyExchangeMode[m] for m in config.psk_key_exchange_modes)
         self.suites = tuple(SUITE_BY_NAME[name] for name in config.cipher_suites)
+        self.hash_names = frozenset(suite.hash_name for suite in self.suites)
         self.suite_codes = tuple(suite.code for suite in self.suites)
         self.group_codes = tuple(GROUP_CODES[name] for name in config.groups)
         self.scheme_codes = tuple(SIGNATURE_SCHEME_CODES[name] for name in config.signature_schemes)
@@ -103,7 +149,15 @@ class _Prepared:
 
 @dataclasses.dataclass(frozen=True)
 class ClientConfig:
-    """What a client offers and how it checks the server (see API: engine.tls)."""
+    """What a client offers and how it checks the server (see API: engine.tls).
+
+    Resumption (RFC 8446 2.2): the tickets the server sends go into ``session_cache`` (a
+    :class:`~engine.tls.session.SessionCache` of ``session_cache_size`` server names; 0 turns
+    it off), and a connection made without a session takes one from it.
+    ``psk_key_exchange_modes`` are the modes offered with a ticket: ``psk_dhe_ke`` (a fresh
+    (EC)DHE exchange too, forward secret) by default; add ``psk_ke`` to let the server skip
+    it; empty to ask for no tickets at all.
+    """
 
     trust: object = None
     server_name: str | None = None
@@ -118,11 +172,18 @@ class ClientConfig:
     middlebox_compat: bool = True
     keylog_file: str | None = None
     verify_time: datetime.datetime | None = None
+    session_cache_size: int = 256
+    psk_key_exchange_modes: Sequence[str] = ("psk_dhe_ke",)
 
     def __post_init__(self):
+        from .session import SessionCache
+
         set_ = object.__setattr__
         set_(self, "cipher_suites", _check_names("cipher suite", self.cipher_suites, CIPHER_SUITES))
         set_(self, "groups", _check_names("group", self.groups, GROUPS))
+        _check_count("session_cache_size", self.session_cache_size, 0, 1 << 20)
+        set_(self, "psk_key_exchange_modes", _check_psk_modes(self.psk_key_exchange_modes))
+        set_(self, "session_cache", SessionCache(self.session_cache_size))
         set_(self, "key_share_groups", tuple(self.key_share_groups))
         for group in self.key_share_groups:
             if group not in self.groups:
@@ -145,6 +206,15 @@ class ServerConfig:
     share for is used, else a HelloRetryRequest asks for the first one the client supports.
     By default the hybrid X25519MLKEM768 comes first (when a client sends its share, as
     Chromium does), then x25519.
+
+    Resumption (RFC 8446 2.2, 4.6.1): after each handshake the server sends ``ticket_count``
+    NewSessionTickets (2, as OpenSSL; 0 for none) valid ``ticket_lifetime`` seconds (at most 7
+    days), sealed with ``ticket_keys`` (a :class:`~engine.tls.tickets.TicketKeys`; by default
+    random keys of this config, rotated hourly). ``psk_key_exchange_modes``, in the server's
+    order of preference, are the modes it resumes with: ``psk_dhe_ke`` only by default; empty
+    turns resumption off. 0-RTT (2.3, 4.2.10) is off unless ``max_early_data`` (bytes a client
+    may send before the handshake ends) is set; ``anti_replay`` is then an
+    :class:`~engine.tls.replay.AntiReplay` by default, or False to accept replays.
     """
 
     certificates: Sequence = ()
@@ -157,9 +227,16 @@ class ServerConfig:
     signature_schemes: Sequence[str] = SIGNATURE_SCHEMES
     keylog_file: str | None = None
     verify_time: datetime.datetime | None = None
+    ticket_count: int = 2
+    ticket_lifetime: int = 7200
+    ticket_keys: object = None
+    psk_key_exchange_modes: Sequence[str] = ("psk_dhe_ke",)
+    max_early_data: int = 0
+    anti_replay: object = None
 
     def __post_init__(self):
         set_ = object.__setattr__
+        _check_resumption(self)
         if not self.certificates:
             raise LocalProtocolError("a server needs at least one certificate (KeyStore)")
         if self.verify_client not in VERIFY_CLIENT:

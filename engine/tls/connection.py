@@ -23,7 +23,7 @@ from ..records import RecordLayer, Stop
 from ..records._suites import suite_named
 from . import codec
 from .constants import MAX_HANDSHAKE_MESSAGE, ContentType, HandshakeType, KeyUpdateRequest
-from .events import AlertReceived, ApplicationData, ConnectionClosed
+from .events import AlertReceived, ApplicationData, ConnectionClosed, EarlyDataReceived
 from .key_schedule import derive_secret, hkdf_expand_label, kernels, next_traffic_secret
 from .record_layer import check_plaintext_record, read_error
 
@@ -70,10 +70,12 @@ class Connection:
         # (the application keys of a connection closed at once) cost nothing.
         self._read_pending: bytes | None = None
         self._write_pending: bytes | None = None
+        self._write_suite = None  # the suite of a pending 0-RTT write key (see _set_write_secret)
         self._read_protected = False  # a read key is set: the peer's records are protected
         self._write_protected = False  # a write key is set: our records are protected
         self._update_after: int | None = None  # records per write key; None: the suite's
         self._early_data_budget = 0  # bytes of rejected 0-RTT records still to skip
+        self._early_data_left: int | None = None  # accepted 0-RTT: bytes the client may send
         self._handshake_buffer = bytearray()
         self._read_keys_changed = False
         self.suite = None  # CipherSuite once negotiated
@@ -125,8 +127,9 @@ class Connection:
                 data = b""
                 if plaintext:
                     if not self.handshake_complete or self._handshake_buffer:
-                        self._check_application_data()
-                    events.append(ApplicationData(plaintext))
+                        self._on_early_data(plaintext, events)  # else unexpected_message
+                    else:
+                        events.append(ApplicationData(plaintext))
                 stop = records.stop
                 if not stop:
                     if not plaintext:
@@ -272,7 +275,18 @@ class Connection:
         self._early_data_budget -= length
         return True
 
+    def _on_early_data(self, plaintext: bytes, events: list) -> None:
+        """Application data before the handshake is complete: 0-RTT data the server accepted,
+        within its max_early_data_size (RFC 8446 4.2.10), else unexpected_message."""
+        self._check_application_data()
+        if len(plaintext) > self._early_data_left:
+            raise UnexpectedMessageError("more 0-RTT data than max_early_data_size (4.2.10)")
+        self._early_data_left -= len(plaintext)
+        events.append(EarlyDataReceived(plaintext))
+
     def _check_application_data(self) -> None:
+        if self._early_data_left is not None and not self._handshake_buffer:
+            return  # 0-RTT data, read under the client's early traffic key
         if not self.handshake_complete:
             raise UnexpectedMessageError("application data before the handshake is complete")
         if self._handshake_buffer:
@@ -357,9 +371,11 @@ class Connection:
         self._read_keys_changed = True
 
     def _set_write_secret(self, secret: bytes, key: bytes | None = None,
-                          iv: bytes | None = None) -> None:
-        """Write from now on with the keys of a traffic secret; made on the next write."""
+                          iv: bytes | None = None, suite=None) -> None:
+        """Write from now on with the keys of a traffic secret; made on the next write.
+        ``suite``: the session's, for 0-RTT keys set before the handshake has chosen one."""
         self._write_pending = (secret, key, iv)
+        self._write_suite = suite
         self._write_protected = True
 
     def _after_write(self, written: int) -> None:
@@ -381,7 +397,7 @@ class Connection:
         self._records.set_key(False, suite_named(self.suite.name), key, iv)
 
     def _install_write_key(self) -> None:
-        suite = suite_named(self.suite.name)
+        suite = suite_named((self._write_suite or self.suite).name)
         key, iv = self._traffic_keys(self._write_pending)
         self._write_pending = None
         limit = suite.update_after if self._update_after is None else self._update_after

@@ -16,6 +16,7 @@ LEGACY_VERSION = 0x0303
 MAX_PLAINTEXT = 1 << 14  # RFC 8446 section 5.1
 MAX_CIPHERTEXT = (1 << 14) + 256  # RFC 8446 section 5.2
 MAX_HANDSHAKE_MESSAGE = (1 << 16) + 4096  # our bound on one handshake message body
+MAX_TICKET_LIFETIME = 604800  # seconds: seven days (RFC 8446 section 4.6.1)
 
 
 class ContentType(enum.IntEnum):
@@ -58,6 +59,16 @@ class ExtensionType(enum.IntEnum):
     certificate_authorities = 47
     signature_algorithms_cert = 50
     key_share = 51
+
+
+class PskKeyExchangeMode(enum.IntEnum):
+    """PskKeyExchangeMode (RFC 8446 section 4.2.9)."""
+
+    psk_ke = 0
+    psk_dhe_ke = 1
+
+
+PSK_MODES = tuple(mode.name for mode in PskKeyExchangeMode)
 
 
 class KeyUpdateRequest(enum.IntEnum):

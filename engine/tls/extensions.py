@@ -228,3 +228,91 @@ def decode_psk_modes(body: bytes) -> bytes:
     modes = reader.opaque(1, minimum=1)
     reader.expect_end()
     return modes
+
+
+def encode_psk_modes(modes: bytes) -> bytes:
+    return extension(ET.psk_key_exchange_modes, opaque8(modes))
+
+
+# --- early_data (section 4.2.10) -----------------------------------------------------------
+
+
+def decode_early_data_indication(body: bytes) -> None:
+    """The empty early_data of a ClientHello or EncryptedExtensions."""
+    if body:
+        raise DecodeError("early_data extension of %d bytes where it is empty" % len(body))
+
+
+def decode_max_early_data(body: bytes) -> int:
+    """``uint32 max_early_data_size`` of a NewSessionTicket's early_data."""
+    reader = _whole(body)
+    size = reader.uint32()
+    reader.expect_end()
+    return size
+
+
+EARLY_DATA_INDICATION = extension(ET.early_data, b"")
+
+
+def encode_max_early_data(size: int) -> bytes:
+    return extension(ET.early_data, size.to_bytes(4, "big"))
+
+
+# --- pre_shared_key (section 4.2.11) -------------------------------------------------------
+
+
+class OfferedPsks:
+    """OfferedPsks of a ClientHello: ``identities`` as (identity, obfuscated_ticket_age)
+    pairs and one binder for each; ``binders_size`` is the length of the binders vector with
+    its prefix, which the ClientHello ends with (what a binder does not cover, 4.2.11.2)."""
+
+    __slots__ = ("identities", "binders", "binders_size")
+
+    def __init__(self, identities: list, binders: list, binders_size: int = 0):
+        self.identities = identities
+        self.binders = binders
+        self.binders_size = binders_size or 2 + sum(1 + len(b) for b in binders)
+
+    def __eq__(self, other) -> bool:
+        return (isinstance(other, OfferedPsks) and self.identities == other.identities
+                and self.binders == other.binders)
+
+    def __repr__(self) -> str:
+        return "OfferedPsks(%d identities)" % len(self.identities)
+
+
+def decode_offered_psks(body: bytes) -> OfferedPsks:
+    """``PskIdentity identities<7..2^16-1>; PskBinderEntry binders<33..2^16-1>``; a count of
+    binders other than the count of identities is illegal_parameter (4.2.11)."""
+    reader = _whole(body)
+    identities = []
+    with reader.vector(2, minimum=7):
+        while not reader.at_end():
+            identity = reader.opaque(2, minimum=1)
+            identities.append((identity, reader.uint32()))
+    start = reader.pos
+    binders = []
+    with reader.vector(2, minimum=33):
+        while not reader.at_end():
+            binders.append(reader.opaque(1, minimum=32))
+    reader.expect_end()
+    if len(binders) != len(identities):
+        raise IllegalParameterError("%d PSK binders for %d identities"
+                                    % (len(binders), len(identities)))
+    return OfferedPsks(identities, binders, len(body) - start)
+
+
+def encode_offered_psks(psks: OfferedPsks) -> bytes:
+    identities = b"".join(opaque16(identity) + age.to_bytes(4, "big")
+                          for identity, age in psks.identities)
+    binders = b"".join(opaque8(binder) for binder in psks.binders)
+    return extension(ET.pre_shared_key, opaque16(identities) + opaque16(binders))
+
+
+def decode_selected_identity(body: bytes) -> int:
+    """``uint16 selected_identity`` of a ServerHello's pre_shared_key."""
+    return decode_supported_version(body)
+
+
+def encode_selected_identity(index: int) -> bytes:
+    return extension(ET.pre_shared_key, u16(index))

@@ -1,6 +1,7 @@
 """The TLS 1.3 key schedule (RFC 8446 section 7.1) and its transcript hash (4.4.1).
 
-    0 -> HKDF-Extract = Early Secret -> Derive-Secret(., "derived", "")
+    PSK (or 0) -> HKDF-Extract = Early Secret -> binder key, c e traffic, e exp master,
+                                                Derive-Secret(., "derived", "")
     (EC)DHE -> HKDF-Extract = Handshake Secret -> c/s hs traffic, Derive-Secret(., "derived", "")
     0 -> HKDF-Extract = Master Secret -> c/s ap traffic, exp master, res master
 
@@ -114,6 +115,17 @@ class TrafficKeys(NamedTuple):
     iv: bytes
 
 
+class EarlyStage(NamedTuple):
+    """What the early stage derives from a PSK (section 7.1): the early secret and the binder
+    key (section 4.2.11.2); with the hash of the ClientHello, also the client early traffic
+    secret (0-RTT keys) and the early exporter master secret, else None."""
+
+    secret: bytes
+    binder_key: bytes
+    client_early_traffic: bytes | None
+    early_exporter: bytes | None
+
+
 class Stage(NamedTuple):
     """What the handshake or application stage derives (section 7.1).
 
@@ -143,6 +155,25 @@ class PythonKernels:
     """The stages in Python (HMAC from OpenSSL through hashlib)."""
 
     name = "python"
+
+    @staticmethod
+    def early(suite: CipherSuite, psk: bytes, external: bool,
+              hello_hash: bytes | None) -> EarlyStage:
+        """The early stage of a PSK: "ext binder" for an external PSK, else "res binder"."""
+        name, size = suite.hash_name, suite.hash_len
+        empty = _no_psk(name, size)[2]
+        secret = hkdf_extract(name, bytes(size), psk or bytes(size))
+        binder = derive_secret(name, secret, b"ext binder" if external else b"res binder", empty)
+        if hello_hash is None:
+            return EarlyStage(secret, binder, None, None)
+        return EarlyStage(secret, binder, derive_secret(name, secret, b"c e traffic", hello_hash),
+                          derive_secret(name, secret, b"e exp master", hello_hash))
+
+    @staticmethod
+    def expand_label(suite: CipherSuite, secret: bytes, label: bytes, context: bytes,
+                     length: int) -> bytes:
+        """HKDF-Expand-Label with the suite's hash (section 7.1)."""
+        return hkdf_expand_label(suite.hash_name, secret, label, context, length)
 
     @staticmethod
     def handshake(suite: CipherSuite, early_secret: bytes | None, shared: bytes,
@@ -201,6 +232,29 @@ class NativeKernels:
                                  data[keys + 2 * k + 12:]),
                      data[2 * n:3 * n])
 
+    def early(self, suite: CipherSuite, psk: bytes, external: bool,
+              hello_hash: bytes | None) -> EarlyStage:
+        n = suite.hash_len
+        out = self._ffi.new("unsigned char[]", 4 * n)
+        rc = self._lib.engine_ks_early(self._hash(suite), psk, len(psk), 1 if external else 0,
+                                       hello_hash if hello_hash is not None else self._ffi.NULL,
+                                       out, len(out))
+        if rc != 0:
+            raise ValueError("the key schedule kernel failed (code %d)" % rc)
+        data = self._ffi.buffer(out)[:]
+        if hello_hash is None:
+            return EarlyStage(data[:n], data[n:2 * n], None, None)
+        return EarlyStage(data[:n], data[n:2 * n], data[2 * n:3 * n], data[3 * n:])
+
+    def expand_label(self, suite: CipherSuite, secret: bytes, label: bytes, context: bytes,
+                     length: int) -> bytes:
+        out = self._ffi.new("unsigned char[]", length)
+        rc = self._lib.engine_ks_expand_label(self._hash(suite), secret, len(secret), label,
+                                              len(label), context, len(context), out, length)
+        if rc != 0:
+            raise ValueError("the key schedule kernel failed (code %d)" % rc)
+        return self._ffi.buffer(out)[:]
+
     def handshake(self, suite: CipherSuite, early_secret: bytes | None, shared: bytes,
                   hello_hash: bytes) -> Stage:
         ffi = self._ffi
@@ -239,6 +293,9 @@ _KERNELS: dict = {}
 
 def kernels(backend: str | None = None):
     """The key schedule kernels of ``backend`` (None: ENGINE_BACKEND)."""
+    found = _KERNELS.get(backend) if backend is not None else None
+    if found is not None:  # a backend already resolved, as connections keep it
+        return found
     choice = _backend.resolve(backend)
     found = _KERNELS.get(choice)
     if found is None:
@@ -251,27 +308,31 @@ def kernels(backend: str | None = None):
 
 
 class KeySchedule:
-    """Secrets of one connection, with the running transcript hash (no PSK: 1-RTT only).
+    """Secrets of one connection, with the running transcript hash.
 
-    ``update(message)`` adds a handshake message to the transcript; :meth:`handshake_traffic`
-    and :meth:`application_traffic` derive the secrets and keys of section 7.1 from the
-    transcript as it stands.
+    ``update(message)`` adds a handshake message to the transcript; :meth:`early` starts from a
+    PSK (a resumed handshake, section 2.2), else the early secret is that of no PSK;
+    :meth:`handshake_traffic` and :meth:`application_traffic` derive the secrets and keys of
+    section 7.1 from the transcript as it stands.
     """
 
-    __slots__ = ("suite", "hash_name", "_kernels", "_transcript", "master_secret",
-                 "exporter_secret", "server_finished_hash")
+    __slots__ = ("suite", "hash_name", "_kernels", "_transcript", "_early_secret",
+                 "master_secret", "exporter_secret", "server_finished_hash")
 
     def __init__(self, suite: CipherSuite, backend: str | None = None, transcript=None):
         self.suite = suite
         self.hash_name = suite.hash_name
         self._kernels = kernels(backend)
         self._transcript = transcript if transcript is not None else hashlib.new(suite.hash_name)
+        self._early_secret: bytes | None = None  # None: no PSK
         self.master_secret: bytes | None = None
         self.exporter_secret: bytes | None = None
         self.server_finished_hash: bytes | None = None  # set by application_traffic()
 
     @property
     def early_secret(self) -> bytes:
+        if self._early_secret is not None:
+            return self._early_secret
         return _no_psk(self.hash_name, self.suite.hash_len)[0]
 
     def update(self, message: bytes) -> None:
@@ -280,16 +341,41 @@ class KeySchedule:
     def transcript_hash(self) -> bytes:
         return self._transcript.copy().digest()
 
+    def transcript_hash_with(self, data) -> bytes:
+        """The transcript hash as if ``data`` came next (a truncated ClientHello, 4.2.11.2)."""
+        transcript = self._transcript.copy()
+        transcript.update(data)
+        return transcript.digest()
+
     def replace_client_hello(self, client_hello: bytes) -> None:
         """After a HelloRetryRequest: start over from message_hash(ClientHello1) (4.4.1)."""
         digest = hashlib.new(self.hash_name, client_hello).digest()
         self._transcript = hashlib.new(self.hash_name)
         self._transcript.update(bytes((254, 0, 0, len(digest))) + digest)
 
-    def handshake_traffic(self, shared_secret: bytes) -> Stage:
+    def early(self, psk: bytes, hello_hash: bytes | None = None,
+              external: bool = False) -> EarlyStage:
+        """The early stage of a resumption PSK (or an external one); the handshake stage goes
+        on from its early secret."""
+        stage = self._kernels.early(self.suite, psk, external, hello_hash)
+        self._early_secret = stage.secret
+        return stage
+
+    def use_early_secret(self, early_secret: bytes) -> None:
+        """Go on from the early secret of a PSK derived before the cipher suite was known."""
+        self._early_secret = early_secret
+
+    def binder(self, binder_key: bytes, truncated_hello_hash: bytes) -> bytes:
+        """A PSK binder: Finished's HMAC under the binder key (section 4.2.11.2)."""
+        return self._kernels.finished(self.suite, binder_key, truncated_hello_hash)
+
+    def handshake_traffic(self, shared_secret: bytes | None) -> Stage:
         """The handshake traffic secrets and keys over ClientHello...ServerHello, from the
-        (EC)DHE shared secret; keeps the master secret."""
-        stage = self._kernels.handshake(self.suite, None, shared_secret, self.transcript_hash())
+        (EC)DHE shared secret (None: psk_ke, no (EC)DHE); keeps the master secret."""
+        if shared_secret is None:
+            shared_secret = bytes(self.suite.hash_len)
+        stage = self._kernels.handshake(self.suite, self._early_secret, shared_secret,
+                                        self.transcript_hash())
         self.master_secret = stage.secret
         return stage
 
@@ -302,8 +388,16 @@ class KeySchedule:
         return stage
 
     def resumption_master_secret(self) -> bytes:
-        digest = self.transcript_hash()
-        return derive_secret(self.hash_name, self.master_secret, b"res master", digest)
+        """Derive-Secret(master, "res master", ClientHello...client Finished) (section 7.1)."""
+        n = self.suite.hash_len
+        return self._kernels.expand_label(self.suite, self.master_secret, b"res master",
+                                          self.transcript_hash(), n)
+
+    def ticket_psk(self, resumption_master_secret: bytes, ticket_nonce: bytes) -> bytes:
+        """The PSK of a ticket: HKDF-Expand-Label(res master, "resumption", ticket_nonce,
+        Hash.length) (section 4.6.1)."""
+        return self._kernels.expand_label(self.suite, resumption_master_secret, b"resumption",
+                                          ticket_nonce, self.suite.hash_len)
 
     def finished(self, base_key: bytes) -> bytes:
         """verify_data for a Finished sent under ``base_key`` over the transcript so far."""

@@ -8,7 +8,7 @@ import os
 from .. import errors
 from ..errors import (
     CertificateRequiredError, DecodeError, HandshakeFailureError, IllegalParameterError,
-    MissingExtensionError, NoApplicationProtocolError, ProtocolVersionError,
+    LocalProtocolError, MissingExtensionError, NoApplicationProtocolError, ProtocolVersionError,
 )
 from . import codec, signatures
 from .certificates import peer_certificate, select_credential
@@ -23,6 +23,10 @@ from .events import HandshakeComplete
 from .key_exchange import server_exchange
 from .key_schedule import KeySchedule
 from .keylog import write_keylog
+from .resumption import (
+    PSK_DHE_KE, accept_early_data, accept_psk, client_wants_tickets, new_session_tickets,
+    psk_mode,
+)
 from .states import SERVER_TRANSITIONS, ServerState, handler_table
 
 
@@ -61,15 +65,18 @@ class ServerConnection(Connection):
         self._peer_chain = ()
         self._peer_key = None
         self._request_schemes = None
+        self._resumed = None  # the TicketState of a resumed session
+        self._wants_tickets = False
+        self._early_data_accepted = None  # None: no 0-RTT offered
+        self._client_hs_keys = None  # while 0-RTT data is read
 
     # --- ClientHello (4.1.2) ----------------------------------------------------------------
 
     def _on_client_hello(self, message: bytes, events: list) -> None:
         hello = codec.parse_client_hello(message[4:])
         self._ccs_allowed = True
-        # We accept no early data: skip the 0-RTT records a client may send (RFC 8446 4.2.10).
-        offers_early_data = any(t == ET.early_data for t, _ in hello.other_extensions)
-        self._early_data_budget = EARLY_DATA_SKIP if offers_early_data else 0
+        # Skip the 0-RTT records of a client whose early data we do not accept (RFC 8446 4.2.10).
+        self._early_data_budget = EARLY_DATA_SKIP if hello.early_data else 0
         if hello.legacy_version < LEGACY_VERSION:  # older than TLS 1.2 (4.1.2, appendix D.5)
             raise ProtocolVersionError("ClientHello.legacy_version is 0x%04x, below TLS 1.2's"
                                        % hello.legacy_version)
@@ -77,7 +84,8 @@ class ServerConnection(Connection):
             raise ProtocolVersionError("the client does not offer TLS 1.3")
         if hello.legacy_compression_methods != b"\x00":
             raise IllegalParameterError("legacy_compression_methods is not the single null method")
-        prepared = self._config._prepared
+        config = self._config
+        prepared = config._prepared
         first = self._first_hello
         if first is not None:
             self._check_second_hello(first, hello)
@@ -98,7 +106,16 @@ class ServerConnection(Connection):
         group = next(
             (GROUP_NAMES[c] for c in prepared.group_codes if c in shares), None
         )
-        if group is None:
+        self._alpn = self._choose_alpn(hello, prepared.alpn)
+        self._server_name = hello.server_name
+        resumption = None
+        if hello.pre_shared_key is not None and prepared.psk_modes:
+            mode = psk_mode(config, hello, dhe_possible=group is not None)
+            if mode is not None:
+                if self._schedule is None:
+                    self._schedule = KeySchedule(suite)
+                resumption = accept_psk(config, hello, message, suite, self._schedule, mode)
+        if group is None and resumption is None:
             group = next(
                 (GROUP_NAMES[c] for c in prepared.group_codes if c in supported_groups), None
             )
@@ -107,14 +124,22 @@ class ServerConnection(Connection):
             self._send_hello_retry_request(hello, suite, group, message)
             return
         self.client_random = hello.random
-        self._server_name = hello.server_name
-        offered_schemes = set(hello.signature_algorithms)
-        credential, self._scheme = select_credential(
-            self._config._credentials, hello.server_name,
-            [c for c in prepared.scheme_codes if c in offered_schemes],
-        )
-        self._alpn = self._choose_alpn(hello, prepared.alpn)
-        server_share, shared_secret = server_exchange(group, shares[GROUP_CODES[group]])
+        self._wants_tickets = client_wants_tickets(config, hello)
+        credential = None
+        if resumption is None:
+            offered_schemes = set(hello.signature_algorithms)
+            credential, self._scheme = select_credential(
+                config._credentials, hello.server_name,
+                [c for c in prepared.scheme_codes if c in offered_schemes],
+            )
+        else:
+            self._resumed = resumption.state
+            self._peer_chain = resumption.peer_chain
+        if resumption is None or resumption.mode == PSK_DHE_KE:
+            server_share, shared_secret = server_exchange(group, shares[GROUP_CODES[group]])
+            key_share = (GROUP_CODES[group], server_share)
+        else:
+            group = shared_secret = key_share = None  # psk_ke: no (EC)DHE (4.2.9)
         self._group = group
         self.suite = suite
         if self._schedule is None:
@@ -123,14 +148,14 @@ class ServerConnection(Connection):
         schedule.update(message)
         server_hello = codec.build_server_hello(codec.ServerHello(
             random=os.urandom(32), legacy_session_id_echo=hello.legacy_session_id,
-            cipher_suite=suite.code, supported_version=TLS13,
-            key_share=(GROUP_CODES[group], server_share),
+            cipher_suite=suite.code, supported_version=TLS13, key_share=key_share,
+            pre_shared_key=resumption.index if resumption is not None else None,
         ))
         schedule.update(server_hello)
         stage = schedule.handshake_traffic(shared_secret)
         client_hs, server_hs = stage.client.secret, stage.server.secret
         self._client_hs = client_hs
-        write_keylog(self._config.keylog_file, self.client_random, (
+        write_keylog(config.keylog_file, self.client_random, (
             ("CLIENT_HANDSHAKE_TRAFFIC_SECRET", client_hs),
             ("SERVER_HANDSHAKE_TRAFFIC_SECRET", server_hs),
         ))
@@ -139,8 +164,26 @@ class ServerConnection(Connection):
             self._send_change_cipher_spec()
             self._ccs_sent = True
         self._set_write_secret(*stage.server)
-        self._send_flight(credential, server_hs)
-        self._set_read_secret(*stage.client)
+        early_data = resumption is not None and accept_early_data(
+            config, hello, resumption, suite, self._alpn, first is not None)
+        self._early_data_accepted = early_data if hello.early_data else None
+        self._send_flight(credential, server_hs, early_data)
+        if early_data:
+            self._accept_early_data(resumption, stage.client)
+        else:
+            self._set_read_secret(*stage.client)
+
+    def _accept_early_data(self, resumption, client_handshake_keys) -> None:
+        """Read the client's 0-RTT records under its early traffic key until EndOfEarlyData
+        (RFC 8446 4.2.10, 4.5)."""
+        secret = resumption.early.client_early_traffic
+        write_keylog(self._config.keylog_file, self.client_random, (
+            ("CLIENT_EARLY_TRAFFIC_SECRET", secret),))
+        self._early_data_budget = 0
+        self._early_data_left = min(self._config.max_early_data, resumption.state.max_early_data)
+        self._client_hs_keys = client_handshake_keys
+        self._set_read_secret(secret)
+        self._state = ServerState.WAIT_EOED
 
     def _check_second_hello(self, first, hello) -> None:
         """The ClientHello after a HelloRetryRequest is the first one, changed only where
@@ -197,39 +240,44 @@ class ServerConnection(Connection):
                 return protocol
         raise NoApplicationProtocolError("no ALPN protocol in common")
 
-    def _send_flight(self, credential, server_hs: bytes) -> None:
-        """EncryptedExtensions, CertificateRequest?, Certificate, CertificateVerify, Finished."""
+    def _send_flight(self, credential, server_hs: bytes, early_data: bool) -> None:
+        """EncryptedExtensions, CertificateRequest?, Certificate, CertificateVerify, Finished;
+        resuming (``credential`` None), EncryptedExtensions and Finished only (section 2.2)."""
         schedule = self._schedule
         config = self._config
-        extensions = codec.build_encrypted_extensions(
-            codec.EncryptedExtensions(
-                alpn_protocol=self._alpn,
-                # the name picked the certificate: say so with an empty server_name (RFC 6066 3)
-                server_name_acknowledged=bool(
-                    self._server_name and credential.serves(self._server_name)
-                ),
-            )
-        )
+        name = self._server_name
+        if credential is not None:
+            # the name picked the certificate: say so with an empty server_name (RFC 6066 3)
+            acknowledged = bool(name and credential.serves(name))
+        else:
+            acknowledged = bool(name and any(c.serves(name) for c in config._credentials))
+        extensions = codec.build_encrypted_extensions(codec.EncryptedExtensions(
+            alpn_protocol=self._alpn, server_name_acknowledged=acknowledged,
+            early_data=early_data,
+        ))
         schedule.update(extensions)
         flight = [extensions]
-        if config.verify_client != "none":
-            self._request_schemes = list(config._prepared.scheme_codes)
-            request = codec.build_certificate_request(codec.CertificateRequest(
-                b"", self._request_schemes, list(CERTIFICATE_SIGNATURE_CODES),
+        if credential is not None:
+            if config.verify_client != "none":
+                self._request_schemes = list(config._prepared.scheme_codes)
+                request = codec.build_certificate_request(codec.CertificateRequest(
+                    b"", self._request_schemes, list(CERTIFICATE_SIGNATURE_CODES),
+                ))
+                schedule.update(request)
+                flight.append(request)
+            certificate = credential.certificate_message
+            schedule.update(certificate)
+            content = signatures.signed_content(signatures.SERVER_CONTEXT,
+                                                schedule.transcript_hash())
+            verify = codec.build_certificate_verify(codec.CertificateVerify(
+                SIGNATURE_SCHEME_CODES[self._scheme],
+                signatures.sign(credential.private_key, self._scheme, content),
             ))
-            schedule.update(request)
-            flight.append(request)
-        certificate = credential.certificate_message
-        schedule.update(certificate)
-        content = signatures.signed_content(signatures.SERVER_CONTEXT, schedule.transcript_hash())
-        verify = codec.build_certificate_verify(codec.CertificateVerify(
-            SIGNATURE_SCHEME_CODES[self._scheme],
-            signatures.sign(credential.private_key, self._scheme, content),
-        ))
-        schedule.update(verify)
+            schedule.update(verify)
+            flight += (certificate, verify)
         finished = codec.build_finished(codec.Finished(schedule.finished(server_hs)))
         schedule.update(finished)
-        flight += (certificate, verify, finished)
+        flight.append(finished)
         self._send_handshake(b"".join(flight))
         stage = schedule.application_traffic()
         client_ap, server_ap = stage.client.secret, stage.server.secret
@@ -240,6 +288,15 @@ class ServerConnection(Connection):
             ("CLIENT_TRAFFIC_SECRET_0", client_ap), ("SERVER_TRAFFIC_SECRET_0", server_ap),
         ))
         self._state = ServerState.WAIT_CERT if self._request_schemes else ServerState.WAIT_FINISHED
+
+    def _on_end_of_early_data(self, message: bytes, events: list) -> None:
+        """The end of the client's 0-RTT data: its handshake traffic key from now on (4.5)."""
+        codec.parse_end_of_early_data(message[4:])
+        self._schedule.update(message)
+        self._early_data_left = None
+        self._set_read_secret(*self._client_hs_keys)
+        self._client_hs_keys = None
+        self._state = ServerState.WAIT_FINISHED
 
     # --- the client's second flight (4.4) -------------------------------------------------
 
@@ -282,12 +339,32 @@ class ServerConnection(Connection):
         self._client_hs = self._client_ap_keys = None
         self.handshake_complete = True
         self._state = ServerState.CONNECTED
+        resumed = self._resumed
         events.append(HandshakeComplete(
             cipher_suite=self.suite.name, group=self._group,
             alpn_protocol=self._alpn.decode("latin-1") if self._alpn is not None else None,
             server_name=self._server_name, peer_chain=self._peer_chain,
-            signature_scheme=self._scheme,
+            signature_scheme=self._scheme, resumed=resumed is not None,
+            early_data_accepted=self._early_data_accepted,
         ))
+        if self._wants_tickets:
+            self._schedule.update(message)  # the resumption master secret covers it (7.1)
+            self.send_session_tickets()
+
+    def send_session_tickets(self, count: int | None = None) -> None:
+        """Queue ``count`` NewSessionTickets (RFC 8446 4.6.1). After the handshake, when the
+        client asks for tickets, the server sends ``ticket_count`` of them after a full
+        handshake and one after a resumed one (as OpenSSL does: each resumption uses one)."""
+        if not self.handshake_complete or self.closed:
+            raise LocalProtocolError("session tickets are sent after the handshake")
+        config = self._config
+        if count is None:
+            count = config.ticket_count if self._resumed is None else min(1, config.ticket_count)
+        chain = config._peer_chains.add(self._peer_chain) if self._peer_chain else b""
+        if count:
+            self._send_handshake(new_session_tickets(
+                config, self._schedule, self.suite, count, alpn=self._alpn,
+                server_name=self._server_name, peer_chain=chain))
 
 
 ServerConnection._handlers = handler_table(ServerConnection, SERVER_TRANSITIONS)

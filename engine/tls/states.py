@@ -30,6 +30,7 @@ class ServerState(enum.Enum):
     """Server states of RFC 8446 appendix A.2."""
 
     WAIT_CH = "WAIT_CH"  # also after a HelloRetryRequest
+    WAIT_EOED = "WAIT_EOED"  # 0-RTT data accepted: reading it until EndOfEarlyData
     WAIT_CERT = "WAIT_CERT"  # CertificateRequest sent
     WAIT_CV = "WAIT_CV"
     WAIT_FINISHED = "WAIT_FINISHED"
@@ -51,6 +52,7 @@ CLIENT_TRANSITIONS = {
 
 SERVER_TRANSITIONS = {
     (ServerState.WAIT_CH, HT.client_hello): "client_hello",
+    (ServerState.WAIT_EOED, HT.end_of_early_data): "end_of_early_data",
     (ServerState.WAIT_CERT, HT.certificate): "certificate",
     (ServerState.WAIT_CV, HT.certificate_verify): "certificate_verify",
     (ServerState.WAIT_FINISHED, HT.finished): "finished",

@@ -129,3 +129,27 @@ def test_the_any_address_is_one_dual_stack_socket(ca):
         with httpx.Client(verify=context_for(ca)) as http:
             for host in ("127.0.0.1", "[::1]"):
                 assert http.get("https://%s:%d/" % (host, port)).json()["scheme"] == "https"
+
+
+def test_a_resumed_connection_says_so_in_the_scope(ca):
+    """Python's ssl client offers the session of its first connection on the second."""
+    config = ServerConfig(certificates=[ca.issue_server(["localhost"]).keystore()])
+    context = context_for(ca)
+    request = b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    seen, session = [], None
+    with running(config) as server:
+        port = server.addresses[0][1]
+        for _ in range(2):
+            with socket.create_connection(("localhost", port)) as raw, \
+                    context.wrap_socket(raw, server_hostname="localhost",
+                                        session=session) as tls:
+                tls.sendall(request)
+                response = b""
+                while chunk := tls.recv(65536):
+                    response += chunk
+                session = tls.session
+                head, body = response.split(b"\r\n\r\n", 1)
+                if b"chunked" in head.lower():  # one chunk: its size line, the data, the end
+                    body = body.split(b"\r\n", 1)[1].rsplit(b"\r\n0\r\n", 1)[0]
+                seen.append((tls.session_reused, json.loads(body)["tls"]["resumed"]))
+    assert seen == [(False, False), (True, True)]

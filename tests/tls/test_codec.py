@@ -97,8 +97,70 @@ def test_rfc8448_new_session_ticket_parses_and_rebuilds():
     ticket = codec.parse_new_session_ticket(body(V.NEW_SESSION_TICKET))
     assert ticket.ticket_lifetime == 30
     assert len(ticket.ticket) == 0xB2
-    assert ticket.extensions == [(0x2A, h("00000400"))]
+    assert ticket.ticket_nonce == h("0000") and ticket.ticket_age_add == 0xFAD6AAC5
+    assert ticket.max_early_data == 0x400 and ticket.extensions == []  # early_data, decoded
     assert codec.build_new_session_ticket(ticket) == h(V.NEW_SESSION_TICKET)
+
+
+# --- RFC 8448 section 4 messages (Resumed 0-RTT Handshake) ----------------------------------
+
+
+def test_rfc8448_resumed_client_hello_offers_the_ticket_and_early_data():
+    message = h(V.R_CLIENT_HELLO_PREFIX) + h(V.R_BINDERS)
+    hello = codec.parse_client_hello(message[4:])
+    assert hello.early_data is True
+    psk = hello.pre_shared_key
+    ticket = codec.parse_new_session_ticket(body(V.NEW_SESSION_TICKET))
+    assert psk.identities == [(ticket.ticket, 0xFAD6AACB)]
+    assert psk.binders == [h(V.R_BINDER)]
+    assert message[:len(message) - psk.binders_size] == h(V.R_CLIENT_HELLO_PREFIX)
+    assert codec.build_client_hello(hello).endswith(h(V.R_BINDERS))
+
+
+def test_rfc8448_resumed_server_hello_selects_identity_zero():
+    hello = codec.parse_server_hello(body(V.R_SERVER_HELLO))
+    assert hello.pre_shared_key == 0 and hello.other_extensions == []
+    assert hello.key_share == (0x1D, h(V.R_SERVER_PUBLIC))
+    rebuilt = codec.build_server_hello(hello)
+    assert codec.parse_server_hello(rebuilt[4:]) == hello
+
+
+def test_rfc8448_resumed_encrypted_extensions_accept_early_data():
+    extensions = codec.parse_encrypted_extensions(body(V.R_ENCRYPTED_EXTENSIONS))
+    assert extensions.early_data is True and extensions.other_extensions == [(0x1C, h("4001"))]
+    assert extensions.supported_groups is not None
+
+
+def test_rfc8448_end_of_early_data():
+    assert codec.END_OF_EARLY_DATA == h(V.R_END_OF_EARLY_DATA)
+    codec.parse_end_of_early_data(b"")
+    with pytest.raises(DecodeError):
+        codec.parse_end_of_early_data(b"\x00")
+
+
+@pytest.mark.parametrize("extension_body,error", [
+    (h("0007") + h("0001aa00000000") + h("0021") + h("20") + bytes(32), None),
+    (h("0000") + h("0021") + h("20") + bytes(32), DecodeError),  # no identity
+    (h("0007") + h("0001aa00000000") + h("0000"), DecodeError),  # no binder
+    (h("0007") + h("0001aa00000000") + h("0011") + h("10") + bytes(16), DecodeError),  # short
+    (h("000e") + h("0001aa00000000") * 2 + h("0021") + h("20") + bytes(32),
+     IllegalParameterError),  # two identities, one binder
+    (h("0007") + h("0001aa00000000") + h("0021") + h("20") + bytes(32) + b"x", DecodeError),
+], ids=["well-formed", "no-identity", "no-binder", "short-binder", "count", "trailing"])
+def test_offered_psks_are_checked(extension_body, error):
+    from engine.tls import extensions
+
+    if error is None:
+        psks = extensions.decode_offered_psks(extension_body)
+        assert psks.identities == [(b"\xaa", 0)] and psks.binders_size == 35
+    else:
+        with pytest.raises(error):
+            extensions.decode_offered_psks(extension_body)
+
+
+def test_early_data_indications_are_empty():
+    with pytest.raises(DecodeError):
+        codec.parse_encrypted_extensions(h("0005") + h("002a0001") + b"\x00")
 
 
 # --- golden bytes of our own builders ------------------------------------------------------

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from engine.errors import EngineError, InternalError, PeerAlertError, ProtocolError
 from engine.tls import ClientConnection, ServerConnection
-from tls_pairs import client_config, connected_pair, server_config, transfer
+from tls_pairs import client_config, connected_pair, handshake, server_config, transfer
 
 SETTINGS = settings(max_examples=int(__import__("os").environ.get("TLS_FUZZ_EXAMPLES", "150")), deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -28,10 +28,38 @@ def retry_stage(pki, name):
     return client, server.data_to_send()  # the ML-KEM ServerHello and flight
 
 
+_RESUMPTION: dict = {}
+
+
+def resumed_stage(pki, name):
+    """Stages of a resumed handshake with 0-RTT data, and the tickets after one."""
+    if pki not in _RESUMPTION:
+        client_cfg = client_config(pki, session_cache_size=0)
+        server_cfg = server_config(pki, max_early_data=4096, anti_replay=False)
+        first = ClientConnection(client_cfg)
+        handshake(first, ServerConnection(server_cfg))
+        _RESUMPTION[pki] = (client_cfg, server_cfg, first.session)
+    client_cfg, server_cfg, session = _RESUMPTION[pki]
+    client = ClientConnection(client_cfg, session=session, early_data=b"early " * 20)
+    server = ServerConnection(server_cfg)
+    if name == "resumed_client_hello":
+        return server, client.data_to_send()
+    transfer(client, server)
+    if name == "resumed_server_flight":
+        return client, server.data_to_send()
+    transfer(server, client)
+    if name == "resumed_client_flight":
+        return server, client.data_to_send()
+    transfer(client, server)
+    return client, server.data_to_send()  # the NewSessionTicket
+
+
 def stage(pki, name):
     """A receiver in a given state and the genuine bytes it is about to read."""
     if name in ("retry_request", "second_client_hello", "hybrid_server_flight"):
         return retry_stage(pki, name)
+    if name.startswith("resumed_") or name == "tickets":
+        return resumed_stage(pki, name)
     client = ClientConnection(client_config(pki, certificate=pki.client))
     server = ServerConnection(server_config(pki, verify_client="request", trust=pki.trust))
     if name == "client_hello":
@@ -100,7 +128,8 @@ def feed(conn, data: bytes, splits) -> None:
 
 
 STAGES = ["client_hello", "server_flight", "client_flight", "client_data", "server_data",
-          "retry_request", "second_client_hello", "hybrid_server_flight"]
+          "retry_request", "second_client_hello", "hybrid_server_flight",
+          "resumed_client_hello", "resumed_server_flight", "resumed_client_flight", "tickets"]
 
 
 @pytest.mark.parametrize("name", STAGES)
@@ -125,3 +154,28 @@ def test_random_bytes_to_a_fresh_connection(pki, data, to_server):
 def test_random_records_after_the_handshake(pki, data):
     client, server, _, _ = connected_pair(pki)
     feed(server, bytes((data[0] % 4 + 20, 3, 3)) + len(data).to_bytes(2, "big") + data, [])
+
+
+@SETTINGS
+@given(data=st.binary(max_size=400))
+def test_random_session_bytes_are_a_local_error_or_a_session(data):
+    from engine.errors import LocalProtocolError
+    from engine.tls import Session
+
+    for candidate in (data, b"ETLS\x01" + data):
+        try:
+            Session.from_bytes(candidate)
+        except LocalProtocolError:
+            pass
+
+
+@SETTINGS
+@given(data=st.binary(max_size=300))
+def test_random_ticket_state_is_a_decode_error_or_a_state(data):
+    from engine.errors import DecodeError
+    from engine.tls.tickets import TicketState
+
+    try:
+        TicketState.from_bytes(data)
+    except DecodeError:
+        pass

@@ -7,7 +7,7 @@ import pytest
 from engine.errors import AlertDescription, LocalProtocolError
 from engine.tls import (
     CIPHER_SUITES, GROUPS, AlertReceived, ApplicationData, ClientConnection, ConnectionClosed,
-    HandshakeComplete, ServerConnection,
+    HandshakeComplete, ServerConnection, SessionTicketReceived,
 )
 from tls_pairs import client_config, connected_pair, handshake, server_config, transfer
 
@@ -269,19 +269,22 @@ def test_no_keylog_without_a_path(pki, tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_new_session_ticket_is_ignored_by_the_client(pki):
+def test_a_new_session_ticket_is_reported_as_a_session(pki):
     from engine.tls import codec
 
     client, server, _, _ = connected_pair(pki)
-    ticket = codec.build_new_session_ticket(
-        codec.NewSessionTicket(7200, 1234, b"\x00", b"ticket-bytes", [(0x2A, b"\x00\x00\x04\x00")])
-    )
+    ticket = codec.build_new_session_ticket(codec.NewSessionTicket(
+        7200, 1234, b"\x00", b"ticket-bytes", max_early_data=1024))
     from tls_pairs import sealed
 
     wire = sealed(server, ticket, content_type=22)
     server.send_data(b"after the ticket")
     events = client.receive_data(wire + server.data_to_send())
-    assert events == [ApplicationData(b"after the ticket")]
+    assert [type(e) for e in events] == [SessionTicketReceived, ApplicationData]
+    session = events[0].session
+    assert (session.ticket, session.lifetime, session.max_early_data) == (b"ticket-bytes", 7200,
+                                                                          1024)
+    assert client.session is session and events[1] == ApplicationData(b"after the ticket")
     assert client.data_to_send() == b""
 
 

@@ -1,4 +1,5 @@
-"""The key schedule against RFC 8448 section 3 (Simple 1-RTT Handshake)."""
+"""The key schedule against RFC 8448 sections 3 (Simple 1-RTT) and 4 (Resumed 0-RTT), and
+the native and Python kernels against each other."""
 
 from __future__ import annotations
 
@@ -127,6 +128,16 @@ def test_native_and_python_kernels_agree(name, data):
     assert native.application(suite, secret, digest) == python.application(suite, secret, digest)
     assert native.traffic(suite, secret) == python.traffic(suite, secret)
     assert native.finished(suite, secret, digest) == python.finished(suite, secret, digest)
+    psk = data.draw(st.binary(min_size=n, max_size=n))
+    external = data.draw(st.booleans())
+    for hello_hash in (None, digest):
+        assert native.early(suite, psk, external, hello_hash) == \
+            python.early(suite, psk, external, hello_hash)
+    label = data.draw(st.binary(min_size=0, max_size=40))
+    context = data.draw(st.binary(min_size=0, max_size=255))
+    length = data.draw(st.integers(min_value=1, max_value=3 * n))
+    assert native.expand_label(suite, secret, label, context, length) == \
+        python.expand_label(suite, secret, label, context, length)
 
 
 @pytest.mark.parametrize("name", ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384"])
@@ -154,3 +165,91 @@ def test_hello_retry_request_replaces_client_hello_with_message_hash():
     digest = ks.hashlib.sha256(h(V.CLIENT_HELLO)).digest()
     expected = ks.hashlib.sha256(b"\xfe\x00\x00\x20" + digest).digest()
     assert schedule.transcript_hash() == expected
+
+
+# --- RFC 8448 section 4: a resumed handshake with 0-RTT data -----------------------------------
+
+
+@pytest.fixture
+def resumed(backend) -> KeySchedule:
+    """The key schedule of RFC 8448 section 4 after its ClientHello, from the ticket's PSK."""
+    schedule = KeySchedule(SUITE, backend)
+    schedule.update(h(V.R_CLIENT_HELLO_PREFIX) + h(V.R_BINDERS))
+    return schedule
+
+
+def test_resumption_master_secret_gives_the_ticket_psk(backend):
+    schedule = KeySchedule(SUITE, backend)
+    assert schedule.ticket_psk(h(V.RESUMPTION_MASTER), b"\x00\x00").hex() == V.TICKET_PSK
+
+
+def test_early_stage_from_the_psk(backend):
+    stage = ks.kernels(backend).early(SUITE, h(V.TICKET_PSK), False, None)
+    assert stage.secret.hex() == V.R_EARLY_SECRET
+    assert stage.binder_key.hex() == V.R_BINDER_KEY
+    assert stage.client_early_traffic is None and stage.early_exporter is None
+    assert ks.finished_key(SUITE, stage.binder_key).hex() == V.R_BINDER_FINISHED_KEY
+
+
+def test_the_binder_covers_the_client_hello_up_to_the_binders(backend):
+    prefix = h(V.R_CLIENT_HELLO_PREFIX)
+    assert ks.hashlib.sha256(prefix).hexdigest() == V.R_TRUNCATED_HELLO_HASH
+    schedule = KeySchedule(SUITE, backend)
+    stage = schedule.early(h(V.TICKET_PSK))
+    binder = schedule.binder(stage.binder_key, schedule.transcript_hash_with(prefix))
+    assert binder.hex() == V.R_BINDER
+    assert V.R_BINDERS == "0021" + "20" + V.R_BINDER
+
+
+def test_client_early_traffic_secret_keys_and_early_exporter(backend, resumed):
+    assert resumed.transcript_hash().hex() == V.R_CLIENT_HELLO_HASH
+    stage = resumed.early(h(V.TICKET_PSK), resumed.transcript_hash())
+    assert stage.client_early_traffic.hex() == V.R_CLIENT_EARLY_TRAFFIC
+    assert stage.early_exporter.hex() == V.R_EARLY_EXPORTER
+    key, iv, _ = resumed.traffic(stage.client_early_traffic)
+    assert (key.hex(), iv.hex()) == (V.R_EARLY_KEY, V.R_EARLY_IV)
+
+
+def test_resumed_handshake_secret_comes_from_the_early_secret():
+    empty = ks.hashlib.sha256().digest()
+    derived = ks.derive_secret("sha256", h(V.R_EARLY_SECRET), b"derived", empty)
+    assert derived.hex() == V.R_DERIVED_EARLY
+    assert ks.hkdf_extract("sha256", derived, h(V.R_SHARED_SECRET)).hex() == V.R_HANDSHAKE_SECRET
+
+
+def test_resumed_x25519_shared_secret():
+    client = x25519.X25519PrivateKey.from_private_bytes(h(V.R_CLIENT_PRIVATE))
+    server = x25519.X25519PrivateKey.from_private_bytes(h(V.R_SERVER_PRIVATE))
+    assert client.public_key().public_bytes_raw().hex() == V.R_CLIENT_PUBLIC
+    assert server.public_key().public_bytes_raw().hex() == V.R_SERVER_PUBLIC
+    assert client.exchange(server.public_key()).hex() == V.R_SHARED_SECRET
+
+
+def test_resumed_handshake_and_application_stages(resumed):
+    resumed.early(h(V.TICKET_PSK))
+    resumed.update(h(V.R_SERVER_HELLO))
+    stage = resumed.handshake_traffic(h(V.R_SHARED_SECRET))
+    assert stage.client == (h(V.R_CLIENT_HS_TRAFFIC), h(V.R_CLIENT_HS_KEY), h(V.R_CLIENT_HS_IV))
+    assert stage.server == (h(V.R_SERVER_HS_TRAFFIC), h(V.R_SERVER_HS_KEY), h(V.R_SERVER_HS_IV))
+    assert stage.secret.hex() == V.R_MASTER_SECRET
+    resumed.update(h(V.R_ENCRYPTED_EXTENSIONS))
+    assert resumed.finished(stage.server.secret).hex() == V.R_SERVER_VERIFY_DATA
+    resumed.update(h(V.R_SERVER_FINISHED))
+    application = resumed.application_traffic()
+    assert application.client == (h(V.R_CLIENT_AP_TRAFFIC), h(V.R_CLIENT_AP_KEY),
+                                  h(V.R_CLIENT_AP_IV))
+    assert application.server == (h(V.R_SERVER_AP_TRAFFIC), h(V.R_SERVER_AP_KEY),
+                                  h(V.R_SERVER_AP_IV))
+    assert application.secret.hex() == V.R_EXPORTER_MASTER
+    resumed.update(h(V.R_END_OF_EARLY_DATA))  # the client's Finished covers EndOfEarlyData
+    assert resumed.finished(stage.client.secret).hex() == V.R_CLIENT_VERIFY_DATA
+    resumed.update(h(V.R_CLIENT_FINISHED))
+    assert resumed.resumption_master_secret().hex() == V.R_RESUMPTION_MASTER
+
+
+def test_a_psk_handshake_without_dhe_uses_zeros_for_the_shared_secret(backend):
+    with_zeros, without = KeySchedule(SUITE, backend), KeySchedule(SUITE, backend)
+    for schedule in (with_zeros, without):
+        schedule.early(h(V.TICKET_PSK))
+        schedule.update(h(V.R_SERVER_HELLO))
+    assert with_zeros.handshake_traffic(bytes(32)) == without.handshake_traffic(None)

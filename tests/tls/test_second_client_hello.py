@@ -27,6 +27,8 @@ X25519, SECP256R1 = 0x001D, 0x0017
 
 SERVER_NAME, SUPPORTED_GROUPS, SIGNATURE_ALGORITHMS, ALPN, PADDING = 0, 10, 13, 16, 21
 PRE_SHARED_KEY, EARLY_DATA, SUPPORTED_VERSIONS, COOKIE = 41, 42, 43, 44
+# OfferedPsks: one identity with its obfuscated age, one binder of 32 bytes (RFC 8446 4.2.11)
+A_PSK = opaque16(opaque16(b"ticket") + bytes(4)) + opaque16(opaque8(bytes(32)))
 PSK_MODES, KEY_SHARE = 45, 51
 
 
@@ -127,7 +129,7 @@ def test_reordered_extensions_are_illegal_parameter(pki):
      "extension 16 where the first had extension 43"),
     (lambda exts: exts + [extension(0xFE0D, b"new")], "extension 65037 where the first had no"),
     (lambda exts: exts + [extension(EARLY_DATA, b"")], "early_data"),
-    (lambda exts: exts + [extension(PRE_SHARED_KEY, bytes(8))], "adds pre_shared_key"),
+    (lambda exts: exts + [extension(PRE_SHARED_KEY, A_PSK)], "adds pre_shared_key"),
 ], ids=["changed", "removed", "added", "added-unknown", "early_data", "pre_shared_key"])
 def test_other_extension_changes_are_illegal_parameter(pki, change, match):
     server, cookie = after_retry(pki)

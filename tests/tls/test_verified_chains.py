@@ -1,4 +1,8 @@
-"""Every handshake verifies the peer's chain: nothing about a verdict is carried over."""
+"""Every full handshake verifies the peer's chain: nothing about a verdict is carried over.
+
+A resumed handshake (tests/tls/test_resumption.py) sends no certificate: the session carries
+the chain verified when it was made, for the ticket's lifetime, as in every TLS 1.3 stack.
+"""
 
 from __future__ import annotations
 
@@ -26,7 +30,7 @@ def verify_calls(monkeypatch):
 
 
 def handshakes(pki, count, client_options=None, server_options=None):
-    client_cfg = client_config(pki, **(client_options or {}))
+    client_cfg = client_config(pki, session_cache_size=0, **(client_options or {}))
     server_cfg = server_config(pki, **(server_options or {}))
     for _ in range(count):
         client, server = ClientConnection(client_cfg), ServerConnection(server_cfg)
