@@ -311,7 +311,7 @@ class NativeRecordLayer:
                  "_write_plaintext", "write_bytes", "stop", "record", "stop_length")
 
     def __init__(self):
-        ffi, lib = _backend.native()
+        ffi, lib = _ffi, _lib
         raw = lib.engine_record_layer_new()
         if raw == ffi.NULL:
             raise MemoryError("out of memory in the record layer")
@@ -345,15 +345,14 @@ class NativeRecordLayer:
 
     def set_key(self, write: bool, suite: Suite, key: bytes, iv: bytes,
                 update_after: int = 0) -> None:
-        _, lib = _backend.native()
-        _check(lib.engine_record_layer_set_key(self._handle, 1 if write else 0, suite.native_id,
-                                               key, len(key), iv, len(iv), update_after))
+        _check(_lib.engine_record_layer_set_key(self._handle, 1 if write else 0,
+                                                suite.native_id, key, len(key), iv, len(iv),
+                                                update_after))
 
     def set_limits(self, max_fragment: int, pad_to: int) -> None:
-        _, lib = _backend.native()
         if not 1 <= max_fragment <= 2**14:
             raise ValueError("max_fragment must be between 1 and 2^14")
-        _check(lib.engine_record_layer_set_limits(self._handle, max_fragment,
+        _check(_lib.engine_record_layer_set_limits(self._handle, max_fragment,
                                                   min(pad_to, 2**14 + 1)))
 
     @staticmethod
@@ -372,6 +371,9 @@ class NativeRecordLayer:
         return rc
 
     def write_plaintext(self, content_type: int, data, version: int = 0x0303) -> None:
+        if type(data) is bytes:
+            _check(self._write_plaintext(self._handle, content_type, data, len(data), version))
+            return
         with self._ffi.from_buffer(data) as pinned:
             _check(self._write_plaintext(self._handle, content_type, pinned, len(pinned),
                                          version))
@@ -424,17 +426,15 @@ class NativeRecordLayer:
 
     def seq(self, write: bool) -> int | None:
         """The sequence number of the next record written or read; None before a key is set."""
-        ffi, lib = _backend.native()
-        out = ffi.new("uint64_t *")
-        rc = lib.engine_record_layer_seq(self._handle, 1 if write else 0, out)
+        out = _ffi.new("uint64_t *")
+        rc = _lib.engine_record_layer_seq(self._handle, 1 if write else 0, out)
         if rc == _EINVAL:
             return None
         _check(rc if rc < 0 else 0)
         return SEQ_LIMIT if rc == 1 else out[0]
 
     def skip_record(self) -> None:
-        _, lib = _backend.native()
-        rc = lib.engine_record_layer_skip_record(self._handle)
+        rc = _lib.engine_record_layer_skip_record(self._handle)
         if rc == _EINVAL:
             raise RecordError("no complete record to skip")
         _check(rc)

@@ -43,10 +43,17 @@ def make_key(backend: str, suite: Suite, key: bytes, iv: bytes, encrypt: bool, s
     return PythonKey(suite, key, iv, encrypt, seq)
 
 
+_LAYERS: dict = {}  # backend asked for -> the record layer class it gives
+
+
 def make_record_layer(backend: str | None = None):
     """The record layer of one connection in ``backend`` (None: ENGINE_BACKEND)."""
-    if choose(backend) == "native":
-        from ._native import NativeRecordLayer
-
-        return NativeRecordLayer()
-    return PythonRecordLayer()
+    layer = _LAYERS.get(backend)
+    if layer is None:
+        if choose(backend) == "native":
+            from ._native import NativeRecordLayer as layer
+        else:
+            layer = PythonRecordLayer
+        if backend is not None:  # ENGINE_BACKEND is read again for each connection
+            _LAYERS[backend] = layer
+    return layer()

@@ -260,7 +260,7 @@ class ClientConnection(Connection):
         self._group = group
         if self._schedule is None:
             self.suite = suite
-            self._schedule = KeySchedule(suite)
+            self._schedule = KeySchedule(suite, self._backend)
             self._schedule.update(self._client_hello)
         schedule = self._schedule
         if self._resumed:
@@ -307,7 +307,7 @@ class ClientConnection(Connection):
             raise IllegalParameterError("HelloRetryRequest that would change nothing")
         self._retried = hello
         self.suite = suite
-        self._schedule = KeySchedule(suite)
+        self._schedule = KeySchedule(suite, self._backend)
         self._schedule.replace_client_hello(self._client_hello)
         self._schedule.update(message)
         if group is not None:

@@ -113,7 +113,7 @@ class ServerConnection(Connection):
             mode = psk_mode(config, hello, dhe_possible=group is not None)
             if mode is not None:
                 if self._schedule is None:
-                    self._schedule = KeySchedule(suite)
+                    self._schedule = KeySchedule(suite, self._backend)
                 resumption = accept_psk(config, hello, message, suite, self._schedule, mode)
         if group is None and resumption is None:
             group = next(
@@ -143,7 +143,7 @@ class ServerConnection(Connection):
         self._group = group
         self.suite = suite
         if self._schedule is None:
-            self._schedule = KeySchedule(suite)
+            self._schedule = KeySchedule(suite, self._backend)
         schedule = self._schedule
         schedule.update(message)
         server_hello = codec.build_server_hello(codec.ServerHello(
@@ -217,7 +217,7 @@ class ServerConnection(Connection):
         self._group = group
         self.suite = suite
         self._cookie = os.urandom(16)
-        schedule = self._schedule = KeySchedule(suite)
+        schedule = self._schedule = KeySchedule(suite, self._backend)
         schedule.replace_client_hello(message)
         retry = codec.build_server_hello(codec.ServerHello(
             random=HELLO_RETRY_REQUEST_RANDOM, legacy_session_id_echo=hello.legacy_session_id,

@@ -17,6 +17,7 @@ SERVER_CONTEXT = b"TLS 1.3, server CertificateVerify"
 CLIENT_CONTEXT = b"TLS 1.3, client CertificateVerify"
 
 _HASHES = {"sha256": hashes.SHA256(), "sha384": hashes.SHA384(), "sha512": hashes.SHA512()}
+_ECDSA = {name: ec.ECDSA(algorithm) for name, algorithm in _HASHES.items()}  # immutable values
 
 # name -> (key kind, curve name or None, hash name or None)
 _SCHEMES = {
@@ -34,14 +35,24 @@ def signed_content(context: bytes, transcript_hash: bytes) -> bytes:
     return b" " * 64 + context + b"\x00" + transcript_hash
 
 
+_KINDS: dict = {}  # key class -> its kind, for the classes seen (isinstance on ABCs is slow)
+
+
 def _key_kind(key) -> tuple[str, str | None]:
+    kind = _KINDS.get(type(key))
+    if kind is None:
+        kind = _KINDS[type(key)] = _class_kind(key)
+    return kind, key.curve.name if kind == "ec" else None
+
+
+def _class_kind(key) -> str:
     if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)):
-        return "ec", key.curve.name
+        return "ec"
     if isinstance(key, (rsa.RSAPrivateKey, rsa.RSAPublicKey)):
-        return "rsa", None
+        return "rsa"
     if isinstance(key, (ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey)):
-        return "ed25519", None
-    return "unsupported", None
+        return "ed25519"
+    return "unsupported"
 
 
 def schemes_for_key(key) -> tuple[str, ...]:
@@ -60,7 +71,7 @@ def _pss(hash_name: str) -> padding.PSS:
 def sign(private_key, scheme: str, content: bytes) -> bytes:
     kind, _, hash_name = _SCHEMES[scheme]
     if kind == "ec":
-        return private_key.sign(content, ec.ECDSA(_HASHES[hash_name]))
+        return private_key.sign(content, _ECDSA[hash_name])
     if kind == "rsa":
         return private_key.sign(content, _pss(hash_name), _HASHES[hash_name])
     return private_key.sign(content)
@@ -73,7 +84,7 @@ def verify(public_key, scheme: str, content: bytes, signature: bytes) -> None:
     kind, _, hash_name = _SCHEMES[scheme]
     try:
         if kind == "ec":
-            public_key.verify(signature, content, ec.ECDSA(_HASHES[hash_name]))
+            public_key.verify(signature, content, _ECDSA[hash_name])
         elif kind == "rsa":
             public_key.verify(signature, content, _pss(hash_name), _HASHES[hash_name])
         else:
