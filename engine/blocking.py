@@ -1,97 +1,104 @@
-"""TLS over blocking sockets: :func:`connect` for a client, :func:`serve` for a threaded server.
+"""TLS over blocking sockets: :func:`connect` for a client, :class:`Server` / :func:`serve` for a
+threaded server, and :class:`TLSSocket`, which has what ``ssl.SSLSocket`` users call.
 
-The protocol itself lives in :mod:`engine.tls`, which never touches a socket; this module moves
-its bytes. Every call that feeds the connection sends what it queued right after, so a fatal
-alert (RFC 8446 section 6.2) reaches the peer before the socket is closed, and a KeyUpdate from
-the peer is answered (section 4.6.3) as soon as it is read.
+The protocol lives in :mod:`engine.tls` and its bookkeeping in :mod:`engine._driver`; this
+module moves bytes over sockets and keeps threads apart. Every call that feeds the connection
+sends what it queued right after, so a fatal alert (RFC 8446 section 6.2) reaches the peer
+before the socket is closed, and a KeyUpdate from the peer is answered (section 4.6.3) as soon
+as it is read.
 """
 
 from __future__ import annotations
 
-import logging
+import io
+import selectors
 import socket
 import threading
+import time
 from typing import Callable
 
-from .errors import PeerAlertError, ProtocolError, TLSError
+from ._driver import (
+    ALERT_LINGER, Driver, TLSInfo, check_config, client_connection, report_failure,
+    server_connection,
+)
+from ._listen import listening_sockets
+from .errors import ProtocolError, TLSError
+from .tls import ClientConfig, ServerConfig
 
 __all__ = ["TLSSocket", "Server", "connect", "serve"]
-
-log = logging.getLogger(__name__)
 
 _READ_SIZE = 65536
 _WRITE_CHUNK = 65536
 _CLOSE_WAIT = 2.0  # seconds close() waits for another thread's write before closing anyway
+_DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
 
 
-class TLSSocket:
-    """A TLS 1.3 connection over a connected socket, with a socket-like interface.
+class TLSSocket(TLSInfo):
+    """A TLS 1.3 connection over a connected socket, with the interface of ``ssl.SSLSocket``.
 
-    ``sendall``, ``recv`` and ``close`` behave as on a plain socket; ``recv`` returns ``b""``
-    once the peer has sent close_notify (or closed the transport). One thread may read while
-    another writes: the connection state is locked only around the sans-I/O calls, and what a
-    reader has to send (a KeyUpdate answer, an alert) goes out through whichever thread is
-    writing, so a blocked write never stops reading. Byte counters tell plaintext from what
-    crossed the wire: ``bytes_sent`` and ``bytes_received`` count every byte of every record,
-    handshake included.
+    ``sendall``, ``send``, ``recv``, ``recv_into``, ``makefile`` and ``close`` behave as on an
+    ``ssl`` socket; ``getpeercert``, ``version``, ``cipher``, ``selected_alpn_protocol`` and the
+    rest of :class:`~engine._driver.TLSInfo` say what the handshake agreed. The peer's
+    close_notify closes its direction only (RFC 8446 section 6.1): ``recv`` then returns ``b""``
+    and we may still send, until :meth:`close`. A transport that ends without close_notify
+    raises :class:`~engine.errors.TLSEOFError` from ``recv`` (what came may be truncated), as
+    ``ssl`` raises SSLEOFError.
+
+    One thread may read while another writes: the connection state is locked only around the
+    sans-I/O calls, and what a reader has to send (a KeyUpdate answer, an alert) goes out through
+    whichever thread is writing, so a blocked write never stops reading. Byte counters tell
+    plaintext from what crossed the wire: ``bytes_sent`` and ``bytes_received`` count every byte
+    of every record, handshake included.
     """
 
-    def __init__(self, sock: socket.socket, connection, *, server_hostname: str | None = None):
+    def __init__(self, sock: socket.socket, connection, *, server_hostname: str | None = None,
+                 config=None):
         self._sock = sock
-        self._conn = connection
         self._lock = threading.RLock()  # the connection state and the outbox
         self._send_lock = threading.Lock()  # one thread writing to the socket at a time
         self._read_lock = threading.Lock()  # one reader at a time
         self._outbox = bytearray()  # records produced, not yet written
-        self._incoming = bytearray()
-        self._eof = False
-        self._closed = False
-        self.server_hostname = server_hostname
-        self.handshake = None  # the HandshakeComplete event, once there is one
-        self.alerts: list = []  # AlertDescription values the peer sent (close_notify included)
-        self.bytes_sent = 0
-        self.bytes_received = 0
-        self.plaintext_sent = 0
-        self.plaintext_received = 0
+        self._incoming = bytearray()  # plaintext received, not yet read
+        self._eof = False  # no more plaintext will come
+        self._close_called = False  # close() was called
+        self._shut = False  # the socket is closed (or handed back by unwrap)
+        self._io_refs = 0  # makefile() objects still open: they keep the socket open
+        TLSInfo.__init__(self, Driver(connection, config, server_hostname=server_hostname,
+                                      on_data=self._incoming.extend))
 
-    # --- what the handshake agreed ------------------------------------------------------------
+    # --- counters and the connection ----------------------------------------------------------
 
     @property
     def connection(self):
         """The sans-I/O connection underneath (engine.tls ClientConnection or ServerConnection)."""
-        return self._conn
+        return self._driver.connection
 
     @property
-    def cipher_suite(self) -> str | None:
-        return self.handshake.cipher_suite if self.handshake else None
+    def alerts(self) -> list:
+        """AlertDescription values the peer sent (close_notify included)."""
+        return self._driver.alerts
 
     @property
-    def group(self) -> str | None:
-        return self.handshake.group if self.handshake else None
+    def bytes_sent(self) -> int:
+        return self._driver.bytes_sent
 
     @property
-    def alpn_protocol(self) -> str | None:
-        return self.handshake.alpn_protocol if self.handshake else None
+    def bytes_received(self) -> int:
+        return self._driver.bytes_received
 
     @property
-    def server_name(self) -> str | None:
-        return self.handshake.server_name if self.handshake else None
+    def plaintext_sent(self) -> int:
+        return self._driver.plaintext_sent
 
     @property
-    def signature_scheme(self) -> str | None:
-        return self.handshake.signature_scheme if self.handshake else None
+    def plaintext_received(self) -> int:
+        return self._driver.plaintext_received
 
-    @property
-    def peer_chain(self) -> tuple:
-        return self.handshake.peer_chain if self.handshake else ()
+    def pending(self) -> int:
+        """Plaintext already decrypted and not yet read (``recv`` returns it without waiting)."""
+        return len(self._incoming)
 
-    @property
-    def peer_certificate(self):
-        """The peer's end-entity certificate, or None (a client that sent none)."""
-        chain = self.peer_chain
-        return chain[0] if chain else None
-
-    # --- socket-like interface --------------------------------------------------------------
+    # --- socket-like interface ------------------------------------------------------------------
 
     def fileno(self) -> int:
         return self._sock.fileno()
@@ -108,57 +115,103 @@ class TLSSocket:
     def gettimeout(self) -> float | None:
         return self._sock.gettimeout()
 
+    def setsockopt(self, *args) -> None:
+        self._sock.setsockopt(*args)
+
+    def getsockopt(self, *args):
+        return self._sock.getsockopt(*args)
+
+    @property
+    def family(self):
+        return self._sock.family
+
+    @property
+    def type(self):
+        return self._sock.type
+
     @property
     def closed(self) -> bool:
-        return self._closed
+        return self._close_called or self._shut
 
-    def do_handshake(self) -> None:
-        """Run the handshake to its end; raise the ProtocolError or PeerAlertError that ended it.
+    def do_handshake(self, timeout: float | None = None) -> None:
+        """Run the handshake to its end, in ``timeout`` seconds at most if given (the socket's
+        own timeout still bounds each operation); raise what ended it.
 
-        A transport closed before the handshake finished raises ConnectionAbortedError.
+        Raises the ProtocolError (after sending its alert) or PeerAlertError that ended it,
+        :class:`~engine.errors.TLSEOFError` (a ConnectionAbortedError) if the transport closed
+        first, TimeoutError if ``timeout`` passed.
         """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        before = self._sock.gettimeout()
+        by_deadline = False  # whether the socket timeout in effect is the deadline's
         try:
             self._flush()
             while self.handshake is None:
-                if self._eof:
-                    raise ConnectionAbortedError(
-                        "the peer closed the connection during the handshake")
+                if deadline is not None:
+                    left = deadline - time.monotonic()
+                    by_deadline = left <= 0 or before is None or left < before
+                    if left <= 0:
+                        raise TimeoutError
+                    self._sock.settimeout(min(left, before) if before is not None else left)
                 self._read_once()
-        except BaseException:
+        except BaseException as exc:
             self._abort()
+            if isinstance(exc, TimeoutError) and by_deadline:
+                raise TimeoutError("the TLS handshake did not complete in %g s" % timeout) \
+                    from None
             raise
+        if deadline is not None:
+            self._sock.settimeout(before)
 
-    def sendall(self, data) -> None:
-        """Encrypt and send all of ``data``."""
+    def sendall(self, data, flags: int = 0) -> None:
+        """Encrypt and send all of ``data`` (allowed after the peer's close_notify)."""
+        _no_flags(flags, "sendall")
         data = memoryview(data).cast("B")
         for start in range(0, len(data), _WRITE_CHUNK):
             chunk = bytes(data[start:start + _WRITE_CHUNK])
             with self._lock:
-                if self._closed:
-                    raise OSError("the TLS connection is closed")
-                if self._conn.closed:  # the peer sent close_notify or the connection failed
-                    raise BrokenPipeError("the peer closed the TLS connection")
-                self._conn.send_data(chunk)
-                self.plaintext_sent += len(chunk)
-                self._outbox += self._conn.data_to_send()
+                self._check_can_send()
+                self._driver.send(chunk)
+                self._outbox += self._driver.data_to_send()
             self._send_pending(wait=True)
 
-    def send(self, data) -> int:
-        self.sendall(data)
-        return len(data)
+    def send(self, data, flags: int = 0) -> int:
+        """As :meth:`sendall` (a blocking TLS socket writes everything); the length sent."""
+        self.sendall(data, flags)
+        return memoryview(data).nbytes
 
-    def recv(self, bufsize: int = _READ_SIZE) -> bytes:
+    def write(self, data) -> int:
+        return self.send(data)
+
+    def recv(self, bufsize: int = _READ_SIZE, flags: int = 0) -> bytes:
         """Up to ``bufsize`` bytes of plaintext; ``b""`` after the peer's close_notify."""
-        if bufsize <= 0:
-            return b""
+        _no_flags(flags, "recv")
+        if bufsize < 0:
+            raise ValueError("negative buffersize in recv")
         with self._read_lock:
-            while not self._incoming and not self._eof:
-                if self._closed:
-                    return b""
-                self._read_once()
+            if not self._wait_for_plaintext(bufsize):
+                return b""
             data = bytes(self._incoming[:bufsize])
             del self._incoming[:bufsize]
             return data
+
+    def read(self, size: int = 1024) -> bytes:
+        return self.recv(size)
+
+    def recv_into(self, buffer, nbytes: int = 0, flags: int = 0) -> int:
+        """Read up to ``nbytes`` (default: the buffer's size) into ``buffer``; the count read."""
+        _no_flags(flags, "recv_into")
+        with memoryview(buffer) as view, view.cast("B") as target:
+            if nbytes < 0 or nbytes > len(target):
+                raise ValueError("nbytes is negative or greater than the buffer")
+            size = nbytes or len(target)
+            with self._read_lock:
+                if not self._wait_for_plaintext(size):
+                    return 0
+                count = min(size, len(self._incoming))
+                target[:count] = self._incoming[:count]
+                del self._incoming[:count]
+                return count
 
     def recv_exactly(self, size: int) -> bytes:
         """Exactly ``size`` bytes, or fewer if the peer closes first."""
@@ -171,30 +224,84 @@ class TLSSocket:
             size -= len(data)
         return b"".join(parts)
 
+    def makefile(self, mode: str = "r", buffering: int | None = None, *, encoding=None,
+                 errors=None, newline=None):
+        """A file object over the plaintext stream, as ``socket.makefile`` gives one.
+
+        The TLS connection stays open while such a file is: :meth:`close` sends close_notify
+        only when the last one is closed too (``http.client`` reads a response body this way
+        after closing the connection).
+        """
+        if not set(mode) <= {"r", "w", "b"}:
+            raise ValueError("invalid mode %r (only r, w, b allowed)" % mode)
+        writing = "w" in mode
+        reading = "r" in mode or not writing
+        binary = "b" in mode
+        raw = _PlaintextIO(self, ("r" if reading else "") + ("w" if writing else ""))
+        with self._lock:
+            self._io_refs += 1
+        if buffering is None or buffering < 0:
+            buffering = io.DEFAULT_BUFFER_SIZE
+        if buffering == 0:
+            if not binary:
+                raise ValueError("unbuffered streams must be binary")
+            return raw
+        if reading and writing:
+            buffer = io.BufferedRWPair(raw, raw, buffering)
+        elif reading:
+            buffer = io.BufferedReader(raw, buffering)
+        else:
+            buffer = io.BufferedWriter(raw, buffering)
+        if binary:
+            return buffer
+        text = io.TextIOWrapper(buffer, encoding, errors, newline)
+        text.mode = mode
+        return text
+
     def key_update(self, request_peer: bool = True) -> None:
         """Send a KeyUpdate (RFC 8446 section 4.6.3), asking the peer to update too if told."""
         with self._lock:
-            self._conn.key_update(request_peer=request_peer)
+            self._driver.key_update(request_peer=request_peer)
         self._flush()
 
-    def close(self) -> None:
-        """Send close_notify (unless the connection already ended) and close the socket."""
-        with self._lock:
-            if self._closed:
-                return
-            try:
-                self._conn.close()  # no-op once close_notify was queued or the connection failed
-            except TLSError:
-                pass
-        try:
-            self._flush(wait=_CLOSE_WAIT)
-        except OSError:
-            pass
-        finally:
+    def unwrap(self) -> socket.socket:
+        """End TLS and give back the TCP socket for plaintext (the end of STARTTLS): send
+        close_notify, read until the peer's (RFC 8446 section 6.1), then return the socket.
+
+        Application data that arrives before the peer's close_notify is dropped; the peer must
+        not send plaintext before it has ours.
+        """
+        with self._read_lock:
             with self._lock:
-                self._closed = True
-                self._eof = True
-            _shutdown(self._sock)
+                if self._shut:
+                    raise OSError("the TLS connection is closed")
+                self._driver.close()
+            self._flush()
+            while not self._driver.close_notify_received:
+                if self._eof:
+                    raise self._driver.error or OSError("the TLS connection is closed")
+                self._read_once()
+            with self._lock:
+                self._shut = self._close_called = self._eof = True
+                sock, self._sock = self._sock, _Unwrapped()
+        return sock
+
+    def close(self) -> None:
+        """Send close_notify (unless the connection already ended) and close the socket, once
+        no file from :meth:`makefile` is open."""
+        with self._lock:
+            self._close_called = True
+            if self._io_refs > 0:
+                return
+        self._real_close()
+
+    def _decref_socketios(self) -> None:
+        with self._lock:
+            if self._io_refs > 0:
+                self._io_refs -= 1
+            closing = self._close_called and self._io_refs == 0
+        if closing:
+            self._real_close()
 
     def __enter__(self) -> TLSSocket:
         return self
@@ -203,15 +310,68 @@ class TLSSocket:
         self.close()
 
     def __repr__(self) -> str:
-        state = "closed" if self._closed else ("open" if self.handshake else "handshaking")
+        state = "closed" if self.closed else ("open" if self.handshake else "handshaking")
         return "<TLSSocket %s %s>" % (state, self.cipher_suite or "")
 
     # --- plumbing -----------------------------------------------------------------------------
 
+    def _check_can_send(self) -> None:
+        driver = self._driver
+        if driver.can_send:
+            return
+        if self._shut or driver.close_notify_sent:
+            raise OSError("the TLS connection is closed")
+        if driver.error is not None:
+            raise BrokenPipeError("the TLS connection has ended: %s" % driver.error)
+        raise OSError("the TLS handshake is not complete")
+
+    def _wait_for_plaintext(self, size: int) -> bool:
+        """Read until plaintext is waiting; False at its end. Called under the read lock."""
+        if size == 0:
+            return False
+        while not self._incoming and not self._eof:
+            if self._shut:
+                return False
+            self._read_once()
+        return bool(self._incoming)
+
+    def _real_close(self) -> None:
+        with self._lock:
+            if self._shut:
+                return
+            self._driver.close()
+        try:
+            self._flush(wait=_CLOSE_WAIT)
+        except OSError:
+            pass
+        finally:
+            self._abort()
+
+    def _close_soon(self) -> None:
+        """For a server that stops: queue close_notify and write it if that can be done without
+        waiting (no other thread writing, room in the socket buffer); never blocks."""
+        with self._lock:
+            if self._shut:
+                return
+            self._driver.close()
+            self._outbox += self._driver.data_to_send()
+        if not _DONTWAIT or not self._send_lock.acquire(blocking=False):
+            return  # the writing thread sends it after what it is writing
+        try:
+            with self._lock:
+                out = bytes(self._outbox)
+            sent = self._sock.send(out, _DONTWAIT) if out else 0
+            with self._lock:
+                del self._outbox[:sent]
+        except OSError:
+            pass
+        finally:
+            self._send_lock.release()
+
     def _flush(self, wait: bool | float = True) -> None:
         """Move what the connection queued to the outbox and write the outbox."""
         with self._lock:
-            self._outbox += self._conn.data_to_send()
+            self._outbox += self._driver.data_to_send()
         self._send_pending(wait)
 
     def _send_pending(self, wait: bool | float) -> None:
@@ -235,7 +395,6 @@ class TLSSocket:
                     if not out:
                         break
                     self._sock.sendall(out)
-                    self.bytes_sent += len(out)
             finally:
                 self._send_lock.release()
             with self._lock:  # what another thread queued while we were releasing
@@ -247,48 +406,30 @@ class TLSSocket:
         try:
             data = self._sock.recv(_READ_SIZE)
         except OSError:
-            if self._closed:
+            if self._shut:
                 self._eof = True
                 return
             raise
-        self.bytes_received += len(data)
+        failure = None
         with self._lock:
-            if self._closed:
+            if self._shut:
                 self._eof = True
                 return
-            failure = None
             try:
-                events = self._conn.receive_data(data)
+                self._driver.feed(data)
             except ProtocolError as exc:
-                failure = exc
-            except PeerAlertError as exc:
-                self.alerts.append(exc.description)
-                self._abort()
+                failure = exc  # the connection queued the alert for this fault
+            except TLSError:
+                self._abort()  # the peer's fatal alert, or the transport ended early
                 raise
             else:
-                self._outbox += self._conn.data_to_send()
-                self._handle(events)
-                if not data:
+                self._outbox += self._driver.data_to_send()
+                if self._driver.close_notify_received:
                     self._eof = True
         if failure is not None:
-            # The connection queued the alert for this fault: the peer should see it.
             self._send_alert_and_close()
             raise failure
         self._flush_quietly(wait=False)
-
-    def _handle(self, events) -> None:
-        from .tls import AlertReceived, ApplicationData, ConnectionClosed, HandshakeComplete
-
-        for event in events:
-            if isinstance(event, ApplicationData):
-                self._incoming += event.data
-                self.plaintext_received += len(event.data)
-            elif isinstance(event, HandshakeComplete):
-                self.handshake = event
-            elif isinstance(event, AlertReceived):
-                self.alerts.append(event.description)
-            elif isinstance(event, ConnectionClosed):
-                self._eof = True
 
     def _flush_quietly(self, wait: bool | float = True) -> None:
         try:
@@ -299,20 +440,82 @@ class TLSSocket:
             pass
 
     def _send_alert_and_close(self) -> None:
+        """Our fatal alert out, then close so that the peer can read it (RFC 8446 section 6.2).
+
+        A socket closed with input unread makes the kernel answer with RST, which can destroy
+        the alert before the peer has read it; so the write side is closed first (FIN after the
+        alert) and input read and dropped until the peer closes, for ALERT_LINGER seconds at most.
+        """
         self._flush_quietly(wait=_CLOSE_WAIT)
-        self._abort()
+        with self._lock:
+            if self._shut:
+                return
+            self._shut = self._eof = True
+        _linger_close(self._sock, ALERT_LINGER)
 
     def _abort(self) -> None:
         """Close the socket without further TLS messages."""
         with self._lock:
-            if not self._closed:
-                self._closed = True
-                self._eof = True
+            if not self._shut:
+                self._shut = self._eof = True
                 _shutdown(self._sock)
 
 
+class _PlaintextIO(io.RawIOBase):
+    """The raw file under :meth:`TLSSocket.makefile`: plaintext in and out."""
+
+    def __init__(self, tls: TLSSocket, mode: str):
+        super().__init__()
+        self._tls = tls
+        self._mode = mode
+
+    def readable(self) -> bool:
+        return "r" in self._mode
+
+    def writable(self) -> bool:
+        return "w" in self._mode
+
+    def readinto(self, buffer) -> int:
+        self._checkClosed()
+        return self._tls.recv_into(buffer)
+
+    def write(self, data) -> int:
+        self._checkClosed()
+        self._tls.sendall(data)
+        return memoryview(data).nbytes
+
+    def fileno(self) -> int:
+        return self._tls.fileno()
+
+    @property
+    def name(self) -> int:
+        return self.fileno() if not self.closed else -1
+
+    @property
+    def mode(self) -> str:
+        return self._mode + "b"
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        super().close()
+        self._tls._decref_socketios()
+
+
+class _Unwrapped:
+    """What a TLSSocket holds after unwrap(): every socket call fails."""
+
+    def __getattr__(self, name):
+        raise OSError("the TLS layer was unwrapped: use the socket unwrap() returned")
+
+
+def _no_flags(flags: int, call: str) -> None:
+    if flags:
+        raise ValueError("non-zero flags not allowed in calls to %s() on a TLSSocket" % call)
+
+
 def _shutdown(sock: socket.socket) -> None:
-    """Close ``sock``, waking a thread blocked reading it."""
+    """Close ``sock``, waking a thread blocked reading or writing it."""
     try:
         sock.shutdown(socket.SHUT_RDWR)
     except OSError:
@@ -320,54 +523,80 @@ def _shutdown(sock: socket.socket) -> None:
     sock.close()
 
 
-def _hostname_for(host: str) -> str:
-    return host.rstrip(".") if host else host
+def _linger_close(sock: socket.socket, seconds: float) -> None:
+    """Close the write side, read and drop input until EOF or ``seconds`` pass, then close."""
+    try:
+        sock.shutdown(socket.SHUT_WR)
+        deadline = time.monotonic() + seconds
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            sock.settimeout(left)
+            if not sock.recv(_READ_SIZE):
+                break
+    except OSError:
+        pass
+    finally:
+        _shutdown(sock)
 
 
 def connect(host: str, port: int, config, *, server_name: str | None = None,
-            timeout: float | None = None, source_address=None) -> TLSSocket:
+            server_hostname: str | None = None, timeout: float | None = None,
+            source_address=None) -> TLSSocket:
     """Open a TLS connection to ``host:port`` and run the handshake.
 
     ``host`` is resolved as socket.create_connection does; the name checked in the server's
-    certificate (and sent as SNI) is ``server_name``, else ``config.server_name``, else ``host``.
-    ``timeout`` bounds the TCP connect and every later socket operation. Raises the
-    ProtocolError (or PeerAlertError) that ended a failed handshake, after sending its alert.
+    certificate (and sent as SNI) is ``server_name`` (or ``server_hostname``, as ``ssl`` calls
+    it), else ``config.server_name``, else ``host``. ``timeout`` bounds the TCP connect and
+    every later socket operation. Raises the ProtocolError (or PeerAlertError) that ended a
+    failed handshake, after sending its alert; a ServerConfig is a TypeError at once.
     """
-    from .tls import ClientConnection
-
-    name = server_name or getattr(config, "server_name", None) or _hostname_for(host)
+    check_config(config, ClientConfig, "connect()")
     sock = socket.create_connection((host, port), timeout=timeout,
                                     source_address=source_address)
     try:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        conn = ClientConnection(config, server_name=name)
+        conn = client_connection(config, host, server_name or server_hostname)
     except BaseException:
         sock.close()
         raise
-    tls = TLSSocket(sock, conn, server_hostname=name)
+    tls = TLSSocket(sock, conn, config=config)
     tls.do_handshake()
     return tls
 
 
 class Server:
-    """A listening socket that hands each TLS connection to ``handler`` on a thread of its own.
+    """Listening sockets that hand each TLS connection to ``handler`` on a thread of its own.
 
-    The handshake runs on the connection's thread before ``handler(tls_socket)`` is called; the
-    socket is closed (with close_notify) when the handler returns. A failed handshake is passed
-    to ``on_error(address, exception)`` (default: logged at INFO level) and ends that
-    connection only.
+    ``host`` is listened on as :func:`engine._listen.listening_sockets` says (``::`` is
+    dual-stack, ``localhost`` both loopbacks). The handshake runs on the connection's thread,
+    within ``handshake_timeout`` seconds in all, before ``handler(tls_socket)`` is called; after
+    it, a read or write that waits ``idle_timeout`` seconds raises TimeoutError; the socket is
+    closed (with close_notify) when the handler returns. At most ``max_concurrent`` connections
+    run at once: more wait in the listen backlog. A failed connection is passed to
+    ``on_error(address, exception)``, else logged to the logger ``engine`` (a failed handshake
+    as a WARNING), and ends that connection only.
     """
 
-    def __init__(self, host: str, port: int, config, handler: Callable[[TLSSocket], object], *,
-                 backlog: int = 128, handshake_timeout: float | None = 30.0,
+    def __init__(self, host: str | None, port: int, config,
+                 handler: Callable[[TLSSocket], object], *, backlog: int = 128,
+                 handshake_timeout: float | None = 60.0, idle_timeout: float | None = 300.0,
+                 max_concurrent: int = 512,
                  on_error: Callable[[object, BaseException], object] | None = None):
+        check_config(config, ServerConfig, "Server()")
+        if max_concurrent < 1:
+            raise ValueError("max_concurrent must be at least 1")
         self.config = config
         self.handler = handler
         self.handshake_timeout = handshake_timeout
+        self.idle_timeout = idle_timeout
+        self.max_concurrent = max_concurrent
         self.on_error = on_error
-        self._listener = socket.create_server((host, port), backlog=backlog,
-                                              family=_family_for(host))
-        self.address = self._listener.getsockname()[:2]
+        self._listeners = listening_sockets(host, port, backlog=backlog)
+        self.addresses = [listener.getsockname() for listener in self._listeners]
+        self.address = self.addresses[0][:2]
+        self._slots = threading.BoundedSemaphore(max_concurrent)
         self._threads: set[threading.Thread] = set()
         self._sockets: set[TLSSocket] = set()
         self._lock = threading.Lock()
@@ -380,37 +609,50 @@ class Server:
     def serve_forever(self, stop: threading.Event | None = None,
                       max_connections: int | None = None, poll_interval: float = 0.05,
                       drain_timeout: float = 5.0) -> int:
-        """Accept until ``stop`` is set or ``max_connections`` were accepted; then wait up to
-        ``drain_timeout`` seconds for the open connections to end and close the rest.
+        """Accept until ``stop`` is set or ``max_connections`` were accepted; then end the open
+        connections, all within ``drain_timeout`` seconds: when asked to stop, each gets
+        close_notify at once; those still open at the end are closed.
 
         Returns the number of connections accepted.
         """
-        self._listener.settimeout(poll_interval)
+        selector = selectors.DefaultSelector()
+        for listener in self._listeners:
+            listener.setblocking(False)
+            selector.register(listener, selectors.EVENT_READ)
         try:
             while not (stop is not None and stop.is_set()):
                 if max_connections is not None and self.accepted >= max_connections:
                     break
+                if any(listener.fileno() == -1 for listener in self._listeners):
+                    break  # close() was called
+                if not self._slots.acquire(timeout=poll_interval):
+                    continue  # max_concurrent connections run: the rest wait in the backlog
+                accepted = None
                 try:
-                    sock, address = self._listener.accept()
-                except TimeoutError:
-                    continue
-                except OSError:
-                    if self._listener.fileno() == -1:
-                        break
-                    raise
-                self.accepted += 1
-                thread = threading.Thread(target=self._run_connection, args=(sock, address),
-                                          name="tls-%s:%s" % address[:2], daemon=True)
-                with self._lock:
-                    self._threads.add(thread)
-                thread.start()
+                    for key, _ in selector.select(poll_interval):
+                        try:
+                            accepted = key.fileobj.accept()
+                            break
+                        except (BlockingIOError, InterruptedError):
+                            continue
+                finally:
+                    if accepted is None:
+                        self._slots.release()
+                if accepted is not None:
+                    self._start(*accepted)
+        except OSError:
+            if not any(listener.fileno() == -1 for listener in self._listeners):
+                raise  # a listener that close() closed just ends the loop
         finally:
-            self._listener.close()
-            self._drain(drain_timeout, stop)
+            selector.close()
+            self.close()
+            self._drain(drain_timeout, stop is not None and stop.is_set())
         return self.accepted
 
     def close(self) -> None:
-        self._listener.close()
+        """Stop listening (open connections go on)."""
+        for listener in self._listeners:
+            listener.close()
 
     def __enter__(self) -> Server:
         return self
@@ -418,37 +660,61 @@ class Server:
     def __exit__(self, *exc_info) -> None:
         self.close()
 
-    def _drain(self, timeout: float, stop: threading.Event | None) -> None:
+    def _start(self, sock: socket.socket, address) -> None:
+        self.accepted += 1
+        sock.setblocking(True)
+        thread = threading.Thread(target=self._run_connection, args=(sock, address),
+                                  name="tls-%s:%s" % address[:2], daemon=True)
         with self._lock:
-            threads = list(self._threads)
-        if stop is not None and stop.is_set():
-            # Asked to stop: end the open connections with close_notify.
+            self._threads.add(thread)
+        thread.start()
+
+    def _drain(self, timeout: float, stopping: bool) -> None:
+        deadline = time.monotonic() + timeout
+        if stopping:
             with self._lock:
                 sockets = list(self._sockets)
-            for tls in sockets:
-                tls.close()
-        for thread in threads:
-            thread.join(timeout)
+            for tls in sockets:  # none of these waits: all are told at once
+                if tls.handshake is None:
+                    tls._abort()
+                else:
+                    tls._close_soon()
+        while True:
+            with self._lock:
+                threads = list(self._threads)
+            left = deadline - time.monotonic()
+            if not threads or left <= 0:
+                break
+            threads[0].join(left)
         with self._lock:
             sockets = list(self._sockets)
         for tls in sockets:
-            tls.close()
+            tls._abort()  # wakes a thread blocked on a peer that stopped reading
+        grace = time.monotonic() + min(1.0, timeout)
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:  # their handlers' cleanup, now that nothing blocks them
+            thread.join(max(0.0, grace - time.monotonic()))
 
     def _run_connection(self, sock: socket.socket, address) -> None:
-        from .tls import ServerConnection
-
         tls = None
+        in_handshake = True
         try:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
             sock.settimeout(self.handshake_timeout)
-            tls = TLSSocket(sock, ServerConnection(self.config))
+            tls = TLSSocket(sock, server_connection(self.config, who="Server()"),
+                            config=self.config)
             with self._lock:
                 self._sockets.add(tls)
-            tls.do_handshake()
-            sock.settimeout(None)
+            tls.do_handshake(timeout=self.handshake_timeout)
+            in_handshake = False
+            sock.settimeout(self.idle_timeout)
             self.handler(tls)
         except BaseException as exc:  # one connection's failure never stops the server
-            self._report(address, exc)
+            report_failure(self.on_error, address, exc, in_handshake=in_handshake)
         finally:
             if tls is not None:
                 tls.close()
@@ -458,38 +724,26 @@ class Server:
                 sock.close()
             with self._lock:
                 self._threads.discard(threading.current_thread())
-
-    def _report(self, address, exc: BaseException) -> None:
-        if self.on_error is not None:
-            try:
-                self.on_error(address, exc)
-            except Exception:
-                log.exception("on_error raised")
-        else:
-            log.info("connection from %s:%s failed: %s: %s", address[0], address[1],
-                     type(exc).__name__, exc)
+            self._slots.release()
 
 
-def _family_for(host: str) -> int:
-    return socket.AF_INET6 if host and ":" in host else socket.AF_INET
-
-
-def serve(host: str, port: int, config, handler: Callable[[TLSSocket], object], *,
+def serve(host: str | None, port: int, config, handler: Callable[[TLSSocket], object], *,
           ready: Callable | threading.Event | None = None, stop: threading.Event | None = None,
-          max_connections: int | None = None, handshake_timeout: float | None = 30.0,
+          max_connections: int | None = None, handshake_timeout: float | None = 60.0,
+          idle_timeout: float | None = 300.0, max_concurrent: int = 512,
           on_error: Callable[[object, BaseException], object] | None = None) -> int:
     """Serve TLS on ``host:port`` until ``stop`` is set or ``max_connections`` were accepted.
 
-    Each connection runs ``handler(tls_socket)`` on its own thread once its handshake is done.
-    ``ready`` is called with the bound ``(host, port)`` (useful with port 0), or set if it is a
+    Each connection runs ``handler(tls_socket)`` on its own thread once its handshake is done;
+    the timeouts and the bound on concurrent connections are :class:`Server`'s. ``ready`` is
+    called with the bound ``(host, port)`` (useful with port 0), or set if it is a
     threading.Event, once the socket listens. Returns the number of connections accepted.
     """
     server = Server(host, port, config, handler, handshake_timeout=handshake_timeout,
-                    on_error=on_error)
+                    idle_timeout=idle_timeout, max_concurrent=max_concurrent, on_error=on_error)
     if ready is not None:
         if hasattr(ready, "set"):
             ready.set()
         else:
             ready(server.address)
     return server.serve_forever(stop=stop, max_connections=max_connections)
-

@@ -129,12 +129,13 @@ class Connection:
     def send_data(self, data) -> None:
         """Queue application data (after HandshakeComplete): one Sealer call for the buffer.
 
+        Allowed after the peer's close_notify, until :meth:`close` (section 6.1: half-close).
         ``data`` must be bytes-like (TypeError otherwise).
         """
         _check_bytes(data, "send_data")
         if not self.handshake_complete:
             raise LocalProtocolError("send_data before the handshake is complete")
-        if self.closed:
+        if self._failed is not None or self._send_closed:
             raise LocalProtocolError("send_data on a closed connection")
         if data:
             self._out.append(self._records.sealer.seal(data))
@@ -233,13 +234,12 @@ class Connection:
             raise UnexpectedMessageError("alert inside a fragmented handshake message")
         description = payload[1]
         if description == _CLOSE_NOTIFY:
+            # Section 6.1: close_notify closes the peer's direction only. We may still send
+            # (the reply to a half-closed request) until our own close() queues ours.
             events.append(AlertReceived(AlertDescription.close_notify))
             events.append(ConnectionClosed())
             self._receive_closed = True
             self._state = self._closed_state
-            if not self._send_closed:
-                self._send_alert(_CLOSE_NOTIFY, level=1)
-                self._send_closed = True
             return
         if description == _USER_CANCELED:
             events.append(AlertReceived(AlertDescription.user_canceled))
