@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from ._listen import format_address
 from .errors import (
-    AlertDescription, PeerAlertError, ProtocolError, TLSEOFError, TLSError,
+    AlertDescription, LocalProtocolError, PeerAlertError, ProtocolError, TLSEOFError, TLSError,
 )
 from .tls import (
     AlertReceived, ApplicationData, ClientConfig, ClientConnection, ConnectionClosed,
@@ -122,8 +122,10 @@ class Driver:
         Raises the :class:`~engine.errors.ProtocolError` of a fault of the peer (its alert is
         then queued: flush before closing), the :class:`~engine.errors.PeerAlertError` of a
         fatal alert, or :class:`~engine.errors.TLSEOFError` for a transport that ended without
-        close_notify.
+        close_notify. After any of these, LocalProtocolError.
         """
+        if self.error is not None:
+            raise LocalProtocolError("the connection has ended: %s" % self.error)
         self.bytes_received += len(data)
         head = self._head
         if head is not None and len(head) < _HEAD_LIMIT:

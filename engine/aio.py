@@ -171,12 +171,12 @@ class TLSProtocol(asyncio.Protocol):
         self._flush()
 
     def data_received(self, data: bytes) -> None:
-        if self._draining or self.raw_transport is None:
-            return
+        if self._draining or self.raw_transport is None or self._driver.error is not None:
+            return  # the connection has ended: what still comes is dropped
         self._feed(data)
 
     def eof_received(self):
-        if self._draining or self.raw_transport is None:
+        if self._draining or self.raw_transport is None or self._driver.error is not None:
             return False
         self._feed(b"")
         # True keeps the TCP transport open for the reply we may still write (section 6.1).
