@@ -62,12 +62,13 @@ def check_config(config, kind: type, who: str) -> None:
 
 
 def client_connection(config, host: str | None, server_name: str | None = None, *,
-                      who: str = "connect()") -> ClientConnection:
-    """A ClientConnection for ``host``: the name checked in the certificate and sent as SNI is
-    ``server_name``, else ``config.server_name``, else ``host`` (without a trailing dot)."""
+                      who: str = "connect()") -> tuple:
+    """``(ClientConnection, name)`` for ``host``: the name checked in the certificate and sent
+    as SNI is ``server_name``, else ``config.server_name``, else ``host`` (without a trailing
+    dot)."""
     check_config(config, ClientConfig, who)
     name = server_name or config.server_name or (host.rstrip(".") if host else None)
-    return ClientConnection(config, server_name=name)
+    return ClientConnection(config, server_name=name), name
 
 
 def server_connection(config, *, who: str = "serve()") -> ServerConnection:
@@ -85,7 +86,8 @@ def _ignore(*_args) -> None:
 class Driver:
     """Feeds one sans-I/O connection and keeps its facts, for an adapter that moves the bytes.
 
-    The adapter gives three callbacks: ``on_handshake(event)`` once the handshake is complete,
+    ``server_hostname`` is the name a client checks (default: the config's). The adapter gives
+    three callbacks: ``on_handshake(event)`` once the handshake is complete,
     ``on_data(bytes)`` for application data, ``on_close_notify()`` when the peer closed its
     direction with close_notify (ours stays open until :meth:`close`). Every other way the
     connection ends is an exception out of :meth:`feed`, also kept as ``error``.
@@ -98,10 +100,10 @@ class Driver:
         self.config = config if config is not None else getattr(connection, "_config", None)
         self.server_side = isinstance(connection, ServerConnection)
         self.server_hostname = None if self.server_side else (
-            server_hostname or getattr(connection, "_server_name", None))
+            server_hostname or getattr(self.config, "server_name", None))
         self.handshake: HandshakeComplete | None = None
         self.alerts: list = []  # AlertDescription values the peer sent (close_notify included)
-        self.error: BaseException | None = None  # what ended the connection, if not an orderly close
+        self.error: BaseException | None = None  # what ended it, unless it was close_notify
         self.close_notify_received = False
         self.close_notify_sent = False
         self.bytes_sent = 0  # every byte of every record, handshake included

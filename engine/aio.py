@@ -126,12 +126,13 @@ class TLSProtocol(asyncio.Protocol):
     def __init__(self, connection, app_protocol: asyncio.BaseProtocol, *,
                  handshake_done: asyncio.Future | None = None,
                  handshake_timeout: float | None = None, config=None,
-                 call_connection_made: bool = True):
+                 server_hostname: str | None = None, call_connection_made: bool = True):
         self.app_protocol = app_protocol
         self.raw_transport: asyncio.Transport | None = None
         self.tls_transport = TLSTransport(self)
-        self._driver = Driver(connection, config, on_handshake=self._on_handshake,
-                              on_data=self._on_data, on_close_notify=self._on_close_notify)
+        self._driver = Driver(connection, config, server_hostname=server_hostname,
+                              on_handshake=self._on_handshake, on_data=self._on_data,
+                              on_close_notify=self._on_close_notify)
         self.tls_info = TLSInfo(self._driver)
         self._handshake_done = handshake_done
         self._handshake_timeout = handshake_timeout
@@ -388,12 +389,13 @@ async def create_connection(protocol_factory, host: str, port: int, config, *,
     """
     check_config(config, ClientConfig, "create_connection()")
     loop = asyncio.get_running_loop()
-    connection = client_connection(config, host, server_name or server_hostname)
+    connection, name = client_connection(config, host, server_name or server_hostname)
     app_protocol = protocol_factory()
     done = loop.create_future()
     _, protocol = await loop.create_connection(
         lambda: TLSProtocol(connection, app_protocol, handshake_done=done,
-                            handshake_timeout=handshake_timeout, config=config),
+                            handshake_timeout=handshake_timeout, config=config,
+                            server_hostname=name),
         host, port, **kwargs)
     try:
         await done
@@ -447,12 +449,12 @@ async def start_tls(transport: asyncio.BaseTransport, protocol, config, *,
         if config.verify and not (server_hostname or config.server_name):
             raise ValueError("start_tls() needs server_hostname (or config.server_name) to "
                              "check the server's certificate")
-        connection = client_connection(config, None, server_hostname)
+        connection, server_hostname = client_connection(config, None, server_hostname)
     loop = asyncio.get_running_loop()
     done = loop.create_future()
     tls_protocol = TLSProtocol(connection, protocol, handshake_done=done,
                                handshake_timeout=handshake_timeout, config=config,
-                               call_connection_made=False)
+                               server_hostname=server_hostname, call_connection_made=False)
     transport.pause_reading()  # nothing reaches the TLS protocol before connection_made
     transport.set_protocol(tls_protocol)
     made = loop.call_soon(tls_protocol.connection_made, transport)

@@ -188,8 +188,8 @@ class _Stream(httpcore.NetworkStream):
         with _errors_as(httpcore.ConnectTimeout, httpcore.ConnectError):
             try:
                 self._sock.settimeout(timeout)
-                tls = TLSSocket(self._sock, client_connection(config, None, server_hostname),
-                                config=config)
+                connection, name = client_connection(config, None, server_hostname)
+                tls = TLSSocket(self._sock, connection, server_hostname=name, config=config)
                 tls.do_handshake()
             except BaseException:
                 self._sock.close()

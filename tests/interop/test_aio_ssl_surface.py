@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import http.client
 import socket
-import ssl
 
 import pytest
 

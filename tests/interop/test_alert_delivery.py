@@ -25,7 +25,7 @@ REQUEST = b"x" * (16 << 20)  # well over what the socket buffers hold
 @pytest.fixture
 def generous_linger(monkeypatch):
     """The input is dropped until the client closes; a loaded machine may need long for it."""
-    for module in ("engine._driver", "engine.blocking", "engine.aio"):
+    for module in ("engine._driver", "engine._socket", "engine.aio"):
         monkeypatch.setattr(module + ".ALERT_LINGER", 30.0, raising=False)
 
 

@@ -15,11 +15,12 @@ from engine.tls.constants import SUITE_BY_NAME
 class Side:
     """A driver and what its callbacks saw."""
 
-    def __init__(self, connection, config):
+    def __init__(self, made, config):
+        connection, name = made if isinstance(made, tuple) else (made, None)
         self.data = bytearray()
         self.handshakes = []
         self.close_notifies = 0
-        self.driver = Driver(connection, config, on_data=self.data.extend,
+        self.driver = Driver(connection, config, server_hostname=name, on_data=self.data.extend,
                              on_handshake=self.handshakes.append,
                              on_close_notify=self._close_notify)
 
@@ -130,10 +131,9 @@ def test_a_tls_record_that_is_wrong_keeps_its_own_message(creds):
 def test_the_server_name_is_explicit_else_the_configs_else_the_host(creds):
     named = ClientConfig(trust=creds.trust, server_name="configured.example")
     plain = ClientConfig(trust=creds.trust)
-    assert client_connection(named, "host.example", "explicit.example")._server_name == \
-        "explicit.example"
-    assert client_connection(named, "host.example")._server_name == "configured.example"
-    assert client_connection(plain, "host.example.")._server_name == "host.example"
+    assert client_connection(named, "host.example", "explicit.example")[1] == "explicit.example"
+    assert client_connection(named, "host.example")[1] == "configured.example"
+    assert client_connection(plain, "host.example.")[1] == "host.example"
 
 
 def test_configs_of_the_wrong_side_are_type_errors(creds):
@@ -146,7 +146,7 @@ def test_configs_of_the_wrong_side_are_type_errors(creds):
 def test_the_client_hello_cipher_suites_are_read_across_fragments(creds):
     config = ClientConfig(trust=creds.trust, cipher_suites=("TLS_CHACHA20_POLY1305_SHA256",
                                                             "TLS_AES_128_GCM_SHA256"))
-    hello = client_connection(config, "localhost").data_to_send()
+    hello = client_connection(config, "localhost")[0].data_to_send()
     codes = tuple(SUITE_BY_NAME[name].code for name in config.cipher_suites)
     assert client_hello_cipher_suites(hello) == codes
     body = hello[5:]
