@@ -312,10 +312,10 @@ class TLSSocket(TLSInfo):
         driver = self._driver
         if driver.can_send:
             return
-        if self._shut or driver.close_notify_sent:
-            raise OSError("the TLS connection is closed")
         if driver.error is not None:
             raise BrokenPipeError("the TLS connection has ended: %s" % driver.error)
+        if self._shut or driver.close_notify_sent:
+            raise OSError("the TLS connection is closed")
         raise OSError("the TLS handshake is not complete")
 
     def _wait_for_plaintext(self, size: int) -> bool:
