@@ -97,6 +97,12 @@ def test_the_ipv6_wildcard_serves_ipv4_and_ipv6_and_prints_brackets(files):
         port = int(match.group(1))
         assert round_trip(files, "127.0.0.1", port) == b"via 127.0.0.1"
         assert round_trip(files, "::1", port) == b"via ::1"
+        client = subprocess.run([sys.executable, "-m", "engine", "s_client", "[::1]:%d" % port,
+                                 "--name", "localhost", "--trust", files.ca,
+                                 "--idle-timeout", "0.5"], input=b"v6", capture_output=True,
+                                timeout=TIMEOUT)
+        assert client.stdout == b"v6", client.stderr
+        assert "CONNECTED to localhost ([::1]:%d)" % port in client.stderr.decode()
     finally:
         code, stderr = stop(proc)
     assert code == 0, stderr
