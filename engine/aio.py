@@ -1,28 +1,48 @@
-"""TLS for asyncio: :func:`open_connection` and :func:`start_server`, as asyncio's own.
+"""TLS for asyncio, in asyncio's own shapes.
 
-A :class:`TLSProtocol` sits on the TCP transport and feeds the sans-I/O connection of
-:mod:`engine.tls`; once the handshake is complete it hands a :class:`TLSTransport` to the
-application's protocol (a StreamReaderProtocol for the stream functions). What the connection
-queues is written right after each call that may queue it, so a fatal alert (RFC 8446 section
-6.2) leaves before the transport closes and a KeyUpdate from the peer is answered at once.
+- streams: :func:`open_connection` and :func:`start_server`, as ``asyncio.open_connection`` and
+  ``asyncio.start_server``;
+- protocols: :func:`create_connection` and :func:`create_server`, as the event loop's methods
+  of those names with ``ssl=``, for protocol-based code (an HTTP server's protocol, say);
+- STARTTLS: :func:`start_tls`, as ``loop.start_tls``, upgrades a connected transport.
 
-``writer.get_extra_info("tls")`` is the HandshakeComplete event; ``"cipher_suite"``,
-``"group"``, ``"alpn_protocol"``, ``"server_name"``, ``"signature_scheme"`` and ``"peer_chain"``
-are its fields; ``"sslcontext"`` is the ClientConfig or ServerConfig of the connection.
+A :class:`TLSProtocol` sits on the TCP transport and drives the sans-I/O connection of
+:mod:`engine.tls` through :mod:`engine._driver`; once the handshake is complete it hands a
+:class:`TLSTransport` to the application's protocol. What the connection queues is written right
+after each call that may queue it, so a fatal alert (RFC 8446 section 6.2) leaves before the
+transport closes and a KeyUpdate from the peer is answered at once.
+
+``get_extra_info`` answers what asyncio's ssl transports answer: ``"ssl_object"`` (an object
+with ``version()``, ``cipher()``, ``getpeercert()``, ``selected_alpn_protocol()``... of
+``ssl.SSLObject``), ``"peercert"``, ``"cipher"``, ``"compression"``, ``"sslcontext"`` (the
+ClientConfig or ServerConfig), ``"peername"``, ``"sockname"`` and ``"socket"``; and engine's own:
+``"tls"`` (the HandshakeComplete event), its fields ``"cipher_suite"``, ``"group"``,
+``"alpn_protocol"``, ``"server_name"``, ``"signature_scheme"``, ``"peer_chain"``, and
+``"tls_connection"``.
+
+Closing (RFC 8446 section 6.1): the peer's close_notify reaches the protocol as
+``eof_received()``; if that returns true, the transport stays open for writing (the streams do
+so: a reply may follow the request's end) until ``close()`` sends our close_notify.
+``write_eof()`` sends close_notify and keeps reading. A transport that ends without
+close_notify reaches ``connection_lost`` as :class:`~engine.errors.TLSEOFError`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 
-from .errors import PeerAlertError, ProtocolError, TLSError
+from ._driver import (
+    ALERT_LINGER, Driver, TLSInfo, check_config, client_connection, report_failure,
+    server_connection,
+)
+from .errors import ProtocolError, TLSEOFError, TLSError
+from .tls import ClientConfig, ServerConfig
 
-__all__ = ["TLSProtocol", "TLSTransport", "open_connection", "start_server"]
-
-log = logging.getLogger(__name__)
+__all__ = ["TLSProtocol", "TLSTransport", "open_connection", "start_server",
+           "create_connection", "create_server", "start_tls"]
 
 _LIMIT = 2 ** 16
+_HANDSHAKE_TIMEOUT = 60.0
 _HANDSHAKE_FIELDS = ("cipher_suite", "group", "alpn_protocol", "server_name",
                      "signature_scheme", "peer_chain")
 
@@ -44,10 +64,11 @@ class TLSTransport(asyncio.Transport):
         self.write(b"".join(bytes(d) for d in list_of_data))
 
     def can_write_eof(self) -> bool:
-        return False
+        return True
 
     def write_eof(self) -> None:
-        raise NotImplementedError("TLS closes both directions with close_notify; use close()")
+        """Send close_notify: our direction ends, the peer's stays open (section 6.1)."""
+        self._tls.write_eof()
 
     def key_update(self, request_peer: bool = True) -> None:
         """Send a KeyUpdate (RFC 8446 section 4.6.3)."""
@@ -97,26 +118,47 @@ class TLSProtocol(asyncio.Protocol):
     """The protocol on the TCP transport: runs the handshake, then relays to ``app_protocol``.
 
     ``handshake_done`` (a future) gets None when the handshake completes or the exception that
-    ended it; ``app_protocol.connection_made`` is called only after a complete handshake.
+    ended it, ``handshake_timeout`` seconds after the TCP connection at most (TimeoutError);
+    ``app_protocol.connection_made`` is called after a complete handshake (not at all with
+    ``call_connection_made=False``: :func:`start_tls` hands over a protocol already connected).
     """
 
     def __init__(self, connection, app_protocol: asyncio.BaseProtocol, *,
                  handshake_done: asyncio.Future | None = None,
-                 handshake_timeout: float | None = None):
-        self.connection = connection
+                 handshake_timeout: float | None = None, config=None,
+                 server_hostname: str | None = None, call_connection_made: bool = True):
         self.app_protocol = app_protocol
-        self.handshake = None
         self.raw_transport: asyncio.Transport | None = None
         self.tls_transport = TLSTransport(self)
+        self._driver = Driver(connection, config, server_hostname=server_hostname,
+                              on_handshake=self._on_handshake, on_data=self._on_data,
+                              on_close_notify=self._on_close_notify)
+        self.tls_info = TLSInfo(self._driver)
         self._handshake_done = handshake_done
         self._handshake_timeout = handshake_timeout
-        self._timer = None
+        self._call_connection_made = call_connection_made
+        self._timer: asyncio.TimerHandle | None = None
         self._closing = False
-        self._error: BaseException | None = None
+        self._draining = False  # our fatal alert is out: input is read and dropped
         self._app_connected = False
         self._extra: dict = {}
-        self.bytes_sent = 0
-        self.bytes_received = 0
+
+    @property
+    def connection(self):
+        """The sans-I/O connection (engine.tls ClientConnection or ServerConnection)."""
+        return self._driver.connection
+
+    @property
+    def handshake(self):
+        return self._driver.handshake
+
+    @property
+    def bytes_sent(self) -> int:
+        return self._driver.bytes_sent
+
+    @property
+    def bytes_received(self) -> int:
+        return self._driver.bytes_received
 
     # --- from the TCP transport ---------------------------------------------------------------
 
@@ -130,20 +172,23 @@ class TLSProtocol(asyncio.Protocol):
         self._flush()
 
     def data_received(self, data: bytes) -> None:
-        self.bytes_received += len(data)
+        if self._draining or self.raw_transport is None or self._driver.error is not None:
+            return  # the connection has ended: what still comes is dropped
         self._feed(data)
 
     def eof_received(self):
+        if self._draining or self.raw_transport is None or self._driver.error is not None:
+            return False
         self._feed(b"")
-        return False  # TLS closes both directions: let the transport close
+        # True keeps the TCP transport open for the reply we may still write (section 6.1).
+        return not self._closing
 
     def connection_lost(self, exc) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
+        self._cancel_timer()
         self._closing = True
-        error = self._error or exc
-        if self.handshake is None:
-            self._finish_handshake(error or ConnectionAbortedError(
+        error = self._driver.error or exc
+        if self._driver.handshake is None:
+            self._finish_handshake(error or TLSEOFError(
                 "the peer closed the connection during the handshake"))
         if self._app_connected:
             self._app_connected = False
@@ -161,14 +206,25 @@ class TLSProtocol(asyncio.Protocol):
     # --- for the TLS transport ----------------------------------------------------------------
 
     def get_extra_info(self, name, default=None):
-        if name == "tls":
-            return self.handshake
-        if name in _HANDSHAKE_FIELDS:
-            return getattr(self.handshake, name, default) if self.handshake else default
+        info = self.tls_info
+        if name == "ssl_object":
+            return info
+        if name == "sslcontext":
+            return self._driver.config
         if name == "tls_connection":
-            return self.connection
-        if name == "sslcontext":  # as asyncio's SSL transports: says "this is TLS" to ASGI servers
-            return self.connection._config
+            return self._driver.connection
+        if name in ("peercert", "cipher", "compression", "tls") or name in _HANDSHAKE_FIELDS:
+            if self._driver.handshake is None:
+                return default
+            if name == "peercert":
+                return info.getpeercert()
+            if name == "cipher":
+                return info.cipher()
+            if name == "compression":
+                return info.compression()
+            if name == "tls":
+                return self._driver.handshake
+            return getattr(info, name)
         if self.raw_transport is not None:
             return self.raw_transport.get_extra_info(name, default)
         value = self._extra.get(name)
@@ -176,14 +232,24 @@ class TLSProtocol(asyncio.Protocol):
 
     def write_plaintext(self, data: bytes) -> None:
         if self._closing or not data:
-            return
-        self.connection.send_data(data)
+            return  # as asyncio's transports: writes after close() go nowhere
+        if self._driver.close_notify_sent:
+            raise RuntimeError("write() after write_eof()")
+        self._driver.send(data)
         self._flush()
+
+    def write_eof(self) -> None:
+        if self._closing or self._driver.close_notify_sent:
+            return
+        self._driver.close()
+        self._flush()
+        if self._driver.close_notify_received:  # both directions are closed now
+            self.close()
 
     def key_update(self, request_peer: bool) -> None:
         if self._closing:
             raise TLSError("the TLS connection is closing")
-        self.connection.key_update(request_peer=request_peer)
+        self._driver.key_update(request_peer=request_peer)
         self._flush()
 
     def is_closing(self) -> bool:
@@ -194,11 +260,8 @@ class TLSProtocol(asyncio.Protocol):
         if self._closing:
             return
         self._closing = True
-        try:
-            self.connection.close()
-            self._flush()
-        except TLSError:
-            pass
+        self._driver.close()
+        self._flush()
         if self.raw_transport is not None:
             self.raw_transport.close()
 
@@ -210,57 +273,71 @@ class TLSProtocol(asyncio.Protocol):
     # --- plumbing -----------------------------------------------------------------------------
 
     def _flush(self) -> None:
-        out = self.connection.data_to_send()
-        if out and self.raw_transport is not None and not self.raw_transport.is_closing():
-            self.bytes_sent += len(out)
-            self.raw_transport.write(out)
+        raw = self.raw_transport
+        out = self._driver.data_to_send()
+        if out and raw is not None and not raw.is_closing():
+            raw.write(out)
 
     def _feed(self, data: bytes) -> None:
-        if self.raw_transport is None:
-            return
         try:
-            events = self.connection.receive_data(data)
+            self._driver.feed(data)
         except ProtocolError as exc:
             self._flush()  # the alert for this fault
-            self._fail(exc)
+            self._fail(exc, linger=True)
             return
-        except PeerAlertError as exc:
+        except TLSError as exc:  # the peer's fatal alert, or the transport ended early
             self._fail(exc)
             return
         self._flush()
-        self._handle(events)
 
-    def _handle(self, events) -> None:
-        from .tls import ApplicationData, ConnectionClosed, HandshakeComplete
+    def _on_handshake(self, event) -> None:
+        self._cancel_timer()
+        self._app_connected = True
+        if self._call_connection_made:
+            self.app_protocol.connection_made(self.tls_transport)
+        self._finish_handshake(None)
 
-        for event in events:
-            if isinstance(event, HandshakeComplete):
-                self.handshake = event
-                if self._timer is not None:
-                    self._timer.cancel()
-                    self._timer = None
-                self._app_connected = True
-                self.app_protocol.connection_made(self.tls_transport)
-                self._finish_handshake(None)
-            elif isinstance(event, ApplicationData):
-                if self._app_connected:
-                    self.app_protocol.data_received(event.data)
-            elif isinstance(event, ConnectionClosed):
-                # close_notify received; ours is queued in reply (RFC 8446 section 6.1).
-                self._flush()
-                if self._app_connected:
-                    self.app_protocol.eof_received()
-                self._closing = True
-                if self.raw_transport is not None:
-                    self.raw_transport.close()
-                return
+    def _on_data(self, data: bytes) -> None:
+        if self._app_connected:
+            self.app_protocol.data_received(data)
 
-    def _fail(self, exc: BaseException) -> None:
-        self._error = exc
+    def _on_close_notify(self) -> None:
+        """The peer's direction is closed; ours stays open if the application wants it."""
+        keep_open = self.app_protocol.eof_received() if self._app_connected else False
+        if not keep_open or self._driver.close_notify_sent:
+            self.close()
+
+    def _fail(self, exc: BaseException, linger: bool = False) -> None:
+        if self._driver.error is None:
+            self._driver.error = exc
         self._closing = True
+        self._cancel_timer()
         self._finish_handshake(exc)
+        raw = self.raw_transport
+        if raw is None:
+            return
+        if linger and raw.can_write_eof():
+            # A transport closed with input unread makes the kernel answer with RST, which can
+            # destroy our alert before the peer reads it: end our side after the alert, read
+            # and drop input until the peer closes or ALERT_LINGER seconds pass, then close.
+            self._draining = True
+            raw.write_eof()
+            try:
+                raw.resume_reading()
+            except (RuntimeError, AttributeError):
+                pass
+            asyncio.get_running_loop().call_later(ALERT_LINGER, raw.close)
+        else:
+            raw.close()
+
+    def _give_up(self) -> None:
+        """After a failed or cancelled handshake: close, unless the transport lingers for our
+        alert to be read (it closes itself)."""
+        if self._draining:
+            return
+        self._closing = True
         if self.raw_transport is not None:
-            self.raw_transport.close()  # after the queued alert is written
+            self.raw_transport.close()
 
     def _finish_handshake(self, exc: BaseException | None) -> None:
         waiter = self._handshake_done
@@ -270,80 +347,176 @@ class TLSProtocol(asyncio.Protocol):
             else:
                 waiter.set_exception(exc)
 
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
     def _handshake_timed_out(self) -> None:
         self._timer = None
-        if self.handshake is None:
-            self._fail(TimeoutError("the TLS handshake did not complete in time"))
+        if self._driver.handshake is None:
+            self._fail(TimeoutError("the TLS handshake did not complete in %g s"
+                                    % self._handshake_timeout))
 
 
-async def open_connection(host: str, port: int, config, *, server_name: str | None = None,
-                          limit: int = _LIMIT, handshake_timeout: float | None = 60.0,
-                          **kwargs):
-    """Connect, run the TLS handshake and return ``(StreamReader, StreamWriter)``.
+class _StreamProtocol(asyncio.StreamReaderProtocol):
+    """A StreamReaderProtocol that keeps writing after the peer's close_notify.
 
-    The name checked in the certificate (and sent as SNI) is ``server_name``, else
-    ``config.server_name``, else ``host``. Raises the ProtocolError or PeerAlertError that
-    ended a failed handshake. Other keyword arguments go to ``loop.create_connection``.
+    asyncio's own answers False to ``eof_received`` over TLS (its ssl transport cannot
+    half-close); TLS 1.3 closes one direction at a time (RFC 8446 section 6.1), so the reader
+    sees its end and the writer stays open until closed.
     """
-    from .tls import ClientConnection
 
+    def eof_received(self):
+        super().eof_received()
+        return True
+
+
+# --- protocols ----------------------------------------------------------------------------------
+
+
+async def create_connection(protocol_factory, host: str, port: int, config, *,
+                            server_name: str | None = None, server_hostname: str | None = None,
+                            handshake_timeout: float | None = _HANDSHAKE_TIMEOUT, **kwargs):
+    """Connect, run the TLS handshake and return ``(transport, protocol)``, as
+    ``loop.create_connection(..., ssl=...)``: ``protocol`` (from ``protocol_factory()``) gets
+    ``connection_made`` once the handshake is complete.
+
+    The name checked in the certificate (and sent as SNI) is ``server_name`` (or
+    ``server_hostname``), else ``config.server_name``, else ``host``. Raises the ProtocolError
+    or PeerAlertError that ended a failed handshake, TimeoutError after ``handshake_timeout``
+    seconds. Other keyword arguments go to ``loop.create_connection``.
+    """
+    check_config(config, ClientConfig, "create_connection()")
     loop = asyncio.get_running_loop()
-    name = server_name or getattr(config, "server_name", None) or host.rstrip(".")
-    reader = asyncio.StreamReader(limit=limit, loop=loop)
-    app_protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
+    connection, name = client_connection(config, host, server_name or server_hostname)
+    app_protocol = protocol_factory()
     done = loop.create_future()
-    connection = ClientConnection(config, server_name=name)
-    transport, protocol = await loop.create_connection(
-        lambda: TLSProtocol(connection, app_protocol, handshake_done=done), host, port,
-        **kwargs)
+    _, protocol = await loop.create_connection(
+        lambda: TLSProtocol(connection, app_protocol, handshake_done=done,
+                            handshake_timeout=handshake_timeout, config=config,
+                            server_hostname=name),
+        host, port, **kwargs)
     try:
-        if handshake_timeout is None:
-            await done
-        else:
-            await asyncio.wait_for(done, handshake_timeout)
+        await done
     except BaseException:
-        transport.close()
+        protocol._give_up()
         raise
-    writer = asyncio.StreamWriter(protocol.tls_transport, app_protocol, reader, loop)
-    return reader, writer
+    return protocol.tls_transport, app_protocol
 
 
-async def start_server(client_connected_cb, host=None, port=None, config=None, *,
-                       limit: int = _LIMIT, handshake_timeout: float | None = 60.0,
-                       on_error=None, **kwargs) -> asyncio.AbstractServer:
-    """Start a TLS server; ``client_connected_cb(reader, writer)`` runs after each handshake.
+async def create_server(protocol_factory, host=None, port=None, config=None, *,
+                        handshake_timeout: float | None = _HANDSHAKE_TIMEOUT, on_error=None,
+                        **kwargs) -> asyncio.AbstractServer:
+    """Start a TLS server, as ``loop.create_server(..., ssl=...)``: each connection's protocol
+    (from ``protocol_factory()``) gets ``connection_made`` once the handshake is complete.
 
     A failed handshake closes that connection (its alert sent) and is passed to
-    ``on_error(peername, exception)`` if given, else logged at INFO level. Other keyword
-    arguments go to ``loop.create_server``.
+    ``on_error(peername, exception)`` if given, else logged as a WARNING of the logger
+    ``engine``. Other keyword arguments go to ``loop.create_server``.
     """
-    from .tls import ServerConnection
-
     if config is None:
-        raise TypeError("start_server() needs a ServerConfig")
+        raise TypeError("create_server() needs a ServerConfig")
+    check_config(config, ServerConfig, "create_server()")
     loop = asyncio.get_running_loop()
 
     def factory():
-        reader = asyncio.StreamReader(limit=limit, loop=loop)
-        app_protocol = asyncio.StreamReaderProtocol(reader, client_connected_cb, loop=loop)
         done = loop.create_future()
-        protocol = TLSProtocol(ServerConnection(config), app_protocol, handshake_done=done,
-                               handshake_timeout=handshake_timeout)
+        protocol = TLSProtocol(server_connection(config), protocol_factory(),
+                               handshake_done=done, handshake_timeout=handshake_timeout,
+                               config=config)
         done.add_done_callback(lambda fut: _report(fut, protocol, on_error))
         return protocol
 
     return await loop.create_server(factory, host, port, **kwargs)
 
 
+async def start_tls(transport: asyncio.BaseTransport, protocol, config, *,
+                    server_side: bool = False, server_hostname: str | None = None,
+                    handshake_timeout: float | None = _HANDSHAKE_TIMEOUT) -> TLSTransport:
+    """Upgrade a connected ``transport`` to TLS (STARTTLS), as ``loop.start_tls``: run the
+    handshake and return the transport that ``protocol`` writes to from now on; what arrives
+    is decrypted into ``protocol.data_received``.
+
+    ``config`` is a ServerConfig with ``server_side=True``, else a ClientConfig, which checks
+    the server's certificate for ``server_hostname`` (or ``config.server_name``).
+    """
+    kind = ServerConfig if server_side else ClientConfig
+    check_config(config, kind, "start_tls(server_side=%s)" % server_side)
+    if server_side:
+        connection = server_connection(config)
+    else:
+        if config.verify and not (server_hostname or config.server_name):
+            raise ValueError("start_tls() needs server_hostname (or config.server_name) to "
+                             "check the server's certificate")
+        connection, server_hostname = client_connection(config, None, server_hostname)
+    loop = asyncio.get_running_loop()
+    done = loop.create_future()
+    tls_protocol = TLSProtocol(connection, protocol, handshake_done=done,
+                               handshake_timeout=handshake_timeout, config=config,
+                               server_hostname=server_hostname, call_connection_made=False)
+    transport.pause_reading()  # nothing reaches the TLS protocol before connection_made
+    transport.set_protocol(tls_protocol)
+    made = loop.call_soon(tls_protocol.connection_made, transport)
+    resumed = loop.call_soon(transport.resume_reading)
+    try:
+        await done
+    except BaseException:
+        made.cancel()
+        resumed.cancel()
+        if tls_protocol.raw_transport is None:
+            transport.close()
+        else:
+            tls_protocol._give_up()
+        raise
+    return tls_protocol.tls_transport
+
+
+# --- streams ------------------------------------------------------------------------------------
+
+
+async def open_connection(host: str, port: int, config, *, server_name: str | None = None,
+                          server_hostname: str | None = None, limit: int = _LIMIT,
+                          handshake_timeout: float | None = _HANDSHAKE_TIMEOUT, **kwargs):
+    """Connect, run the TLS handshake and return ``(StreamReader, StreamWriter)``.
+
+    As :func:`create_connection`: ``server_name`` (or ``server_hostname``, as asyncio calls it)
+    else ``config.server_name`` else ``host`` is the name checked. Other keyword arguments go to
+    ``loop.create_connection``.
+    """
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=limit, loop=loop)
+    protocol = _StreamProtocol(reader, loop=loop)
+    transport, _ = await create_connection(
+        lambda: protocol, host, port, config, server_name=server_name,
+        server_hostname=server_hostname, handshake_timeout=handshake_timeout, **kwargs)
+    writer = asyncio.StreamWriter(transport, protocol, reader, loop)
+    return reader, writer
+
+
+async def start_server(client_connected_cb, host=None, port=None, config=None, *,
+                       limit: int = _LIMIT, handshake_timeout: float | None = _HANDSHAKE_TIMEOUT,
+                       on_error=None, **kwargs) -> asyncio.AbstractServer:
+    """Start a TLS server; ``client_connected_cb(reader, writer)`` runs after each handshake.
+
+    Failed handshakes are reported as :func:`create_server` says. Other keyword arguments go to
+    ``loop.create_server``.
+    """
+    if config is None:
+        raise TypeError("start_server() needs a ServerConfig")
+    check_config(config, ServerConfig, "start_server()")
+    loop = asyncio.get_running_loop()
+
+    def factory():
+        reader = asyncio.StreamReader(limit=limit, loop=loop)
+        return _StreamProtocol(reader, client_connected_cb, loop=loop)
+
+    return await create_server(factory, host, port, config,
+                               handshake_timeout=handshake_timeout, on_error=on_error, **kwargs)
+
+
 def _report(future: asyncio.Future, protocol: TLSProtocol, on_error) -> None:
     if future.cancelled() or future.exception() is None:
         return
-    exc = future.exception()
-    peer = protocol.get_extra_info("peername")
-    if on_error is not None:
-        try:
-            on_error(peer, exc)
-        except Exception:
-            log.exception("on_error raised")
-    else:
-        log.info("TLS connection from %s failed: %s: %s", peer, type(exc).__name__, exc)
+    report_failure(on_error, protocol.get_extra_info("peername"), future.exception(),
+                   in_handshake=True)

@@ -3,7 +3,9 @@
 Every error the engine raises on purpose is an :class:`EngineError`. TLS faults carry the alert
 that RFC 8446 section 6.2 names for them: a :class:`ProtocolError` is a fault of the peer (we send
 its alert and close), a :class:`PeerAlertError` is a fatal alert the peer sent us, and a
-:class:`LocalProtocolError` is a misuse of the API by our own caller. Messages never hold secrets.
+:class:`LocalProtocolError` is a misuse of the API by our own caller. A :class:`TLSError` is an
+:class:`OSError`, as ``ssl.SSLError`` is, so code that catches OSError around network I/O keeps
+working. Messages never hold secrets; each begins with a plain sentence.
 """
 
 from __future__ import annotations
@@ -96,8 +98,18 @@ class RecordError(EngineError):
 # --- TLS ----------------------------------------------------------------------------------
 
 
-class TLSError(EngineError):
-    """Base of the TLS connection errors."""
+class TLSError(EngineError, OSError):
+    """Base of the TLS connection errors; an OSError, as ``ssl.SSLError`` is.
+
+    Made with one argument, the message (OSError reads two as errno and strerror); ``errno`` and
+    ``strerror`` are None.
+    """
+
+
+class TLSEOFError(TLSError, ConnectionAbortedError):
+    """The transport ended without close_notify (RFC 8446 section 6.1), as ``ssl.SSLEOFError``:
+    what was received may be truncated. During the handshake it is also the
+    ConnectionAbortedError that ended it."""
 
 
 class LocalProtocolError(TLSError):

@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 
+from .._listen import format_address
 from ..errors import PeerAlertError, ProtocolError, TLSError
 from ..verify.api import usable_name
 from ._common import UsageError, add_password_options
@@ -105,12 +106,11 @@ def run(args) -> int:
         if isinstance(exc, (TLSError, ConnectionAbortedError)):
             print("engine s_client: handshake failed: %s" % failure_reason(exc), file=sys.stderr)
         else:
-            print("engine s_client: cannot connect to %s:%d: %s"
-                  % (host, port, exc.strerror or exc), file=sys.stderr)
+            print("engine s_client: cannot connect to %s: %s"
+                  % (format_address((host, port)), exc.strerror or exc), file=sys.stderr)
         return 1
     with tls:
-        address = tls.getpeername()
-        print("CONNECTED to %s (%s:%s)" % (tls.server_hostname, address[0], address[1]),
+        print("CONNECTED to %s (%s)" % (tls.server_hostname, format_address(tls.getpeername())),
               file=sys.stderr)
         print("%s, TLSv1.3" % ("Reused" if tls.handshake.resumed else "New"), file=sys.stderr)
         print(summary_line(tls.handshake), file=sys.stderr)

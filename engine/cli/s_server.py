@@ -3,7 +3,9 @@
 Serves many connections at once (a thread each) until SIGINT or SIGTERM. Without ``--www`` it
 echoes what each client sends; with it, it answers every HTTP request on a connection with a
 small HTML page naming the protocol, cipher suite, group and the client's certificate.
-Prints ``ACCEPT host:port`` on stdout once listening, and one line per connection on stderr.
+Prints ``ACCEPT host:port`` on stdout for each address it listens on (``[::]:4433`` for IPv6),
+and one line per connection on stderr. Stopping sends close_notify to every open connection at
+once and closes those still open two seconds later, however many there are.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import signal
 import sys
 import threading
 
-from ..errors import PeerAlertError, ProtocolError
+from .._listen import format_address
+from ..errors import PeerAlertError, ProtocolError, TLSEOFError
 from ._common import UsageError, add_password_options
 from ._tls_options import (
     add_parameter_options, checked_port, keylog_file, load_crls, load_keystore,
@@ -21,6 +24,8 @@ from ._tls_options import (
 )
 
 _MAX_REQUEST_HEAD = 16384
+_MAX_TIMEOUT = 10 ** 6  # seconds; keeps NaN and infinity out
+_DRAIN_TIMEOUT = 2.0  # seconds open connections get to end when the server stops
 
 
 def register(commands) -> None:
@@ -32,7 +37,9 @@ def register(commands) -> None:
     parser.add_argument("--cert2", metavar="FILE", help="a second certificate (another key type)")
     parser.add_argument("--key2", metavar="FILE", help="private key of --cert2")
     add_password_options(parser, "KeyStore or key password")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address or name to listen on (:: is IPv6 and IPv4 where the "
+                             "system allows it; a name listens on each of its addresses)")
     parser.add_argument("--port", default=4433, help="port to listen on (0: any free port)")
     parser.add_argument("--verify-client", choices=("none", "request", "require"),
                         default="none", help="ask for a client certificate")
@@ -42,6 +49,11 @@ def register(commands) -> None:
     parser.add_argument("--max-connections", type=int, metavar="N",
                         help="stop after N connections")
     add_resumption_options(parser)
+    parser.add_argument("--max-concurrent", type=int, default=512, metavar="N",
+                        help="connections served at once; more wait (default 512)")
+    parser.add_argument("--idle-timeout", type=float, default=300.0, metavar="SECONDS",
+                        help="close a connection idle this long after its handshake "
+                             "(default 300; the handshake itself has 60)")
     add_parameter_options(parser)
     parser.set_defaults(handler=run)
 
@@ -124,6 +136,10 @@ def run(args) -> int:
     port = checked_port(args.port)
     if args.max_connections is not None and args.max_connections < 1:
         raise UsageError("--max-connections must be at least 1")
+    if args.max_concurrent < 1:
+        raise UsageError("--max-concurrent must be at least 1")
+    if not 0 < args.idle_timeout <= _MAX_TIMEOUT:
+        raise UsageError("--idle-timeout must be positive (at most %d seconds)" % _MAX_TIMEOUT)
     if args.www and "h2" in split_list(args.alpn):
         raise UsageError("--www speaks HTTP/1.1 only: leave h2 out of --alpn")
     config = build_config(args)
@@ -135,7 +151,7 @@ def run(args) -> int:
             print(line, file=sys.stderr, flush=True)
 
     def on_connection(tls) -> None:
-        peer = "%s:%s" % tls.getpeername()[:2]
+        peer = format_address(tls.getpeername())
         client = tls.peer_certificate
         say("%s: %s, client %s%s" % (peer, summary_line(tls.handshake),
                                      name_of(client.subject) if client is not None else "-",
@@ -143,10 +159,11 @@ def run(args) -> int:
         handler(tls)
 
     def on_error(address, exc) -> None:
-        say("%s:%s: %s" % (address[0], address[1], failure_line(exc)))
+        say("%s: %s" % (format_address(address), failure_line(exc)))
 
     try:
-        server = Server(args.host, port, config, on_connection, on_error=on_error)
+        server = Server(args.host, port, config, on_connection, on_error=on_error,
+                        idle_timeout=args.idle_timeout, max_concurrent=args.max_concurrent)
     except OSError as exc:
         raise UsageError("cannot listen on %s:%s: %s" % (args.host, port, exc.strerror or exc))
     stop = threading.Event()
@@ -155,8 +172,10 @@ def run(args) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             previous[signum] = signal.signal(signum, lambda *_: stop.set())
     try:
-        print("ACCEPT %s:%d" % tuple(server.address), flush=True)
-        count = server.serve_forever(stop=stop, max_connections=args.max_connections)
+        for address in server.addresses:
+            print("ACCEPT %s" % format_address(address), flush=True)
+        count = server.serve_forever(stop=stop, max_connections=args.max_connections,
+                                     drain_timeout=_DRAIN_TIMEOUT)
     finally:
         for signum, handler_before in previous.items():
             signal.signal(signum, handler_before)
@@ -176,6 +195,8 @@ def failure_line(exc: BaseException) -> str:
     """One line for a connection that failed: the alert, who sent it, and why."""
     if isinstance(exc, PeerAlertError):
         return "the client sent alert %s" % getattr(exc.description, "name", exc.description)
+    if isinstance(exc, TLSEOFError):
+        return "connection ended: %s" % exc
     if isinstance(exc, ProtocolError):
         reason = getattr(exc, "reason", None)
         return "sent alert %s%s: %s" % (exc.alert.name,

@@ -35,15 +35,46 @@ REASON_ERRORS = {
 }
 
 
-def certificate_error(reason: str, detail: str = "") -> errors.ProtocolError:
-    """The ProtocolError for a verdict reason, with ``.reason`` set and named in the message."""
+# What each verdict reason means, in a sentence that comes before the verifier's own words.
+REASON_SENTENCES = {
+    "expired": "the peer's certificate has expired",
+    "not_yet_valid": "the peer's certificate is not valid yet",
+    "revoked": "the peer's certificate is revoked",
+    "untrusted": "the peer's certificate chain does not lead to a trusted CA",
+    "bad_signature": "a signature in the peer's certificate chain does not verify",
+    "name_mismatch": "the peer's certificate is not valid for the name asked for",
+    "path_too_long": "the peer's certificate chain is longer than its CAs allow",
+    "invalid_ca": "a certificate in the peer's chain is not a valid CA",
+    "malformed": "the peer's certificate cannot be read",
+    "bad_usage": "the peer's certificate is not for this use",
+    "unsupported": "the peer's certificate uses an algorithm that is not supported",
+    "crl_invalid": "a CRL for the peer's chain cannot be used",
+}
+
+
+def certificate_error(reason: str, detail: str = "", sentence: str = "") -> errors.ProtocolError:
+    """The ProtocolError for a verdict reason, with ``.reason`` set: a plain sentence, then the
+    reason and the verifier's detail in parentheses."""
     cls = REASON_ERRORS.get(reason, errors.BadCertificateError)
-    message = "peer certificate rejected: %s" % reason
-    if detail:
-        message += " (%s)" % detail
+    sentence = sentence or REASON_SENTENCES.get(reason, "the peer's certificate is refused")
+    message = "%s (peer certificate rejected: %s%s)" % (sentence, reason,
+                                                         "; " + detail if detail else "")
     error = cls(message)
     error.reason = reason
     return error
+
+
+def name_mismatch_sentence(name: str, leaf: x509.Certificate) -> str:
+    """The name expected and the names ``leaf`` holds (its DNS and IP subjectAltNames)."""
+    try:
+        san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except (x509.ExtensionNotFound, ValueError):
+        san = None
+    held = [] if san is None else (
+        ["DNS:%s" % n for n in san.get_values_for_type(x509.DNSName)]
+        + ["IP:%s" % n for n in san.get_values_for_type(x509.IPAddress)])
+    return "the peer's certificate is not valid for %r: it holds %s" % (
+        name, ", ".join(held) if held else "no DNS name or IP address")
 
 
 class Credential:
@@ -153,7 +184,7 @@ def load_chain(certificate: codec.Certificate):
         parsed = tuple(x509.load_der_x509_certificate(der) for der in ders)
         public_key = parsed[0].public_key()
     except (ValueError, TypeError) as exc:
-        error = errors.BadCertificateError("peer certificate cannot be parsed: %s" % exc)
+        error = errors.BadCertificateError("the peer's certificate cannot be parsed (%s)" % exc)
         error.reason = "malformed"
         raise error from None
     except Exception:  # cryptography raises UnsupportedAlgorithm for unknown key types
@@ -186,6 +217,9 @@ def peer_certificate(certificate: codec.Certificate, *, verify: bool, trust, crl
             names=None if name is None else [name], threads=1, backend=backend,
         )[0]
         if not verdict.ok:
-            raise certificate_error(verdict.reason or "malformed", verdict.detail or "")
+            reason = verdict.reason or "malformed"
+            sentence = (name_mismatch_sentence(name, chain[0])
+                        if reason == "name_mismatch" and name is not None else "")
+            raise certificate_error(reason, verdict.detail or "", sentence)
         chain = tuple(verdict.chain)
     return chain, public_key

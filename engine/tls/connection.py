@@ -158,12 +158,12 @@ class Connection:
     def send_data(self, data) -> None:
         """Queue application data (after HandshakeComplete): one call into the record layer.
 
+        Allowed after the peer's close_notify, until :meth:`close` (section 6.1: half-close).
         ``data`` must be bytes-like (TypeError otherwise).
         """
         if type(data) is not bytes:
             _check_bytes(data, "send_data")
-        if (not self.handshake_complete or self._send_closed or self._receive_closed
-                or self._failed is not None):
+        if not self.handshake_complete or self._send_closed or self._failed is not None:
             raise LocalProtocolError("send_data before the handshake is complete"
                                      if not self.handshake_complete
                                      else "send_data on a closed connection")
@@ -305,13 +305,12 @@ class Connection:
             raise UnexpectedMessageError("alert inside a fragmented handshake message")
         description = payload[1]
         if description == _CLOSE_NOTIFY:
+            # Section 6.1: close_notify closes the peer's direction only. We may still send
+            # (the reply to a half-closed request) until our own close() queues ours.
             events.append(AlertReceived(AlertDescription.close_notify))
             events.append(ConnectionClosed())
             self._receive_closed = True
             self._state = self._closed_state
-            if not self._send_closed:
-                self._send_alert(_CLOSE_NOTIFY, level=1)
-                self._send_closed = True
             return
         if description == _USER_CANCELED:
             events.append(AlertReceived(AlertDescription.user_canceled))

@@ -448,6 +448,148 @@ def ssl_client_context(ca_path: str, *, crl_path: str | None = None,
     return context
 
 
+# --- Python ssl through memory BIOs -------------------------------------------------------------
+
+
+class BioPeer:
+    """Python's ssl (OpenSSL) over a blocking socket through memory BIOs.
+
+    ``ssl.SSLSocket`` can only send close_notify through ``unwrap()``, which then waits for the
+    peer's; an SSLObject can send it and keep reading, so it half-closes as RFC 8446 section
+    6.1 allows. ``read_to_end`` says how the peer's direction ended: ``"close_notify"`` or
+    ``"eof"`` (the transport closed without it).
+    """
+
+    def __init__(self, sock: socket.socket, context: ssl.SSLContext, *, server_side: bool,
+                 server_hostname: str | None = None):
+        sock.settimeout(TIMEOUT)
+        self.sock = sock
+        self._in = ssl.MemoryBIO()
+        self._out = ssl.MemoryBIO()
+        self.obj = context.wrap_bio(self._in, self._out, server_side=server_side,
+                                    server_hostname=server_hostname)
+
+    def _flush(self) -> None:
+        data = self._out.read()
+        if data:
+            self.sock.sendall(data)
+
+    def _fill(self) -> None:
+        data = self.sock.recv(65536)
+        if data:
+            self._in.write(data)
+        else:
+            self._in.write_eof()
+
+    def handshake(self) -> None:
+        while True:
+            try:
+                self.obj.do_handshake()
+                self._flush()
+                return
+            except ssl.SSLWantReadError:
+                self._flush()
+                self._fill()
+
+    def write(self, data: bytes) -> None:
+        self.obj.write(data)
+        self._flush()
+
+    def send_close_notify(self) -> None:
+        try:
+            self.obj.unwrap()
+        except ssl.SSLWantReadError:
+            pass  # ours is sent; reading the peer's is up to read_to_end
+        self._flush()
+
+    def read_to_end(self) -> tuple:
+        received = bytearray()
+        while True:
+            try:
+                data = self.obj.read(65536)
+            except ssl.SSLWantReadError:
+                self._fill()
+                continue
+            except ssl.SSLZeroReturnError:
+                return bytes(received), "close_notify"
+            except ssl.SSLEOFError:
+                return bytes(received), "eof"
+            if not data:
+                return bytes(received), "close_notify"
+            received += data
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+# --- an HTTPS server of the standard library ----------------------------------------------------
+
+
+class HTTPSServer:
+    """``http.server`` behind ``ssl`` on 127.0.0.1:0, in a thread: HTTP/1.1 with keep-alive.
+
+    ``GET /hello`` answers ``hello <n>`` (n counts requests), ``GET /close`` answers and closes
+    (``Connection: close``), ``POST`` echoes the body; ``connections`` counts TCP connections.
+    """
+
+    def __init__(self, context: ssl.SSLContext):
+        import http.server
+
+        owner = self
+        self.connections = 0
+        self.requests = 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def setup(self):
+                owner.connections += 1
+                super().setup()
+
+            def _answer(self, body: bytes, close: bool = False):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(body)))
+                if close:
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                owner.requests += 1
+                self._answer(b"hello %d" % owner.requests, close=self.path == "/close")
+
+            def do_POST(self):
+                owner.requests += 1
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                self._answer(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever,
+                                       kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(TIMEOUT)
+
+
+@pytest.fixture
+def https_server(pki):
+    """An HTTPS server of the standard library with the p256 server certificate."""
+    server = HTTPSServer(ssl_server_context(pki.servers["p256"]))
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def helpers():
     """The module-level helpers, for test files (conftest is not importable by name)."""
@@ -457,4 +599,5 @@ def helpers():
         Identity=Identity, OpenSSLProcess=OpenSSLProcess, echo=echo, TIMEOUT=TIMEOUT,
         KEY_TYPES=KEY_TYPES, SUITES=SUITES, OPENSSL_GROUPS=OPENSSL_GROUPS,
         ssl_server_context=ssl_server_context, ssl_client_context=ssl_client_context,
+        BioPeer=BioPeer,
     )

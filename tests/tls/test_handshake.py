@@ -206,17 +206,24 @@ def test_key_update_request_answered_in_the_middle_of_a_batch(pki):
     assert data_of(client.receive_data(server.data_to_send())) == b"three"
 
 
-def test_close_notify_is_answered_and_closes_both(pki):
+def test_close_notify_closes_one_direction_and_the_other_may_still_reply(pki):
+    """RFC 8446 section 6.1: close_notify closes the sender's direction; the receiver may send
+    its reply and then close its own."""
     client, server, _, _ = connected_pair(pki)
     client.close()
     assert client.closed
     events = transfer(client, server)
     assert events == [AlertReceived(AlertDescription.close_notify), ConnectionClosed()]
-    assert server.closed
+    assert server.closed and server.data_to_send() == b""  # no close_notify sent in reply yet
+    server.send_data(b"the reply")
+    assert data_of(transfer(server, client)) == b"the reply"
+    server.close()
     events = transfer(server, client)
     assert events == [AlertReceived(AlertDescription.close_notify), ConnectionClosed()]
     with pytest.raises(LocalProtocolError):
         client.send_data(b"late")
+    with pytest.raises(LocalProtocolError):
+        server.send_data(b"late")
     assert server.receive_data(b"more") == []
 
 
