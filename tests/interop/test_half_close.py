@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import time
 
 import pytest
 
@@ -143,7 +144,9 @@ def test_blocking_server_tells_a_transport_close_from_close_notify(pki, engine_s
         except TLSEOFError:
             ends.append(("eof", None))
 
-    server = engine_server(ServerConfig([pki.servers["p256"].keystore]), record_end)
+    # No tickets: a client that closes at once could make their write fail before the handler.
+    server = engine_server(ServerConfig([pki.servers["p256"].keystore], ticket_count=0),
+                           record_end)
     # ssl.SSLSocket.close() sends no close_notify: a transport close.
     context = helpers.ssl_client_context(pki.ca_path)
     with context.wrap_socket(socket.create_connection(("127.0.0.1", server.port),
@@ -155,6 +158,9 @@ def test_blocking_server_tells_a_transport_close_from_close_notify(pki, engine_s
     client.send_close_notify()
     assert client.read_to_end() == (b"", "close_notify")
     client.close()
+    deadline = time.monotonic() + TIMEOUT  # both handlers end on their own: wait for them
+    while len(ends) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
     server.stop()
     assert sorted(ends, key=str) == [("close_notify", b"y"), ("eof", None)]
 
