@@ -30,7 +30,7 @@ from .errors import (
 )
 from .tls import (
     AlertReceived, ApplicationData, ClientConfig, ClientConnection, ConnectionClosed,
-    HandshakeComplete, ServerConfig, ServerConnection,
+    EarlyDataReceived, EarlyDataRejected, HandshakeComplete, ServerConfig, ServerConnection,
 )
 from .tls.constants import SUITE_BY_CODE, SUITE_BY_NAME, ContentType, HandshakeType
 
@@ -62,13 +62,14 @@ def check_config(config, kind: type, who: str) -> None:
 
 
 def client_connection(config, host: str | None, server_name: str | None = None, *,
-                      who: str = "connect()") -> tuple:
+                      who: str = "connect()", session=None, early_data=None) -> tuple:
     """``(ClientConnection, name)`` for ``host``: the name checked in the certificate and sent
     as SNI is ``server_name``, else ``config.server_name``, else ``host`` (without a trailing
-    dot)."""
+    dot). ``session`` and ``early_data`` go to the ClientConnection (RFC 8446 2.2, 2.3)."""
     check_config(config, ClientConfig, who)
     name = server_name or config.server_name or (host.rstrip(".") if host else None)
-    return ClientConnection(config, server_name=name), name
+    return ClientConnection(config, server_name=name, session=session,
+                            early_data=early_data), name
 
 
 def server_connection(config, *, who: str = "serve()") -> ServerConnection:
@@ -91,6 +92,11 @@ class Driver:
     ``on_data(bytes)`` for application data, ``on_close_notify()`` when the peer closed its
     direction with close_notify (ours stays open until :meth:`close`). Every other way the
     connection ends is an exception out of :meth:`feed`, also kept as ``error``.
+
+    0-RTT (RFC 8446 2.3): early data a server accepted comes to ``on_data`` first, as the start
+    of the stream (it may be a replay: the server chose to accept that); early data a server
+    refused is sent again by the client once the handshake is complete, so the stream carries
+    it either way.
     """
 
     def __init__(self, connection, config=None, *, server_hostname: str | None = None,
@@ -111,6 +117,8 @@ class Driver:
         self.plaintext_sent = 0
         self.plaintext_received = 0
         self.offered_suites: tuple | None = None  # the client's cipher_suites, on a server
+        self.early_data_received = 0  # bytes of 0-RTT data accepted (a server)
+        self._early_data_resend: bytes | None = None  # refused 0-RTT data (a client)
         self._head: bytearray | None = bytearray()
         self._on_handshake = on_handshake
         self._on_data = on_data
@@ -152,7 +160,16 @@ class Driver:
                 if self.server_side:
                     self.offered_suites = client_hello_cipher_suites(self._head)
                 self._head = None
+                if self._early_data_resend:
+                    self.send(self._early_data_resend)
+                self._early_data_resend = None
                 self._on_handshake(event)
+            elif isinstance(event, EarlyDataReceived):
+                self.plaintext_received += len(event.data)
+                self.early_data_received += len(event.data)
+                self._on_data(event.data)
+            elif isinstance(event, EarlyDataRejected):
+                self._early_data_resend = event.data
             elif isinstance(event, AlertReceived):
                 self.alerts.append(event.description)
                 if event.description == AlertDescription.close_notify:
@@ -301,13 +318,15 @@ class TLSInfo:
 
     @property
     def session(self):
-        """The session to resume with, when the connection offers one (None until then)."""
+        """The session to resume a later connection with: the latest ticket a client received
+        (:class:`engine.tls.Session`), None until one came (and on a server)."""
         return getattr(self._driver.connection, "session", None)
 
     @property
     def session_reused(self) -> bool:
-        """Whether the handshake resumed a session (False until the connection says so)."""
-        return bool(getattr(self._driver.connection, "session_reused", False))
+        """Whether the handshake resumed a session from a ticket (RFC 8446 2.2)."""
+        handshake = self._driver.handshake
+        return bool(handshake is not None and handshake.resumed)
 
     def version(self) -> str | None:
         return PROTOCOL_VERSION if self._driver.handshake else None

@@ -141,6 +141,7 @@ class TLSProtocol(asyncio.Protocol):
         self._closing = False
         self._draining = False  # our fatal alert is out: input is read and dropped
         self._app_connected = False
+        self._early_data: bytearray | None = None  # accepted 0-RTT data before connection_made
         self._extra: dict = {}
 
     @property
@@ -295,11 +296,18 @@ class TLSProtocol(asyncio.Protocol):
         self._app_connected = True
         if self._call_connection_made:
             self.app_protocol.connection_made(self.tls_transport)
+        early, self._early_data = self._early_data, None
+        if early:  # 0-RTT data that came before the handshake completed (RFC 8446 2.3)
+            self.app_protocol.data_received(bytes(early))
         self._finish_handshake(None)
 
     def _on_data(self, data: bytes) -> None:
         if self._app_connected:
             self.app_protocol.data_received(data)
+        else:  # accepted early data: the application gets it first, once it is connected
+            if self._early_data is None:
+                self._early_data = bytearray()
+            self._early_data += data
 
     def _on_close_notify(self) -> None:
         """The peer's direction is closed; ours stays open if the application wants it."""
@@ -377,19 +385,23 @@ class _StreamProtocol(asyncio.StreamReaderProtocol):
 
 async def create_connection(protocol_factory, host: str, port: int, config, *,
                             server_name: str | None = None, server_hostname: str | None = None,
-                            handshake_timeout: float | None = _HANDSHAKE_TIMEOUT, **kwargs):
+                            handshake_timeout: float | None = _HANDSHAKE_TIMEOUT,
+                            session=None, early_data=None, **kwargs):
     """Connect, run the TLS handshake and return ``(transport, protocol)``, as
     ``loop.create_connection(..., ssl=...)``: ``protocol`` (from ``protocol_factory()``) gets
     ``connection_made`` once the handshake is complete.
 
     The name checked in the certificate (and sent as SNI) is ``server_name`` (or
-    ``server_hostname``), else ``config.server_name``, else ``host``. Raises the ProtocolError
-    or PeerAlertError that ended a failed handshake, TimeoutError after ``handshake_timeout``
-    seconds. Other keyword arguments go to ``loop.create_connection``.
+    ``server_hostname``), else ``config.server_name``, else ``host``. ``session`` and
+    ``early_data`` resume a session and send 0-RTT data, as :func:`engine.connect` does.
+    Raises the ProtocolError or PeerAlertError that ended a failed handshake, TimeoutError
+    after ``handshake_timeout`` seconds. Other keyword arguments go to
+    ``loop.create_connection``.
     """
     check_config(config, ClientConfig, "create_connection()")
     loop = asyncio.get_running_loop()
-    connection, name = client_connection(config, host, server_name or server_hostname)
+    connection, name = client_connection(config, host, server_name or server_hostname,
+                                         session=session, early_data=early_data)
     app_protocol = protocol_factory()
     done = loop.create_future()
     _, protocol = await loop.create_connection(
@@ -477,7 +489,8 @@ async def start_tls(transport: asyncio.BaseTransport, protocol, config, *,
 
 async def open_connection(host: str, port: int, config, *, server_name: str | None = None,
                           server_hostname: str | None = None, limit: int = _LIMIT,
-                          handshake_timeout: float | None = _HANDSHAKE_TIMEOUT, **kwargs):
+                          handshake_timeout: float | None = _HANDSHAKE_TIMEOUT,
+                          session=None, early_data=None, **kwargs):
     """Connect, run the TLS handshake and return ``(StreamReader, StreamWriter)``.
 
     As :func:`create_connection`: ``server_name`` (or ``server_hostname``, as asyncio calls it)
@@ -489,7 +502,8 @@ async def open_connection(host: str, port: int, config, *, server_name: str | No
     protocol = _StreamProtocol(reader, loop=loop)
     transport, _ = await create_connection(
         lambda: protocol, host, port, config, server_name=server_name,
-        server_hostname=server_hostname, handshake_timeout=handshake_timeout, **kwargs)
+        server_hostname=server_hostname, handshake_timeout=handshake_timeout, session=session,
+        early_data=early_data, **kwargs)
     writer = asyncio.StreamWriter(transport, protocol, reader, loop)
     return reader, writer
 

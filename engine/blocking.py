@@ -21,21 +21,26 @@ __all__ = ["TLSSocket", "Server", "connect", "serve"]
 
 def connect(host: str, port: int, config, *, server_name: str | None = None,
             server_hostname: str | None = None, timeout: float | None = None,
-            source_address=None) -> TLSSocket:
+            source_address=None, session=None, early_data=None) -> TLSSocket:
     """Open a TLS connection to ``host:port`` and run the handshake.
 
     ``host`` is resolved as socket.create_connection does; the name checked in the server's
     certificate (and sent as SNI) is ``server_name`` (or ``server_hostname``, as ``ssl`` calls
     it), else ``config.server_name``, else ``host``. ``timeout`` bounds the TCP connect and
-    every later socket operation. Raises the ProtocolError (or PeerAlertError) that ended a
-    failed handshake, after sending its alert; a ServerConfig is a TypeError at once.
+    every later socket operation. ``session`` (an :class:`engine.tls.Session`, such as a
+    previous socket's ``session``) is resumed; without one, the config's session cache is used
+    (RFC 8446 2.2). ``early_data`` is sent as 0-RTT data when the session allows it, and again
+    after the handshake if the server refuses it (2.3). Raises the ProtocolError (or
+    PeerAlertError) that ended a failed handshake, after sending its alert; a ServerConfig is a
+    TypeError at once.
     """
     check_config(config, ClientConfig, "connect()")
     sock = socket.create_connection((host, port), timeout=timeout,
                                     source_address=source_address)
     try:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        conn, name = client_connection(config, host, server_name or server_hostname)
+        conn, name = client_connection(config, host, server_name or server_hostname,
+                                       session=session, early_data=early_data)
     except BaseException:
         sock.close()
         raise
