@@ -10,6 +10,7 @@ the peer before the socket is closed, and a KeyUpdate from the peer is answered 
 
 from __future__ import annotations
 
+import collections
 import io
 import socket
 import threading
@@ -24,6 +25,61 @@ _READ_SIZE = 65536
 _WRITE_CHUNK = 65536
 _CLOSE_WAIT = 2.0  # seconds close() waits for another thread's write before closing anyway
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
+
+
+class _Plaintext:
+    """Plaintext received and not yet read: the chunks the connection gave, taken from the front
+    without copying when a read wants a whole chunk (a record's data, as it was opened)."""
+
+    __slots__ = ("_chunks", "_offset", "_size")
+
+    def __init__(self):
+        self._chunks: collections.deque = collections.deque()
+        self._offset = 0  # bytes of the first chunk already read
+        self._size = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def append(self, data: bytes) -> None:
+        if data:
+            self._chunks.append(data)
+            self._size += len(data)
+
+    def take(self, size: int) -> bytes:
+        """Up to ``size`` bytes from the front."""
+        first = self._chunks[0]
+        offset = self._offset
+        if offset == 0 and len(first) <= size:
+            self._chunks.popleft()
+            self._size -= len(first)
+            return first
+        parts, left = [], size
+        while left and self._chunks:
+            first = self._chunks[0]
+            piece = first[self._offset:self._offset + left]
+            parts.append(piece)
+            left -= len(piece)
+            self._consume(len(piece))
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def take_into(self, target: memoryview, size: int) -> int:
+        """Copy up to ``size`` bytes from the front into ``target``; the count copied."""
+        done = 0
+        while done < size and self._chunks:
+            first = self._chunks[0]
+            count = min(size - done, len(first) - self._offset)
+            target[done:done + count] = memoryview(first)[self._offset:self._offset + count]
+            done += count
+            self._consume(count)
+        return done
+
+    def _consume(self, count: int) -> None:
+        self._size -= count
+        self._offset += count
+        if self._offset == len(self._chunks[0]):
+            self._chunks.popleft()
+            self._offset = 0
 
 
 class TLSSocket(TLSInfo):
@@ -51,13 +107,14 @@ class TLSSocket(TLSInfo):
         self._send_lock = threading.Lock()  # one thread writing to the socket at a time
         self._read_lock = threading.Lock()  # one reader at a time
         self._outbox = bytearray()  # records produced, not yet written
-        self._incoming = bytearray()  # plaintext received, not yet read
+        self._incoming = _Plaintext()  # plaintext received, not yet read
+        self._read_buffer = memoryview(bytearray(_READ_SIZE))  # what one socket read gives
         self._eof = False  # no more plaintext will come
         self._close_called = False  # close() was called
         self._shut = False  # the socket is closed (or handed back by unwrap)
         self._io_refs = 0  # makefile() objects still open: they keep the socket open
         TLSInfo.__init__(self, Driver(connection, config, server_hostname=server_hostname,
-                                      on_data=self._incoming.extend))
+                                      on_data=self._incoming.append))
 
     # --- counters and the connection ----------------------------------------------------------
 
@@ -184,9 +241,7 @@ class TLSSocket(TLSInfo):
         with self._read_lock:
             if not self._wait_for_plaintext(bufsize):
                 return b""
-            data = bytes(self._incoming[:bufsize])
-            del self._incoming[:bufsize]
-            return data
+            return self._incoming.take(bufsize)
 
     def read(self, size: int = 1024) -> bytes:
         return self.recv(size)
@@ -201,10 +256,7 @@ class TLSSocket(TLSInfo):
             with self._read_lock:
                 if not self._wait_for_plaintext(size):
                     return 0
-                count = min(size, len(self._incoming))
-                target[:count] = self._incoming[:count]
-                del self._incoming[:count]
-                return count
+                return self._incoming.take_into(target, size)
 
     def recv_exactly(self, size: int) -> bytes:
         """Exactly ``size`` bytes, or fewer if the peer closes first."""
@@ -395,9 +447,15 @@ class TLSSocket(TLSInfo):
                     return
 
     def _read_once(self) -> None:
-        """Read once from the socket and feed the connection; EOF is fed as b""."""
+        """Read once from the socket and feed the connection; EOF is fed as b"".
+
+        The bytes go into a buffer this socket keeps, and the connection reads its records
+        from there (keeping only an incomplete record's bytes): no new object per read.
+        """
+        buffer = self._read_buffer
         try:
-            data = self._sock.recv(_READ_SIZE)
+            count = self._sock.recv_into(buffer)
+            data = buffer[:count] if count else b""
         except OSError:
             if self._shut:
                 self._eof = True
