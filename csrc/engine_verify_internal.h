@@ -69,19 +69,17 @@ typedef atomic_uintptr_t sig_state;
 typedef struct {
     engine_verify_store *store;
     X509 **certs;
-    const unsigned char *const *ders;
-    const size_t *der_lens;
+    const unsigned char *der;
+    const size_t *der_offsets;
     size_t n_certs;
     const size_t *starts;
     const unsigned int *members;
     size_t n_chains;
-    const char *const *names;
-    const unsigned char *name_kinds;
+    const char **names;         /* per chain: its name, or NULL */
     long long at;
     int purpose, max_depth, check_crls, options;
     engine_verify_result *results;
-    int *chain_out;
-    size_t chain_stride;
+    int *paths;
     atomic_size_t next;
     sig_state *sigs;
     crl_state *crl_states;
@@ -92,6 +90,8 @@ typedef struct {
     batch *b;
     const unsigned int *members;
     size_t n_members;
+    const char *name; /* the name asked for, or NULL */
+    int name_kind;    /* 0 none, 1 DNS, 2 IP address */
 } job;
 typedef struct {
     batch *b;
@@ -99,6 +99,23 @@ typedef struct {
     STACK_OF(X509) *untrusted;
     STACK_OF(X509) *trusted;
 } worker;
+
+/* engine_verify_facts.c: what is computed once per certificate. */
+typedef struct {
+    unsigned char der_sha256[32];  /* SHA-256 of the certificate's DER */
+    unsigned char spki_sha256[32]; /* SHA-256 of its SubjectPublicKeyInfo DER */
+    int has_hashes;                /* 0 when either could not be computed */
+    int key_fault;                 /* engine_verify_key_fault of the certificate */
+} cert_facts;
+
+/* Attaches x's facts (der/len: its DER, or NULL to encode it); call while x has one owner. */
+void engine_verify_attach_facts(X509 *x, const unsigned char *der, size_t len);
+
+/* x's facts: those attached, else computed into scratch. */
+const cert_facts *engine_verify_facts(X509 *x, cert_facts *scratch);
+
+/* engine_verify_rules.c: the key rule (CABF BR 6.1.5), 0 or an ENGINE_VERIFY_* code. */
+int engine_verify_key_fault(X509 *x);
 
 /* engine_verify_store.c: an ASN1_TIME as seconds since 1970 (UTC); 0 when unreadable. */
 int engine_verify_time_epoch(const ASN1_TIME *t, long long *out);
@@ -114,6 +131,12 @@ int engine_verify_signature_valid(const job *j, X509 *subject, X509 *issuer, EVP
 /* engine_verify_rules.c: whether a leaf has a DNS or IP subjectAltName; the first Web PKI
  * rule a path OpenSSL accepted breaks (0 when none), with the depth at fault. */
 int engine_verify_has_server_identity(X509 *leaf);
+
+/* engine_verify_rules.c: 1 when name is a DNS name (LDH labels of 1 to 63 characters, an
+ * underscore let through, at most 253 in all), 2 when it is an IPv4 address in dotted
+ * decimal or an IPv6 address without a zone, 0 when it is neither (engine.verify.api's
+ * usable_name). */
+int engine_verify_name_kind(const char *name);
 int engine_verify_webpki_fault(const batch *b, STACK_OF(X509) *chain, int *depth);
 
 /* engine_verify_paths.c: after OpenSSL's single path (`chain`, in the worker's context)

@@ -29,9 +29,44 @@ int engine_verify_has_server_identity(X509 *leaf)
     return found;
 }
 
+static int ldh_label_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'
+           || c == '-';
+}
+
+int engine_verify_name_kind(const char *name)
+{
+    unsigned char address[16];
+    size_t len = strnlen(name, 254);
+    if (strchr(name, ':') != NULL)
+        return strchr(name, '%') == NULL && inet_pton(AF_INET6, name, address) == 1 ? 2 : 0;
+    if (len == 0 || len > 253)
+        return 0;
+    size_t label = 0;
+    int dotted_digits = 1;
+    for (size_t i = 0; i <= len; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c == '.' || c == '\0') {
+            /* RFC 1123 2.1: 1 to 63 characters, neither first nor last a hyphen */
+            if (label == 0 || label > 63 || name[i - label] == '-' || name[i - 1] == '-')
+                return 0;
+            label = 0;
+            continue;
+        }
+        if (!ldh_label_char(c))
+            return 0;
+        dotted_digits &= c >= '0' && c <= '9';
+        label++;
+    }
+    if (dotted_digits && inet_pton(AF_INET, name, address) == 1)
+        return 2;
+    return 1;
+}
+
 /* ---- the project's Web PKI rules, on a path OpenSSL accepted (engine/verify/rules.py) */
 
-static int key_fault(X509 *x)
+int engine_verify_key_fault(X509 *x)
 {
     EVP_PKEY *key = X509_get0_pubkey(x);
     if (key == NULL)
@@ -340,7 +375,8 @@ int engine_verify_webpki_fault(const batch *b, STACK_OF(X509) *chain, int *depth
         }
     }
     for (int i = 0; i < num; i++) {
-        if ((code = key_fault(sk_X509_value(chain, i))) != 0) {
+        cert_facts scratch;
+        if ((code = engine_verify_facts(sk_X509_value(chain, i), &scratch)->key_fault) != 0) {
             *depth = i;
             return code;
         }

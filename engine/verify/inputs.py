@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import itertools
+import operator
 import warnings
 
 from cryptography import x509
@@ -144,6 +146,27 @@ def chain_ders(chain) -> tuple[bytes, ...]:
         else:
             out.append(certificate_der(item))
     return tuple(out)
+
+
+_SEQUENCES = {list, tuple}
+_DER_ONLY = {bytes}
+_SEQUENCE_TAG = {0x30}
+_first_byte = operator.itemgetter(0)
+
+
+def all_der(chains: list) -> bool:
+    """Whether every chain is a list or tuple of DER blobs (bytes starting with a SEQUENCE
+    tag, which a PEM text never does), checked in whole-list operations: then the chains
+    need no conversion."""
+    if not set(map(type, chains)) <= _SEQUENCES:
+        return False
+    flat = list(itertools.chain.from_iterable(chains))
+    if not set(map(type, flat)) <= _DER_ONLY:
+        return False
+    try:
+        return set(map(_first_byte, flat)) <= _SEQUENCE_TAG
+    except IndexError:  # an empty item
+        return False
 
 
 TRUST_CACHE_SIZE = 16
