@@ -207,7 +207,7 @@ def _is_file_source(source) -> bool:
 
 
 def connect(address: str | None = None, *, workers: int | None = None,
-            timeout: float = CONNECT_TIMEOUT_S):
+            timeout: float | None = None):
     """A ``distributed.Client``: to the scheduler at ``address`` (``tcp://host:8786``), or
     with no address to a new ``LocalCluster`` of ``workers`` processes (default: one per
     core) with one thread each. Close it (it is a context manager) when done."""
@@ -222,14 +222,15 @@ def connect(address: str | None = None, *, workers: int | None = None,
         try:
             cluster = distributed.LocalCluster(
                 n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
-                processes=True, dashboard_address=None, silence_logs=logging.ERROR)
+                processes=True, dashboard_address=":0", silence_logs=logging.ERROR)
         except Exception as exc:  # ports, processes: whatever stops a cluster from starting
             raise SchedulerError("cannot start a local Dask cluster: %s" % exc) from None
         client = distributed.Client(cluster, set_as_default=False)
         client._engine_cluster = cluster
         return client
     try:
-        return distributed.Client(address, timeout=timeout, set_as_default=False)
+        return distributed.Client(address, set_as_default=False,
+                                  timeout=CONNECT_TIMEOUT_S if timeout is None else timeout)
     except (OSError, TimeoutError, ValueError) as exc:
         raise SchedulerError("cannot reach the Dask scheduler at %s: %s"
                              % (address, str(exc).splitlines()[0] if str(exc) else

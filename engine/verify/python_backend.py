@@ -270,10 +270,13 @@ def verify_one(context: TrustContext, ders, name, revocation, *, at, purpose, ma
 
 
 def _verify_one(context: TrustContext, ders, name, revocation, *, at, purpose, max_depth):
-    try:
-        certificates = [inputs.certificate(der) for der in ders]
-    except inputs.MalformedInput as exc:
-        return rejected("malformed", str(exc), None, ())
+    certificates = []
+    for position, der in enumerate(ders):  # the depth of the first unreadable one, as in C
+        try:
+            certificates.append(inputs.certificate(der))
+        except inputs.MalformedInput as exc:
+            return rejected("malformed", "%s (certificate at depth %d)" % (exc, position),
+                            position, certificates[:1])
     leaf, intermediates = certificates[0], certificates[1:]
     if context.store is None:
         return rejected("untrusted", "the trust store is empty", 0, (leaf,))

@@ -6,8 +6,11 @@ import dataclasses
 from typing import Iterable
 
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from . import inputs
+
+_DER = Encoding.DER
 
 REASONS = (
     "expired",
@@ -93,7 +96,10 @@ class Verdict:
         raise dataclasses.FrozenInstanceError("cannot delete field %r" % (name,))
 
     def __getstate__(self):
-        return (self.ok, self.reason, self.detail, self.depth, self._ders())
+        """The path travels as DER (a pickled verdict may cross processes, as in Dask)."""
+        path = tuple(item.public_bytes(_DER) if isinstance(item, x509.Certificate) else item
+                     for item in self._ders())
+        return (self.ok, self.reason, self.detail, self.depth, path)
 
     def __setstate__(self, state):
         Verdict.__init__(self, *state)
