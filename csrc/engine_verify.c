@@ -223,6 +223,11 @@ static void verify_one(worker *w, size_t c)
         }
     }
     X509 *leaf = b->certs[j.members[0]];
+    if (engine_verify_bad_address(leaf)) {
+        r->code = ENGINE_VERIFY_BAD_ADDRESS;
+        r->depth = 0;
+        return;
+    }
     if (b->purpose == 0 && j.name_kind == 0 && !engine_verify_has_server_identity(leaf)) {
         r->code = ENGINE_VERIFY_NO_SERVER_NAME;
         r->depth = 0;
@@ -293,9 +298,17 @@ static void *parse_worker(void *arg)
         }
         if (x != NULL) {
             /* Compute the cached extension data and the project's facts now, while still
-             * single-owner. */
+             * single-owner. A version other than v1 to v3 (RFC 5280 4.1.2.1), or extensions
+             * libcrypto finds invalid (one present twice, one it cannot decode), make the
+             * certificate unreadable, as pyca/cryptography has it. */
             X509_check_purpose(x, -1, 0);
-            engine_verify_attach_facts(x, start, len);
+            long version = X509_get_version(x);
+            if (version < 0 || version > 2 || (X509_get_extension_flags(x) & EXFLAG_INVALID)) {
+                X509_free(x);
+                x = NULL;
+            } else {
+                engine_verify_attach_facts(x, start, len);
+            }
         }
         b->certs[i] = x;
         ERR_clear_error();

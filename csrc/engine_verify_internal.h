@@ -132,6 +132,11 @@ int engine_verify_signature_valid(const job *j, X509 *subject, X509 *issuer, EVP
  * rule a path OpenSSL accepted breaks (0 when none), with the depth at fault. */
 int engine_verify_has_server_identity(X509 *leaf);
 
+/* engine_verify_rules.c: whether the leaf has an iPAddress subjectAltName that is not an
+ * address of 4 or 16 octets (a network, RFC 5280 4.2.1.6: 8 or 32 octets belong in name
+ * constraints only), or a subjectAltName that cannot be decoded. */
+int engine_verify_bad_address(X509 *leaf);
+
 /* engine_verify_rules.c: 1 when name is a DNS name (LDH labels of 1 to 63 characters, an
  * underscore let through, at most 253 in all), 2 when it is an IPv4 address in dotted
  * decimal or an IPv6 address without a zone, 0 when it is neither (engine.verify.api's

@@ -29,6 +29,23 @@ int engine_verify_has_server_identity(X509 *leaf)
     return found;
 }
 
+int engine_verify_bad_address(X509 *leaf)
+{
+    if (X509_get_ext_by_NID(leaf, NID_subject_alt_name, -1) < 0)
+        return 0;
+    GENERAL_NAMES *names = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
+    int bad = names == NULL;
+    for (int i = 0; names != NULL && i < sk_GENERAL_NAME_num(names) && !bad; i++) {
+        GENERAL_NAME *entry = sk_GENERAL_NAME_value(names, i);
+        if (entry->type == GEN_IPADD) {
+            int len = ASN1_STRING_length(entry->d.iPAddress);
+            bad = len != 4 && len != 16;
+        }
+    }
+    GENERAL_NAMES_free(names);
+    return bad;
+}
+
 static int ldh_label_char(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'
@@ -294,13 +311,13 @@ static int dns_name_valid(const unsigned char *name, int len)
 }
 
 /* The end-entity profile (CABF BR 7.1.2.7) that cryptography's verifier applies and OpenSSL
- * does not: not a CA, no nameConstraints, a subjectAltName marked critical only with an
+ * does not: not a CA (unless the leaf is itself the trust anchor, pinned), no nameConstraints, a subjectAltName marked critical only with an
  * empty subject, DNS names in preferred name syntax, and decodable AIA, CRL distribution
  * points and certificate policies. */
-static int leaf_profile_fault(X509 *leaf)
+static int leaf_profile_fault(X509 *leaf, int pinned)
 {
     uint32_t flags = X509_get_extension_flags(leaf);
-    if ((flags & EXFLAG_BCONS) && (flags & EXFLAG_CA))
+    if (!pinned && (flags & EXFLAG_BCONS) && (flags & EXFLAG_CA))
         return ENGINE_VERIFY_LEAF_IS_CA;
     if (X509_get_ext_by_NID(leaf, NID_name_constraints, -1) >= 0)
         return ENGINE_VERIFY_LEAF_NAME_CONSTRAINTS;
@@ -366,7 +383,9 @@ int engine_verify_webpki_fault(const batch *b, STACK_OF(X509) *chain, int *depth
     int num = sk_X509_num(chain);
     int code;
     *depth = 0;
-    if ((code = leaf_profile_fault(sk_X509_value(chain, 0))) != 0)
+    /* A path of one certificate is a leaf that is itself a trust anchor: a pinned
+     * certificate (a self-signed server certificate, often with cA set) is the whole path. */
+    if ((code = leaf_profile_fault(sk_X509_value(chain, 0), num == 1)) != 0)
         return code;
     for (int i = 1; i < num; i++) {
         if ((code = empty_name_constraints(sk_X509_value(chain, i))) != 0) {

@@ -32,6 +32,11 @@ class MalformedInput(ValueError):
 
 _parsed = BoundedCache(PARSED_CACHE_SIZE)
 
+# What cryptography raises for a certificate it reads only in part: a ValueError, or one of
+# its own exception classes that are not ValueErrors (a version other than 1 to 3, an
+# extension present twice).
+UNREADABLE = (ValueError, TypeError, x509.InvalidVersion, x509.DuplicateExtension)
+
 
 @contextlib.contextmanager
 def quiet():
@@ -71,7 +76,7 @@ def parse_pem_certificates(data: bytes) -> list[x509.Certificate]:
     try:
         with quiet():
             certificates = x509.load_pem_x509_certificates(data)
-    except ValueError as exc:
+    except UNREADABLE as exc:
         raise MalformedInput("unreadable PEM certificate: %s" % exc) from None
     return certificates
 
@@ -104,17 +109,20 @@ def _serial_not_positive(der: bytes) -> bool:
 
 
 def certificate(der: bytes) -> x509.Certificate:
-    """The parsed certificate for ``der``, from the cache when seen before."""
+    """The parsed certificate for ``der``, from the cache when seen before. Its extensions are
+    read here too, so that a certificate cryptography cannot fully read is refused once, as
+    MalformedInput, rather than raising later from deep inside a check."""
     found = _parsed.get(der)
     if found is None:
         try:
-            if _serial_not_positive(der):
-                with quiet():
+            if _serial_not_positive(der):  # cryptography warns (RFC 5280 4.1.2.2); the
+                with quiet():              # verdict, not a warning, says so
                     found = x509.load_der_x509_certificate(der)
             else:
                 found = x509.load_der_x509_certificate(der)
-        except ValueError as exc:
-            raise MalformedInput("unreadable certificate: %s" % exc) from None
+            found.extensions  # noqa: B018 - parsed now, once
+        except UNREADABLE as exc:
+            raise MalformedInput("unreadable certificate: %s" % (exc,)) from None
         _parsed.put(der, found)
     return found
 

@@ -15,6 +15,7 @@ import ipaddress
 import threading
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.x509.verification import (
     Criticality,
     DNSName,
@@ -249,6 +250,30 @@ def verify(
     ]
 
 
+def _pinned(leaf, name, *, purpose: str, at) -> Verdict:
+    """A leaf that is itself a trust anchor (a pinned certificate, such as a self-signed
+    server certificate, with or without cA) is the whole path: its purpose, its name, its
+    validity period and the project's rules are checked, in the order OpenSSL and
+    csrc/engine_verify_rules.c check them; no signature, and no CRL (an anchor has none)."""
+    path = (leaf,)
+    fault = rules.pinned_leaf_fault(leaf, purpose)
+    if fault is None and purpose == "server" and name is None and not any(
+            isinstance(n, (x509.DNSName, x509.IPAddress)) for n in rules.leaf_names(leaf)):
+        fault = rules.Fault("name_mismatch",
+                            "the server certificate has no DNS or IP subjectAltName", 0)
+    if fault is None and name is not None and not _named_exactly_or_matched(leaf, name):
+        fault = rules.Fault("name_mismatch", "the certificate is not valid for %r" % name, 0)
+    if fault is None:
+        found = paths.time_fault(path, at)
+        if found is not None:
+            fault = rules.Fault(found[0], found[2], found[1])
+    if fault is None:
+        fault = rules.after(path, at=at, purpose=purpose)
+    if fault is not None:
+        return rejected(fault.reason, fault.detail, fault.depth, path)
+    return accepted(path)
+
+
 def _named_exactly_or_matched(leaf, name: str) -> bool:
     """Whether ``name`` is one of the leaf's names; a name outside preferred name syntax (an
     underscore) matches no wildcard, as OpenSSL has it, only a subjectAltName spelled the same."""
@@ -265,7 +290,7 @@ def verify_one(context: TrustContext, ders, name, revocation, *, at, purpose, ma
     try:
         return _verify_one(context, ders, name, revocation, at=at, purpose=purpose,
                            max_depth=max_depth)
-    except (ValueError, TypeError) as exc:
+    except inputs.UNREADABLE + (UnsupportedAlgorithm,) as exc:
         return rejected("malformed", "a certificate cannot be interpreted: %s" % exc, None, ())
 
 
@@ -278,12 +303,25 @@ def _verify_one(context: TrustContext, ders, name, revocation, *, at, purpose, m
             return rejected("malformed", "%s (certificate at depth %d)" % (exc, position),
                             position, certificates[:1])
     leaf, intermediates = certificates[0], certificates[1:]
+    if rules.bad_address(leaf):  # as csrc/engine_verify.c, before any path is built
+        return rejected("malformed", "an iPAddress subjectAltName is not an address of 4 or 16 "
+                        "octets, or the subjectAltName cannot be decoded (RFC 5280 4.2.1.6)",
+                        0, (leaf,))
     if context.store is None:
         return rejected("untrusted", "the trust store is empty", 0, (leaf,))
     fault = rules.before(leaf, intermediates, purpose=purpose, name=name,
                          anchors=context.anchors)
     if fault is not None:
         return rejected(fault.reason, fault.detail, fault.depth, (leaf,))
+    if leaf in context.anchor_set:
+        return _pinned(leaf, name, purpose=purpose, at=at)
+    if rules.key_unsupported(leaf):
+        return rejected("unsupported", "the leaf's key type is not supported", 0, (leaf,))
+    if rules.is_ca(leaf) and leaf.issuer == leaf.subject and paths.signed_by(leaf, leaf):
+        # as OpenSSL has it: a self-signed certificate is trusted by being pinned or not at
+        # all (cryptography would first refuse its cA as an end entity's)
+        return rejected("untrusted", "the certificate is self-signed and not in the trust "
+                        "store", 0, (leaf,))
     if purpose == "server":
         try:
             subject = server_subject(name, leaf)

@@ -58,6 +58,8 @@ PROJECT = {
     1052: ("malformed", "a DNS subjectAltName is not a valid domain name"),
     1053: ("malformed", "an extension cannot be decoded"),
     1054: ("malformed", "nameConstraints with neither permitted nor excluded subtrees"),
+    1055: ("malformed", "an iPAddress subjectAltName is not an address of 4 or 16 octets, or "
+                        "the subjectAltName cannot be decoded (RFC 5280 4.2.1.6)"),
 }
 
 UNUSABLE_NAME = 1024
