@@ -275,7 +275,9 @@ def _one_crl_ders(item) -> list[bytes]:
     if isinstance(inner, x509.CertificateRevocationList):
         item = inner
     if isinstance(item, x509.CertificateRevocationList):
-        return [item.public_bytes(Encoding.DER)]
+        der = item.public_bytes(Encoding.DER)
+        load_crl(der)  # the same checks as for bytes
+        return [der]
     if not isinstance(item, (bytes, bytearray, memoryview, str)):
         raise CRLError("a CRL must be a RevocationList, an x509 CRL, PEM or DER, not %s"
                        % type(item).__name__)
@@ -299,7 +301,10 @@ def load_crl(data: bytes, pem: bool = False) -> x509.CertificateRevocationList:
     if found is None:
         try:
             found = (x509.load_pem_x509_crl if pem else x509.load_der_x509_crl)(data)
-        except ValueError as exc:
+            # read and encode the issuer now (the revocation index keys CRLs by its DER): a
+            # name cryptography cannot read or encode is refused here, not mid-handshake
+            found.issuer.public_bytes()
+        except UNREADABLE as exc:
             raise CRLError("unreadable CRL: %s" % exc, reason="malformed") from None
         _parsed_crls.put(key, found)
     return found
