@@ -228,6 +228,11 @@ static void verify_one(worker *w, size_t c)
         r->depth = 0;
         return;
     }
+    if (engine_verify_interchangeable(b->certs, j.members + 1, j.n_members - 1)) {
+        r->code = ENGINE_VERIFY_INTERCHANGEABLE;
+        r->depth = 1;
+        return;
+    }
     if (b->purpose == 0 && j.name_kind == 0 && !engine_verify_has_server_identity(leaf)) {
         r->code = ENGINE_VERIFY_NO_SERVER_NAME;
         r->depth = 0;

@@ -137,6 +137,12 @@ int engine_verify_has_server_identity(X509 *leaf);
  * constraints only), or a subjectAltName that cannot be decoded. */
 int engine_verify_bad_address(X509 *leaf);
 
+/* engine_verify_rules.c: whether more than MAX_INTERCHANGEABLE of the n presented
+ * certificates certs[members[0..n)] share one subject and one key (engine/verify/rules.py's
+ * bound on path building: each could stand for any other). */
+#define MAX_INTERCHANGEABLE 8
+int engine_verify_interchangeable(X509 *const *certs, const unsigned int *members, size_t n);
+
 /* engine_verify_rules.c: 1 when name is a DNS name (LDH labels of 1 to 63 characters, an
  * underscore let through, at most 253 in all), 2 when it is an IPv4 address in dotted
  * decimal or an IPv6 address without a zone, 0 when it is neither (engine.verify.api's

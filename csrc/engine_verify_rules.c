@@ -4,11 +4,13 @@
 #define _DEFAULT_SOURCE 1 /* inet_aton */
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
 
@@ -44,6 +46,49 @@ int engine_verify_bad_address(X509 *leaf)
     }
     GENERAL_NAMES_free(names);
     return bad;
+}
+
+typedef struct {
+    unsigned char key[64]; /* SHA-256 of the subject's DER, then of the SubjectPublicKeyInfo */
+} subject_and_key;
+
+static int compare_keys(const void *a, const void *b)
+{
+    return memcmp(((const subject_and_key *)a)->key, ((const subject_and_key *)b)->key, 64);
+}
+
+int engine_verify_interchangeable(X509 *const *certs, const unsigned int *members, size_t n)
+{
+    if (n <= MAX_INTERCHANGEABLE)
+        return 0;
+    subject_and_key *keys = calloc(n, sizeof(*keys));
+    if (keys == NULL)
+        return 0; /* the path search has its own bounds */
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        cert_facts scratch;
+        const cert_facts *facts = engine_verify_facts(certs[members[i]], &scratch);
+        const unsigned char *der = NULL;
+        size_t len = 0;
+        unsigned int got = 0;
+        if (!facts->has_hashes
+            || !X509_NAME_get0_der(X509_get_subject_name(certs[members[i]]), &der, &len)
+            || !EVP_Digest(der, len, keys[used].key, &got, EVP_sha256(), NULL) || got != 32)
+            continue;
+        memcpy(keys[used].key + 32, facts->spki_sha256, 32);
+        used++;
+    }
+    qsort(keys, used, sizeof(*keys), compare_keys);
+    int found = 0;
+    for (size_t start = 0, i = 1; i <= used && !found; i++) {
+        if (i == used || compare_keys(&keys[i], &keys[start]) != 0) {
+            found = i - start > MAX_INTERCHANGEABLE;
+            start = i;
+        }
+    }
+    free(keys);
+    ERR_clear_error();
+    return found;
 }
 
 static int ldh_label_char(unsigned char c)

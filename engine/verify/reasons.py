@@ -60,6 +60,8 @@ PROJECT = {
     1054: ("malformed", "nameConstraints with neither permitted nor excluded subtrees"),
     1055: ("malformed", "an iPAddress subjectAltName is not an address of 4 or 16 octets, or "
                         "the subjectAltName cannot be decoded (RFC 5280 4.2.1.6)"),
+    1056: ("untrusted", "more than 8 presented certificates share one subject and key; the "
+                        "chain is refused rather than searched"),
 }
 
 UNUSABLE_NAME = 1024

@@ -176,25 +176,64 @@ _PURPOSE_EKU = {"server": ExtendedKeyUsageOID.SERVER_AUTH,
                 "client": ExtendedKeyUsageOID.CLIENT_AUTH}
 
 
+def purpose_fault(leaf, purpose: str) -> Fault | None:
+    """Whether the leaf's extendedKeyUsage (when present) names the purpose and its keyUsage
+    (when present) allows it, as OpenSSL's purpose check has it."""
+    try:
+        usage = _extension(leaf, x509.ExtendedKeyUsage)
+        key_usage = _extension(leaf, x509.KeyUsage)
+    except (ValueError, TypeError):
+        return None
+    if usage is not None and _PURPOSE_EKU[purpose] not in usage.value:
+        return Fault("bad_usage", "the leaf's extendedKeyUsage does not allow %s" % purpose, 0)
+    if key_usage is not None and not any(
+            getattr(key_usage.value, bit) for bit in _PURPOSE_USAGES[purpose]):
+        return Fault("bad_usage", "the leaf's keyUsage does not allow %s use" % purpose, 0)
+    return None
+
+
+def empty_subject_fault(leaf) -> Fault | None:
+    """RFC 5280 4.1.2.6 and 4.2.1.6: with an empty subject, a subjectAltName must be present
+    and critical (OpenSSL's strict mode reports it while checking extensions, before names
+    and validity)."""
+    try:
+        if len(leaf.subject):
+            return None
+        names = _extension(leaf, x509.SubjectAlternativeName)
+    except (ValueError, TypeError):
+        return None
+    if names is None:
+        return Fault("malformed", "the subject is empty and there is no subjectAltName "
+                     "(RFC 5280 4.1.2.6)", 0)
+    if not names.critical:
+        return Fault("malformed", "the subject is empty and the subjectAltName is not critical "
+                     "(RFC 5280 4.2.1.6)", 0)
+    return None
+
+
+def san_critical_fault(leaf) -> Fault | None:
+    """CABF BR 7.1.2.7.12: the subjectAltName is critical only when the subject is empty."""
+    try:
+        names = _extension(leaf, x509.SubjectAlternativeName)
+        if names is not None and names.critical and len(leaf.subject):
+            return Fault("malformed", "the leaf's subjectAltName is critical while its subject "
+                         "is not empty", 0)
+    except (ValueError, TypeError):
+        return None
+    return None
+
+
 def pinned_leaf_fault(leaf, purpose: str) -> Fault | None:
     """The end-entity checks on a leaf that is itself the trust anchor, which no path
     validator runs on it: its purpose (extendedKeyUsage naming it when present, keyUsage
     allowing it when present), no nameConstraints, a critical subjectAltName only with an
     empty subject. Its being a CA is no fault: a pinned certificate may assert cA."""
-    usage = _extension(leaf, x509.ExtendedKeyUsage)
-    if usage is not None and _PURPOSE_EKU[purpose] not in usage.value:
-        return Fault("bad_usage", "the leaf's extendedKeyUsage does not allow %s" % purpose, 0)
-    key_usage = _extension(leaf, x509.KeyUsage)
-    if key_usage is not None and not any(
-            getattr(key_usage.value, bit) for bit in _PURPOSE_USAGES[purpose]):
-        return Fault("bad_usage", "the leaf's keyUsage does not allow %s use" % purpose, 0)
+    fault = purpose_fault(leaf, purpose)
+    if fault is not None:
+        return fault
     if _extension(leaf, x509.NameConstraints) is not None:
         return Fault("malformed", "the leaf carries nameConstraints, which only CAs may", 0)
-    names = _extension(leaf, x509.SubjectAlternativeName)
-    if names is not None and names.critical and len(leaf.subject):
-        return Fault("malformed", "the leaf's subjectAltName is critical while its subject is "
-                     "not empty", 0)
-    return None
+    return san_critical_fault(leaf)
 
 
 def _extension(certificate, kind):
