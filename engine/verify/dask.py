@@ -267,7 +267,7 @@ def verify_chains(source, trust, *, crls=(), at=None, purpose: str = "server", n
     partitioned alike. name: the name to check for file records that carry none. client: a
     ``distributed.Client`` (default: a LocalCluster for the call, when the result is computed
     here). threads: native threads per partition task. partitions: how many partitions a list
-    is cut into (default: about 2,000 chains each, at least two per worker). output: for a
+    is cut into (default: about 2,000 chains each, at least eight per worker). output: for a
     file source, the JSON Lines file to write the results to (then the counts of each reason
     are returned). progress: draw a progress bar on stderr (default: when stderr is a terminal).
     """
@@ -297,8 +297,9 @@ def verify_chains(source, trust, *, crls=(), at=None, purpose: str = "server", n
     if not chains:
         return []
     with _client_for(client) as running:
+        # at least eight partitions per worker, so that they finish together
         count = partitions or max(
-            2 * _worker_count(running), -(-len(chains) // CHAINS_PER_PARTITION))
+            8 * _worker_count(running), -(-len(chains) // CHAINS_PER_PARTITION))
         count = max(1, min(count, len(chains)))
         size = -(-len(chains) // count)
         parts = [dask.delayed(verify_partition, pure=False)(

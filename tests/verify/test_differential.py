@@ -7,7 +7,6 @@ names, and expiry, a wrong name, a dropped or repeated intermediate, reordering.
 
 from __future__ import annotations
 
-import datetime
 import ipaddress
 
 import pytest

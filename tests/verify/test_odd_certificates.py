@@ -57,7 +57,6 @@ def test_the_certificate_loader_refuses_them_with_one_typed_error(odd_files, kin
 
 
 def _pem(der: bytes) -> bytes:
-    from cryptography.hazmat.primitives.serialization import Encoding  # noqa: F401
     import base64
     import textwrap
 
