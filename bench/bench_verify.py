@@ -461,10 +461,12 @@ def run_dask(n: int = N, rounds: int = ROUNDS, out=sys.stdout) -> dict:
                 return sum(1 for v in verdicts if v.reason == "revoked")
             return go
 
+        bound = Bench(data)  # the signature bound on 1 and on 2 threads: what the cores give
         variants = {"local-1": local(1), "local-all": local(cpus), "dask-1": spread(1),
-                    "dask-2": spread(2)}
+                    "dask-2": spread(2), "limit-1": bound.limit_one,
+                    "limit-2": lambda: bound.limit(2)}
         for label, fn in variants.items():  # warm-up: imports, stores, verdicts agree
-            assert fn() == data["revoked"], label
+            assert label.startswith("limit") or fn() == data["revoked"], label
         times = {label: [] for label in variants}
         for _ in range(rounds):
             for label, fn in variants.items():
@@ -489,6 +491,7 @@ def run_dask(n: int = N, rounds: int = ROUNDS, out=sys.stdout) -> dict:
         "dask-1 / local-1 (Dask's cost on one worker)": ratio("local-1", "dask-1"),
         "dask-2 / local-all (both cores)": ratio("local-all", "dask-2"),
         "local-all speed-up over local-1 (threads)": ratio("local-1", "local-all"),
+        "limit-2 speed-up over limit-1 (what the cores give)": ratio("limit-1", "limit-2"),
     }
     print("medians of per-round ratios", file=out)
     for label, value in ratios.items():

@@ -151,6 +151,39 @@ def verify_partition(chains, setup: Setup, names=None) -> list[Verdict]:
     return [verdict for _, verdict in _records(setup, records)]
 
 
+class Chunk:
+    """A slice of a list of chains (and names) travelling as one object: Dask looks inside
+    lists given to a task for collections to compute, which costs a walk over every chain."""
+
+    __slots__ = ("chains", "names")
+
+    def __init__(self, chains, names):
+        self.chains = chains
+        self.names = names
+
+    def __reduce__(self):
+        return (Chunk, (self.chains, self.names))
+
+
+def verify_chunk(chunk: Chunk, setup: Setup) -> list[tuple]:
+    """The verdicts of a chunk in a compact form that does not send the certificates back:
+    (reason, detail, depth, path), each path entry the position of a certificate in its chain
+    (>= 0), -(k + 1) for trust anchor k, or the DER itself for any other."""
+    anchors = {der: -k - 1 for k, der in enumerate(setup.anchors)}
+    rows = []
+    for chain, verdict in zip(chunk.chains, verify_partition(chunk.chains, setup, chunk.names)):
+        where = dict(anchors)
+        if isinstance(chain, (list, tuple)):
+            where.update((der, k) for k, der in enumerate(chain) if isinstance(der, bytes))
+        refs = tuple(where.get(der, der) for der in _path_ders(verdict))
+        rows.append((verdict.reason, verdict.detail, verdict.depth, refs))
+    return rows
+
+
+def _path_ders(verdict: Verdict) -> tuple[bytes, ...]:
+    return verdict.__getstate__()[4]
+
+
 def verify_pieces(pieces, setup: Setup) -> list[dict]:
     """The result rows of one partition of file pieces (see :func:`file_pieces`)."""
     return [result_row(record, verdict)
@@ -302,13 +335,40 @@ def verify_chains(source, trust, *, crls=(), at=None, purpose: str = "server", n
             8 * _worker_count(running), -(-len(chains) // CHAINS_PER_PARTITION))
         count = max(1, min(count, len(chains)))
         size = -(-len(chains) // count)
-        parts = [dask.delayed(verify_partition, pure=False)(
-            chains[i:i + size], shared, None if names is None else names[i:i + size])
-            for i in range(0, len(chains), size)]
+        ders = _as_der(chains)
+        parts = [dask.delayed(verify_chunk, pure=False)(
+            Chunk(ders[i:i + size], None if names is None else names[i:i + size]), shared)
+            for i in range(0, len(ders), size)]
         verdicts: list[Verdict] = []
+        start = 0
         for part in results_in_order(running, parts, progress):
-            verdicts.extend(part)
+            verdicts.extend(_rebuilt(ders[start:start + len(part)], part, setup.anchors))
+            start += len(part)
         return verdicts
+
+
+def _as_der(chains: list) -> list:
+    """Each chain as DER where it can be read (the rest as given: the worker's verdict on
+    them is ``malformed``), so that verdicts can name their path by position."""
+    if inputs.all_der(chains):
+        return chains
+    out = []
+    for chain in chains:
+        try:
+            out.append(inputs.chain_ders(chain))
+        except inputs.MalformedInput:
+            out.append(chain)
+    return out
+
+
+def _rebuilt(chains, rows, anchors) -> list[Verdict]:
+    """The verdicts of a partition from its compact rows and the chains the caller holds."""
+    verdicts = []
+    for chain, (reason, detail, depth, refs) in zip(chains, rows):
+        path = [ref if isinstance(ref, bytes) else chain[ref] if ref >= 0 else anchors[-ref - 1]
+                for ref in refs]
+        verdicts.append(Verdict(reason is None, reason, detail, depth, path))
+    return verdicts
 
 
 def _worker_count(client) -> int:
