@@ -140,3 +140,13 @@ def test_an_unreachable_scheduler_is_one_clear_error(tmp_path, capsys, monkeypat
     err = capsys.readouterr().err
     assert status == 2
     assert len(err.strip().splitlines()) == 1 and "tcp://127.0.0.1:9" in err
+
+
+def test_rows_make_a_dataframe_where_pandas_is_installed(client, tmp_path):
+    pytest.importorskip("dask.dataframe", reason="dask.dataframe needs pandas")
+    group = biggest()
+    path = _jsonl(tmp_path, group)
+    rows = verify_dask.verify_chains(path, group["trust"], **_args(group, None))
+    frame = verify_dask.to_dataframe(rows)
+    counted = client.compute(frame.groupby("reason", dropna=False).size()).result()
+    assert int(counted.sum()) == len(list(verify_dask.iter_rows(client, rows)))
