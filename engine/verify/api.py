@@ -1,4 +1,8 @@
-"""The public entry point: argument checking, de-duplication, and the choice of backend."""
+"""The public entry point: argument checking and the choice of backend.
+
+Chains that are lists of DER go to the native batch as they are (a handful of whole-list
+operations, the names checked in C); anything else is read into DER here first. The Python
+twin verifies each distinct (chain, name) once."""
 
 from __future__ import annotations
 
@@ -26,7 +30,7 @@ def usable_name(name: str) -> bool:
     """Whether ``name`` is a DNS name (LDH labels, RFC 1123 2.1 and RFC 6125 6.4; an underscore
     is let through for the backends to judge) or an IP address a certificate can be issued for. Anything else (empty, a trailing dot, spaces, a
     wildcard, a scoped IPv6 address) matches no certificate: its verdict is ``name_mismatch``
-    in both backends."""
+    in both backends. The native batch applies the same rule in C (engine_verify_name_kind)."""
     if ":" in name:
         try:
             return "%" not in name and ipaddress.ip_address(name).version == 6
@@ -108,7 +112,8 @@ def _checked_names(names, n: int):
     names = list(names)
     if len(names) != n:
         raise ValueError("names has %d entries for %d chains" % (len(names), n))
-    if not set(map(type, names)) <= _NAME_TYPES:
+    if not set(map(type, names)) <= _NAME_TYPES and not all(
+            name is None or isinstance(name, str) for name in names):
         raise ValueError("each name must be a str or None")
     return names
 

@@ -33,6 +33,7 @@ import contextlib
 import dataclasses
 import datetime
 import hashlib
+import itertools
 import json
 import os
 import sys
@@ -43,7 +44,7 @@ from ..errors import EngineError
 from . import inputs
 from .sources import ChainRecord, is_jsonl, line_ranges, pem_files, read_jsonl, read_pem_file
 from .stream import result_row
-from .verdict import Verdict
+from .verdict import Verdict, deferred
 
 try:
     import dask
@@ -361,14 +362,30 @@ def _as_der(chains: list) -> list:
     return out
 
 
+class _Rows:
+    """A partition's compact rows with the caller's chains: the source of its verdicts'
+    details and paths (read when first asked for, as for a local batch)."""
+
+    __slots__ = ("chains", "rows", "anchors")
+
+    def __init__(self, chains, rows, anchors):
+        self.chains, self.rows, self.anchors = chains, rows, anchors
+
+    def detail(self, index: int) -> str:
+        return self.rows[index][1]
+
+    def path(self, index: int) -> tuple:
+        chain, anchors = self.chains[index], self.anchors
+        return tuple(ref if isinstance(ref, bytes) else chain[ref] if ref >= 0
+                     else anchors[-ref - 1] for ref in self.rows[index][3])
+
+
 def _rebuilt(chains, rows, anchors) -> list[Verdict]:
     """The verdicts of a partition from its compact rows and the chains the caller holds."""
-    verdicts = []
-    for chain, (reason, detail, depth, refs) in zip(chains, rows):
-        path = [ref if isinstance(ref, bytes) else chain[ref] if ref >= 0 else anchors[-ref - 1]
-                for ref in refs]
-        verdicts.append(Verdict(reason is None, reason, detail, depth, path))
-    return verdicts
+    source = _Rows(chains, rows, anchors)
+    return list(map(deferred, itertools.repeat(source), range(len(rows)),
+                    [row[0] for row in rows],
+                    [-1 if row[2] is None else row[2] for row in rows]))
 
 
 def _worker_count(client) -> int:
