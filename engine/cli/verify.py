@@ -34,7 +34,9 @@ def register(commands) -> None:
                     "a trust store. Exit 0 if all are valid, 1 if any is not, 2 on usage errors.",
     )
     parser.add_argument("paths", nargs="+", metavar="CERT_OR_DIR",
-                        help="a PEM file with a leaf and its chain, or a directory of them")
+                        help="a PEM file with a leaf and its chain, a directory of them, or a "
+                             "JSON Lines file (*.jsonl) of base64 DER chains, one per line, "
+                             "each optionally with its own name")
     parser.add_argument("--trust", required=True, metavar="CA.pem",
                         help="the trusted CA certificates (a PEM bundle)")
     parser.add_argument("--crl", action="append", default=[], metavar="CRL.pem",
