@@ -56,17 +56,18 @@ static int report(X509_STORE_CTX *ctx, X509 *cert, int depth, int err)
 
 static int check_time(X509_STORE_CTX *ctx, X509 *x, int depth, long long at)
 {
-    long long not_before, not_after;
-    if (!engine_verify_time_epoch(X509_get0_notBefore(x), &not_before)) {
+    cert_facts scratch;
+    const cert_facts *f = engine_verify_facts(x, &scratch);
+    if (!f->has_not_before) {
         if (!report(ctx, x, depth, X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD))
             return 0;
-    } else if (at < not_before && !report(ctx, x, depth, X509_V_ERR_CERT_NOT_YET_VALID)) {
+    } else if (at < f->not_before && !report(ctx, x, depth, X509_V_ERR_CERT_NOT_YET_VALID)) {
         return 0;
     }
-    if (!engine_verify_time_epoch(X509_get0_notAfter(x), &not_after)) {
+    if (!f->has_not_after) {
         if (!report(ctx, x, depth, X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD))
             return 0;
-    } else if (at > not_after && !report(ctx, x, depth, X509_V_ERR_CERT_HAS_EXPIRED)) {
+    } else if (at > f->not_after && !report(ctx, x, depth, X509_V_ERR_CERT_HAS_EXPIRED)) {
         return 0;
     }
     return 1;
@@ -169,6 +170,12 @@ int engine_verify_prepare(worker *w, job *j, size_t c, X509 *leaf)
     X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT | X509_V_FLAG_PARTIAL_CHAIN);
     if (b->check_crls && (b->options & ENGINE_VERIFY_OPENSSL_CRLS))
         X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+    /* Validity periods are chain_verify's (from the times computed once per certificate),
+     * and CRL times the project's: OpenSSL need not compare them while it picks issuers
+     * (formatting and parsing an ASN1_TIME per candidate). An expired candidate it then picks
+     * is refused by chain_verify, and engine_verify_other_path looks for another. */
+    if (!(b->options & (ENGINE_VERIFY_OPENSSL_SIGNATURES | ENGINE_VERIFY_OPENSSL_CRLS)))
+        X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_NO_CHECK_TIME);
     X509_VERIFY_PARAM_set_time(param, (time_t)b->at);
     X509_VERIFY_PARAM_set_depth(param, b->max_depth);
     X509_VERIFY_PARAM_set_auth_level(param, 2);
@@ -223,7 +230,9 @@ static void verify_one(worker *w, size_t c)
         }
     }
     X509 *leaf = b->certs[j.members[0]];
-    if (engine_verify_bad_address(leaf)) {
+    cert_facts scratch;
+    const cert_facts *facts = engine_verify_facts(leaf, &scratch);
+    if (facts->bad_address) {
         r->code = ENGINE_VERIFY_BAD_ADDRESS;
         r->depth = 0;
         return;
@@ -233,7 +242,7 @@ static void verify_one(worker *w, size_t c)
         r->depth = 1;
         return;
     }
-    if (b->purpose == 0 && j.name_kind == 0 && !engine_verify_has_server_identity(leaf)) {
+    if (b->purpose == 0 && j.name_kind == 0 && !facts->server_identity) {
         r->code = ENGINE_VERIFY_NO_SERVER_NAME;
         r->depth = 0;
         return;

@@ -1,6 +1,8 @@
 /* What engine.verify computes once per certificate, when the certificate is parsed, rather
  * than once per chain it appears in: SHA-256 of its DER and of its SubjectPublicKeyInfo (the
- * two halves of a signature-memo key) and the verdict of the key rule (CABF BR 6.1.5).
+ * two halves of a signature-memo key), its validity period in seconds, and the verdict of
+ * each of the project's rules on it (engine_verify_rules.c), all pure functions of its
+ * bytes.
  *
  * The facts hang off the X509 object as ex_data, attached while one thread owns it (in the
  * parse step of a batch, or when a store is built) and only read afterwards, so readers take
@@ -54,7 +56,9 @@ static int compute(X509 *x, const unsigned char *der, size_t len, cert_facts *f)
     int spki_len = key != NULL ? i2d_X509_PUBKEY(key, &spki) : -1;
     ok = ok && spki_len > 0 && digest(spki, (size_t)spki_len, f->spki_sha256);
     f->has_hashes = ok;
-    f->key_fault = engine_verify_key_fault(x);
+    f->has_not_before = engine_verify_time_epoch(X509_get0_notBefore(x), &f->not_before);
+    f->has_not_after = engine_verify_time_epoch(X509_get0_notAfter(x), &f->not_after);
+    engine_verify_rule_facts(x, f);
     OPENSSL_free(encoded);
     OPENSSL_free(spki);
     ERR_clear_error();

@@ -105,7 +105,20 @@ typedef struct {
     unsigned char der_sha256[32];  /* SHA-256 of the certificate's DER */
     unsigned char spki_sha256[32]; /* SHA-256 of its SubjectPublicKeyInfo DER */
     int has_hashes;                /* 0 when either could not be computed */
-    int key_fault;                 /* engine_verify_key_fault of the certificate */
+    long long not_before, not_after; /* the validity period, seconds since 1970 (UTC) */
+    int has_not_before, has_not_after; /* 0 when that time cannot be read */
+    /* The project's rules on this certificate (engine_verify_rules.c), each 0 or a code: */
+    int key_fault;                 /* the key rule, wherever it sits in a path */
+    int serial_fault;              /* below the top of a path */
+    int name_constraints_fault;    /* as a CA: empty nameConstraints */
+    int leaf_fault;                /* as a leaf: the end-entity profile (cA aside) */
+    int leaf_is_ca;                /* as a leaf: 1 when it asserts cA */
+    int eku_fault;                 /* as a leaf: its extendedKeyUsage's form */
+    int common_name_fault;         /* as a server leaf: CABF BR 7.1.4.3 */
+    int server_identity;           /* as a leaf: 1 when it has a DNS or IP subjectAltName */
+    int bad_address;               /* as a leaf: engine_verify_bad_address */
+    int root_fault;                /* as a self-issued top of a path: its AKI or an EKU */
+    int self_issued;               /* 1 when its subject is its issuer */
 } cert_facts;
 
 /* Attaches x's facts (der/len: its DER, or NULL to encode it); call while x has one owner. */
@@ -114,8 +127,10 @@ void engine_verify_attach_facts(X509 *x, const unsigned char *der, size_t len);
 /* x's facts: those attached, else computed into scratch. */
 const cert_facts *engine_verify_facts(X509 *x, cert_facts *scratch);
 
-/* engine_verify_rules.c: the key rule (CABF BR 6.1.5), 0 or an ENGINE_VERIFY_* code. */
+/* engine_verify_rules.c: the key rule (CABF BR 6.1.5), 0 or an ENGINE_VERIFY_* code; and
+ * every rule fact of a certificate (all but the hashes), computed into f. */
 int engine_verify_key_fault(X509 *x);
+void engine_verify_rule_facts(X509 *x, cert_facts *f);
 
 /* engine_verify_store.c: an ASN1_TIME as seconds since 1970 (UTC); 0 when unreadable. */
 int engine_verify_time_epoch(const ASN1_TIME *t, long long *out);

@@ -356,14 +356,12 @@ static int dns_name_valid(const unsigned char *name, int len)
 }
 
 /* The end-entity profile (CABF BR 7.1.2.7) that cryptography's verifier applies and OpenSSL
- * does not: not a CA (unless the leaf is itself the trust anchor, pinned), no nameConstraints, a subjectAltName marked critical only with an
- * empty subject, DNS names in preferred name syntax, and decodable AIA, CRL distribution
- * points and certificate policies. */
-static int leaf_profile_fault(X509 *leaf, int pinned)
+ * does not: no nameConstraints, a subjectAltName marked critical only with an empty subject,
+ * DNS names in preferred name syntax, and decodable AIA, CRL distribution points and
+ * certificate policies. (Not a CA unless pinned is engine_verify_webpki_fault's, as it
+ * depends on the path.) */
+static int leaf_profile_fault(X509 *leaf)
 {
-    uint32_t flags = X509_get_extension_flags(leaf);
-    if (!pinned && (flags & EXFLAG_BCONS) && (flags & EXFLAG_CA))
-        return ENGINE_VERIFY_LEAF_IS_CA;
     if (X509_get_ext_by_NID(leaf, NID_name_constraints, -1) >= 0)
         return ENGINE_VERIFY_LEAF_NAME_CONSTRAINTS;
     int at = X509_get_ext_by_NID(leaf, NID_subject_alt_name, -1);
@@ -422,49 +420,84 @@ static int empty_name_constraints(X509 *ca)
     return empty ? ENGINE_VERIFY_EMPTY_NAME_CONSTRAINTS : 0;
 }
 
-/* The first rule the path breaks, in rules.after's order; 0 when none. */
+/* A root's (a self-issued top of a path's) faults: its authorityKeyIdentifier, then an
+ * extendedKeyUsage (CABF BR 7.1.2.1.2 and 7.1.2.1.3). */
+static int root_fault(X509 *x)
+{
+    int code = anchor_aki_fault(x);
+    if (code == 0 && X509_get_ext_by_NID(x, NID_ext_key_usage, -1) >= 0)
+        code = ENGINE_VERIFY_ANCHOR_EKU;
+    return code;
+}
+
+void engine_verify_rule_facts(X509 *x, cert_facts *f)
+{
+    uint32_t flags = X509_get_extension_flags(x);
+    f->key_fault = engine_verify_key_fault(x);
+    f->serial_fault = serial_fault(x);
+    f->name_constraints_fault = empty_name_constraints(x);
+    f->leaf_fault = leaf_profile_fault(x);
+    f->leaf_is_ca = (flags & EXFLAG_BCONS) && (flags & EXFLAG_CA);
+    f->eku_fault = eku_fault(x);
+    f->common_name_fault = common_name_fault(x);
+    f->server_identity = engine_verify_has_server_identity(x);
+    f->bad_address = engine_verify_bad_address(x);
+    f->root_fault = root_fault(x);
+    f->self_issued = X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)) == 0;
+    ERR_clear_error();
+}
+
+/* The first rule the path breaks, in rules.after's order; 0 when none. Each rule's verdict
+ * on each certificate was computed when it was parsed (cert_facts). */
 int engine_verify_webpki_fault(const batch *b, STACK_OF(X509) *chain, int *depth)
 {
     int num = sk_X509_num(chain);
-    int code;
+    if (num <= 0) {
+        *depth = -1;
+        return ENGINE_VERIFY_INTERNAL;
+    }
+    cert_facts scratch[2];
+    const cert_facts *leaf = engine_verify_facts(sk_X509_value(chain, 0), &scratch[0]);
     *depth = 0;
     /* A path of one certificate is a leaf that is itself a trust anchor: a pinned
      * certificate (a self-signed server certificate, often with cA set) is the whole path. */
-    if ((code = leaf_profile_fault(sk_X509_value(chain, 0), num == 1)) != 0)
-        return code;
+    if (num > 1 && leaf->leaf_is_ca)
+        return ENGINE_VERIFY_LEAF_IS_CA;
+    if (leaf->leaf_fault != 0)
+        return leaf->leaf_fault;
     for (int i = 1; i < num; i++) {
-        if ((code = empty_name_constraints(sk_X509_value(chain, i))) != 0) {
+        int code = engine_verify_facts(sk_X509_value(chain, i), &scratch[1])
+                       ->name_constraints_fault;
+        if (code != 0) {
             *depth = i;
             return code;
         }
     }
     for (int i = 0; i < num; i++) {
-        cert_facts scratch;
-        if ((code = engine_verify_facts(sk_X509_value(chain, i), &scratch)->key_fault) != 0) {
+        int code = i == 0 ? leaf->key_fault
+                          : engine_verify_facts(sk_X509_value(chain, i), &scratch[1])->key_fault;
+        if (code != 0) {
             *depth = i;
             return code;
         }
     }
     for (int i = 0; i + 1 < num; i++) {
-        if ((code = serial_fault(sk_X509_value(chain, i))) != 0) {
+        int code = i == 0 ? leaf->serial_fault
+                          : engine_verify_facts(sk_X509_value(chain, i), &scratch[1])
+                                ->serial_fault;
+        if (code != 0) {
             *depth = i;
             return code;
         }
     }
-    X509 *leaf = sk_X509_value(chain, 0);
-    *depth = 0;
-    if ((code = eku_fault(leaf)) != 0)
-        return code;
-    if (b->purpose == 0 && (code = common_name_fault(leaf)) != 0)
-        return code;
-    X509 *anchor = sk_X509_value(chain, num - 1);
+    if (leaf->eku_fault != 0)
+        return leaf->eku_fault;
+    if (b->purpose == 0 && leaf->common_name_fault != 0)
+        return leaf->common_name_fault;
+    const cert_facts *top = engine_verify_facts(sk_X509_value(chain, num - 1), &scratch[1]);
     *depth = num - 1;
-    int root = num > 1
-               && X509_NAME_cmp(X509_get_subject_name(anchor), X509_get_issuer_name(anchor)) == 0;
-    if (root && (code = anchor_aki_fault(anchor)) != 0)
-        return code;
-    if (root && X509_get_ext_by_NID(anchor, NID_ext_key_usage, -1) >= 0)
-        return ENGINE_VERIFY_ANCHOR_EKU;
+    if (num > 1 && top->self_issued && top->root_fault != 0)
+        return top->root_fault;
     *depth = -1;
     return 0;
 }

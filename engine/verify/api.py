@@ -126,7 +126,8 @@ def _verify_native(native, chains, names, anchors, crl_set, revocation, when, pu
     """Chains that are sequences of DER go to C as they are (names are checked there); the
     others are read here first, and those that cannot be read get their verdict here."""
     faults: dict[int, Verdict] = {}
-    if not inputs.all_der(chains):
+    flat = inputs.der_flat(chains)
+    if flat is None:
         chains, faults = _normalised(chains)
     if names is not None and "\0" in "".join([name for name in names if name]):
         for position, name in enumerate(names):  # C would read it only up to the NUL
@@ -136,9 +137,10 @@ def _verify_native(native, chains, names, anchors, crl_set, revocation, when, pu
     if keep is not None:
         chains = [chains[i] for i in keep]
         names = None if names is None else [names[i] for i in keep]
+        flat = None
     verdicts = native.verify(
         chains, names, anchors, crl_set, revocation, at=when, purpose=purpose,
-        max_depth=max_depth, threads=threads or (1 if len(chains) == 1 else _CPUS),
+        max_depth=max_depth, threads=threads or (1 if len(chains) == 1 else _CPUS), flat=flat,
     ) if chains else []
     if keep is None:
         return verdicts

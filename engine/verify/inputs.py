@@ -162,19 +162,24 @@ _SEQUENCE_TAG = {0x30}
 _first_byte = operator.itemgetter(0)
 
 
-def all_der(chains: list) -> bool:
-    """Whether every chain is a list or tuple of DER blobs (bytes starting with a SEQUENCE
-    tag, which a PEM text never does), checked in whole-list operations: then the chains
-    need no conversion."""
+def der_flat(chains: list) -> list[bytes] | None:
+    """Every certificate of every chain, in order, when each chain is a list or tuple of DER
+    blobs (bytes starting with a SEQUENCE tag, which a PEM text never does), checked in
+    whole-list operations: then the chains need no conversion. None otherwise."""
     if not set(map(type, chains)) <= _SEQUENCES:
-        return False
+        return None
     flat = list(itertools.chain.from_iterable(chains))
     if not set(map(type, flat)) <= _DER_ONLY:
-        return False
+        return None
     try:
-        return set(map(_first_byte, flat)) <= _SEQUENCE_TAG
+        return flat if set(map(_first_byte, flat)) <= _SEQUENCE_TAG else None
     except IndexError:  # an empty item
-        return False
+        return None
+
+
+def all_der(chains: list) -> bool:
+    """Whether every chain is a list or tuple of DER blobs (see :func:`der_flat`)."""
+    return der_flat(chains) is not None
 
 
 TRUST_CACHE_SIZE = 16

@@ -195,10 +195,12 @@ def verify(
     max_depth: int | None,
     threads: int,
     options: int = 0,
+    flat: list[bytes] | None = None,
 ) -> list[Verdict]:
     """One verdict per chain (each a sequence of DER blobs, leaf first), in order. ``names``:
     None or one name (or None) per chain. ``options``: the C side's ENGINE_VERIFY_OPENSSL_*
-    bits, for the benchmark only.
+    bits, for the benchmark only. ``flat``: every certificate of every chain in order, when
+    the caller has that list already.
 
     The work per chain in Python is a handful of whole-list operations (flattening, one
     dictionary of distinct certificates, the handle cache looked up in bulk); names are
@@ -211,7 +213,8 @@ def verify(
         raise ValueError("max_depth must not be negative")
     threads = max(1, min(threads, MAX_THREADS))  # a C int; the C side uses at most 256
     store = _store(anchors, crls)
-    flat = list(itertools.chain.from_iterable(chains))
+    if flat is None:  # the caller's, when it has flattened the chains already
+        flat = list(itertools.chain.from_iterable(chains))
     starts = list(itertools.accumulate(map(len, chains), initial=0))
     distinct = dict.fromkeys(flat)
     ders = list(distinct)

@@ -64,7 +64,10 @@ class Verdict:
 
     @property
     def detail(self) -> str:
-        found = self._detail
+        try:
+            found = self._detail
+        except AttributeError:  # a deferred verdict leaves it unset until read
+            found = None
         if found is None:
             source, index = self._source
             found = source.detail(index)
@@ -73,7 +76,10 @@ class Verdict:
 
     def _ders(self) -> tuple:
         """The path as given: certificates or DER (read from the batch's results if deferred)."""
-        found = self._path
+        try:
+            found = self._path
+        except AttributeError:
+            found = None
         if found is None:
             source, index = self._source
             found = source.path(index)
@@ -82,7 +88,10 @@ class Verdict:
 
     @property
     def chain(self) -> tuple[x509.Certificate, ...]:
-        found = self._chain
+        try:
+            found = self._chain
+        except AttributeError:
+            found = None
         if found is None:
             found = tuple(_parsed(item) for item in self._ders())
             found = tuple(c for c in found if c is not None)
@@ -147,14 +156,13 @@ def deferred(source, index: int, reason: str | None, depth: int) -> Verdict:
     """The verdict of chain ``index`` of a batch whose ``source`` gives its detail
     (``source.detail(index)``) and its path as DER (``source.path(index)``) when first read.
     ``depth`` is negative when no certificate is at fault. The cheapest way to make many."""
-    verdict = _new(Verdict)
+    verdict = _new(Verdict)  # detail (unless valid), path and chain stay unset until read
     _set_ok(verdict, reason is None)
     _set_reason(verdict, reason)
     _set_depth(verdict, depth if depth >= 0 else None)
-    _set_detail(verdict, _VALID if reason is None else None)
-    _set_path(verdict, None)
-    _set_chain(verdict, None)
     _set_source(verdict, (source, index))
+    if reason is None:
+        _set_detail(verdict, _VALID)
     return verdict
 
 
