@@ -32,6 +32,7 @@ import collections
 import contextlib
 import dataclasses
 import datetime
+import functools
 import hashlib
 import itertools
 import json
@@ -337,9 +338,17 @@ def verify_chains(source, trust, *, crls=(), at=None, purpose: str = "server", n
         count = max(1, min(count, len(chains)))
         size = -(-len(chains) // count)
         ders = _as_der(chains)
-        parts = [dask.delayed(verify_chunk, pure=False)(
-            Chunk(ders[i:i + size], None if names is None else names[i:i + size]), shared)
-            for i in range(0, len(ders), size)]
+        # The setup goes to every worker once; each chunk straight to the worker that will
+        # check it (not through the scheduler, as data in a graph would).
+        on_workers = running.scatter(setup, broadcast=True, hash=False)
+
+        def submit(start):
+            chunk = Chunk(ders[start:start + size],
+                          None if names is None else names[start:start + size])
+            return running.submit(verify_chunk, running.scatter(chunk, hash=False),
+                                  on_workers, pure=False)
+
+        parts = [functools.partial(submit, i) for i in range(0, len(ders), size)]
         verdicts: list[Verdict] = []
         start = 0
         for part in results_in_order(running, parts, progress):
@@ -396,14 +405,16 @@ def _worker_count(client) -> int:
 
 
 def results_in_order(client, parts, progress=None, unit: str = "partitions"):
-    """Compute the delayed ``parts`` on ``client`` and yield each result in order, with at
-    most a few partitions per worker submitted ahead; a progress bar on stderr follows."""
+    """Compute ``parts`` on ``client`` and yield each result in order, with at most a few
+    partitions per worker submitted ahead; a progress bar on stderr follows. A part is a
+    Dask Delayed object, or a function of no argument that submits it and returns its
+    future."""
     window = max(4, 4 * _worker_count(client))
     bar = ProgressBar(len(parts), unit=unit, enabled=progress)
     pending: collections.deque = collections.deque()
     try:
         for part in parts:
-            pending.append(client.compute(part))
+            pending.append(part() if callable(part) else client.compute(part))
             if len(pending) >= window:
                 yield _take(pending, bar)
         while pending:
