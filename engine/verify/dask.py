@@ -414,7 +414,8 @@ def results_in_order(client, parts, progress=None, unit: str = "partitions"):
     pending: collections.deque = collections.deque()
     try:
         for part in parts:
-            pending.append(part() if callable(part) else client.compute(part))
+            is_graph = dask.is_dask_collection(part)  # a Delayed is callable too
+            pending.append(client.compute(part) if is_graph else part())
             if len(pending) >= window:
                 yield _take(pending, bar)
         while pending:
