@@ -340,15 +340,20 @@ def verify_chains(source, trust, *, crls=(), at=None, purpose: str = "server", n
         ders = _as_der(chains)
         # The setup goes to every worker once; each chunk straight to the worker that will
         # check it (not through the scheduler, as data in a graph would).
+        # Chunks are dealt to the workers in turn: a task runs where its data is.
         on_workers = running.scatter(setup, broadcast=True, hash=False)
+        addresses = sorted(running.scheduler_info(n_workers=-1)["workers"]) or [None]
 
-        def submit(start):
+        def submit(number, start):
             chunk = Chunk(ders[start:start + size],
                           None if names is None else names[start:start + size])
-            return running.submit(verify_chunk, running.scatter(chunk, hash=False),
-                                  on_workers, pure=False)
+            where = addresses[number % len(addresses)]
+            data = running.scatter(chunk, hash=False,
+                                   workers=None if where is None else [where])
+            return running.submit(verify_chunk, data, on_workers, pure=False)
 
-        parts = [functools.partial(submit, i) for i in range(0, len(ders), size)]
+        parts = [functools.partial(submit, number, start)
+                 for number, start in enumerate(range(0, len(ders), size))]
         verdicts: list[Verdict] = []
         start = 0
         for part in results_in_order(running, parts, progress):
