@@ -2,6 +2,8 @@
 verifier alone, and the cost of the signatures the batch cannot avoid.
 
     python bench/bench_verify.py            # the table (N chains, interleaved rounds)
+    python bench/bench_verify.py --dask     # Dask: 2 worker processes against 1, and the
+                                            # cost of Dask against the local batch
     pytest bench/bench_verify.py --benchmark-enable   # the same variants under pytest-benchmark
 
 The batch: N two-level chains (leaf, intermediate; the root trusted), half of them P-256
@@ -15,6 +17,8 @@ Variants, measured in interleaved rounds after one warm-up round:
                verified by earlier calls emptied first (every signature verified: like for
                like with the limit)
   native-1     the same on one thread
+  stream       iter_verify over the same chains (batches of 4,096 verified ahead on a helper
+               thread, bounded memory), memo emptied first
   native-warm  native-all with the memo as the previous call left it (a batch seen before:
                its signatures, as far as the bounded memo holds them, are not verified again)
   python       verify_chains(backend="python")
@@ -223,6 +227,13 @@ class Bench:
         self._lib.engine_verify_memo_clear()
         return self._verify("native", 1)
 
+    def stream(self):
+        from engine.verify import iter_verify
+
+        self._lib.engine_verify_memo_clear()
+        return sum(1 for v in iter_verify(self.chains, self.trust, crls=self.crls, at=AT,
+                                          names=self.names) if v.reason == "revoked")
+
     def native_warm(self):
         return self._verify("native", self.cpus)
 
@@ -289,7 +300,7 @@ def run(n: int = N, rounds: int = ROUNDS, out=sys.stdout) -> dict:
     variants = {"python": bench.python, "crypto-only": bench.crypto_only}
     if bench.native:
         variants = {"native-all": bench.native_all, "native-1": bench.native_one,
-                    "native-warm": bench.native_warm,
+                    "stream": bench.stream, "native-warm": bench.native_warm,
                     "ossl-sigs": bench.native_openssl_signatures,
                     "ossl-crls": bench.native_openssl_crls,
                     **variants, "limit": bench.limit, "limit-1": bench.limit_one}
@@ -320,6 +331,7 @@ def run(n: int = N, rounds: int = ROUNDS, out=sys.stdout) -> dict:
             "native-all / limit (fraction of the bound)": ratio("limit", "native-all"),
             "native-1 / limit-1 (one thread each)": ratio("limit-1", "native-1"),
             "native-all speed-up over native-1": ratio("native-1", "native-all"),
+            "stream / native-all (streaming's cost)": ratio("native-all", "stream"),
             "native-warm speed-up over native-all (memo)": ratio("native-all", "native-warm"),
             "limit speed-up over limit-1 (what the cores give)": ratio("limit-1", "limit"),
             "shared signatures: speed-up over ossl-sigs": ratio("ossl-sigs", "native-all"),
@@ -403,5 +415,93 @@ def test_signature_bound(benchmark):
     assert benchmark(bench.limit) == 0
 
 
+# --- Dask: python bench/bench_verify.py --dask ------------------------------------------------
+
+def _cold() -> None:
+    """Forget every parsed certificate and remembered signature (run in each process), so that
+    each round verifies the batch as a stream of chains never seen before would."""
+    from engine import _backend
+    from engine.verify import native_backend
+
+    _, lib = _backend.native()
+    lib.engine_verify_memo_clear()
+    native_backend._handles.clear()
+
+
+def run_dask(n: int = N, rounds: int = ROUNDS, out=sys.stdout) -> dict:
+    """Interleaved rounds of: the local batch on one thread and on every core, and
+    engine.verify.dask on a LocalCluster of 1 and of 2 worker processes (one thread each),
+    every variant cold (certificates parsed, signatures verified anew). Reports medians and
+    the medians of per-round ratios: 2 workers against 1, and Dask's cost against the local
+    batch on one machine (per chain)."""
+    from engine.verify import dask as verify_dask
+    from engine.verify import verify_chains
+
+    data = corpus(n)
+    chains, names, trust, crls = data["chains"], data["names"], data["roots"], data["crls"]
+    cpus = os.cpu_count() or 1
+    clients = {workers: verify_dask.connect(workers=workers) for workers in (1, 2)}
+    try:
+        def local(threads):
+            def go():
+                _cold()
+                verdicts = verify_chains(chains, trust, crls=crls, at=AT, names=names,
+                                         threads=threads, backend="native")
+                return sum(1 for v in verdicts if v.reason == "revoked")
+            return go
+
+        def spread(workers):
+            client = clients[workers]
+
+            def go():
+                client.run(_cold)
+                verdicts = verify_dask.verify_chains(chains, trust, crls=crls, at=AT,
+                                                     names=names, client=client,
+                                                     progress=False)
+                return sum(1 for v in verdicts if v.reason == "revoked")
+            return go
+
+        bound = Bench(data)  # the signature bound on 1 and on 2 threads: what the cores give
+        variants = {"local-1": local(1), "local-all": local(cpus), "dask-1": spread(1),
+                    "dask-2": spread(2), "limit-1": bound.limit_one,
+                    "limit-2": lambda: bound.limit(2)}
+        for label, fn in variants.items():  # warm-up: imports, stores, verdicts agree
+            assert label.startswith("limit") or fn() == data["revoked"], label
+        times = {label: [] for label in variants}
+        for _ in range(rounds):
+            for label, fn in variants.items():
+                times[label].append(_timed(fn))
+    finally:
+        for client in clients.values():
+            verify_dask.close(client)
+
+    def ratio(a, b):
+        return statistics.median(x / y for x, y in zip(times[a], times[b]))
+
+    print("Dask: %d chains (the corpus above), cold: every certificate parsed and every "
+          "signature verified each round; %d cores; %d rounds" % (n, cpus, rounds), file=out)
+    print("%-10s %10s %14s" % ("variant", "median s", "chains/s"), file=out)
+    for label, values in times.items():
+        median = statistics.median(values)
+        print("%-10s %10.3f %14.0f" % (label, median, n / median), file=out)
+    overhead = statistics.median((d - l) / n * 1e6 for d, l in zip(times["dask-1"],
+                                                                   times["local-1"]))
+    ratios = {
+        "dask-2 speed-up over dask-1 (goal >= 1.8)": ratio("dask-1", "dask-2"),
+        "dask-1 / local-1 (Dask's cost on one worker)": ratio("local-1", "dask-1"),
+        "dask-2 / local-all (both cores)": ratio("local-all", "dask-2"),
+        "local-all speed-up over local-1 (threads)": ratio("local-1", "local-all"),
+        "limit-2 speed-up over limit-1 (what the cores give)": ratio("limit-1", "limit-2"),
+    }
+    print("medians of per-round ratios", file=out)
+    for label, value in ratios.items():
+        print("  %-45s %6.2f" % (label, value), file=out)
+    print("  %-45s %6.1f us" % ("Dask's cost per chain (dask-1 - local-1)", overhead), file=out)
+    return {"times": times, "ratios": ratios, "overhead_us": overhead}
+
+
 if __name__ == "__main__":
-    run()
+    if "--dask" in sys.argv[1:]:
+        run_dask()
+    else:
+        run()

@@ -56,17 +56,18 @@ static int report(X509_STORE_CTX *ctx, X509 *cert, int depth, int err)
 
 static int check_time(X509_STORE_CTX *ctx, X509 *x, int depth, long long at)
 {
-    long long not_before, not_after;
-    if (!engine_verify_time_epoch(X509_get0_notBefore(x), &not_before)) {
+    cert_facts scratch;
+    const cert_facts *f = engine_verify_facts(x, &scratch);
+    if (!f->has_not_before) {
         if (!report(ctx, x, depth, X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD))
             return 0;
-    } else if (at < not_before && !report(ctx, x, depth, X509_V_ERR_CERT_NOT_YET_VALID)) {
+    } else if (at < f->not_before && !report(ctx, x, depth, X509_V_ERR_CERT_NOT_YET_VALID)) {
         return 0;
     }
-    if (!engine_verify_time_epoch(X509_get0_notAfter(x), &not_after)) {
+    if (!f->has_not_after) {
         if (!report(ctx, x, depth, X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD))
             return 0;
-    } else if (at > not_after && !report(ctx, x, depth, X509_V_ERR_CERT_HAS_EXPIRED)) {
+    } else if (at > f->not_after && !report(ctx, x, depth, X509_V_ERR_CERT_HAS_EXPIRED)) {
         return 0;
     }
     return 1;
@@ -136,10 +137,11 @@ const char *engine_verify_error_string(int code) { return X509_verify_cert_error
 static void write_chain(batch *b, size_t c, STACK_OF(X509) *chain, const job *j)
 {
     engine_verify_result *r = &b->results[c];
-    int *out = b->chain_out + c * b->chain_stride;
+    int *out = b->paths + b->starts[c] + c;
+    size_t room = j->n_members + 1; /* members, then one anchor above them */
     int num = chain ? sk_X509_num(chain) : 0;
     r->chain_len = 0;
-    for (int i = 0; i < num && (size_t)i < b->chain_stride; i++) {
+    for (int i = 0; i < num && (size_t)i < room; i++) {
         X509 *x = sk_X509_value(chain, i);
         int index = engine_verify_cert_index(j, x);
         if (index < 0) {
@@ -168,18 +170,22 @@ int engine_verify_prepare(worker *w, job *j, size_t c, X509 *leaf)
     X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_X509_STRICT | X509_V_FLAG_PARTIAL_CHAIN);
     if (b->check_crls && (b->options & ENGINE_VERIFY_OPENSSL_CRLS))
         X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+    /* Validity periods are chain_verify's (from the times computed once per certificate),
+     * and CRL times the project's: OpenSSL need not compare them while it picks issuers
+     * (formatting and parsing an ASN1_TIME per candidate). An expired candidate it then picks
+     * is refused by chain_verify, and engine_verify_other_path looks for another. */
+    if (!(b->options & (ENGINE_VERIFY_OPENSSL_SIGNATURES | ENGINE_VERIFY_OPENSSL_CRLS)))
+        X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_NO_CHECK_TIME);
     X509_VERIFY_PARAM_set_time(param, (time_t)b->at);
     X509_VERIFY_PARAM_set_depth(param, b->max_depth);
     X509_VERIFY_PARAM_set_auth_level(param, 2);
     X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS
                                                | X509_CHECK_FLAG_NEVER_CHECK_SUBJECT);
-    unsigned char kind = b->name_kinds[c];
-    const char *name = b->names[c];
     int named = 1;
-    if (kind == 1 && name != NULL)
-        named = X509_VERIFY_PARAM_set1_host(param, name, 0);
-    else if (kind == 2 && name != NULL)
-        named = X509_VERIFY_PARAM_set1_ip_asc(param, name);
+    if (j->name_kind == 1)
+        named = X509_VERIFY_PARAM_set1_host(param, j->name, 0);
+    else if (j->name_kind == 2)
+        named = X509_VERIFY_PARAM_set1_ip_asc(param, j->name);
     if (!named) {
         X509_STORE_CTX_cleanup(w->ctx);
         return 0;
@@ -206,7 +212,12 @@ static void verify_one(worker *w, size_t c)
     r->revoked_at = 0;
 
     size_t first = b->starts[c], end = b->starts[c + 1];
-    job j = {b, b->members + first, end - first};
+    job j = {b, b->members + first, end - first, b->names ? b->names[c] : NULL, 0};
+    if (j.name != NULL && (j.name_kind = engine_verify_name_kind(j.name)) == 0) {
+        r->code = ENGINE_VERIFY_UNUSABLE_NAME;
+        r->depth = 0;
+        return;
+    }
     if (j.n_members == 0) {
         r->code = ENGINE_VERIFY_EMPTY_CHAIN;
         return;
@@ -219,7 +230,19 @@ static void verify_one(worker *w, size_t c)
         }
     }
     X509 *leaf = b->certs[j.members[0]];
-    if (b->purpose == 0 && b->name_kinds[c] == 0 && !engine_verify_has_server_identity(leaf)) {
+    cert_facts scratch;
+    const cert_facts *facts = engine_verify_facts(leaf, &scratch);
+    if (facts->bad_address) {
+        r->code = ENGINE_VERIFY_BAD_ADDRESS;
+        r->depth = 0;
+        return;
+    }
+    if (engine_verify_interchangeable(b->certs, j.members + 1, j.n_members - 1)) {
+        r->code = ENGINE_VERIFY_INTERCHANGEABLE;
+        r->depth = 1;
+        return;
+    }
+    if (b->purpose == 0 && j.name_kind == 0 && !facts->server_identity) {
         r->code = ENGINE_VERIFY_NO_SERVER_NAME;
         r->depth = 0;
         return;
@@ -277,18 +300,29 @@ static void *parse_worker(void *arg)
         size_t i = atomic_fetch_add(&b->next, 1);
         if (i >= b->n_certs)
             break;
-        if (b->certs[i] != NULL || b->ders == NULL || b->der_lens == NULL || b->ders[i] == NULL)
+        if (b->certs[i] != NULL || b->der_offsets == NULL)
             continue;
-        size_t len = b->der_lens[i];
-        const unsigned char *p = b->ders[i];
+        /* offsets checked by engine_verify_batch: ascending, within the DER buffer */
+        size_t len = b->der_offsets[i + 1] - b->der_offsets[i];
+        const unsigned char *start = b->der + b->der_offsets[i], *p = start;
         X509 *x = len && len <= LONG_MAX ? d2i_X509(NULL, &p, (long)len) : NULL;
-        if (x != NULL && p != b->ders[i] + len) {
+        if (x != NULL && p != start + len) {
             X509_free(x);
             x = NULL;
         }
         if (x != NULL) {
-            /* Compute the cached extension data now, while still single-owner. */
+            /* Compute the cached extension data and the project's facts now, while still
+             * single-owner. A version other than v1 to v3 (RFC 5280 4.1.2.1), or extensions
+             * libcrypto finds invalid (one present twice, one it cannot decode), make the
+             * certificate unreadable, as pyca/cryptography has it. */
             X509_check_purpose(x, -1, 0);
+            long version = X509_get_version(x);
+            if (version < 0 || version > 2 || (X509_get_extension_flags(x) & EXFLAG_INVALID)) {
+                X509_free(x);
+                x = NULL;
+            } else {
+                engine_verify_attach_facts(x, start, len);
+            }
         }
         b->certs[i] = x;
         ERR_clear_error();
@@ -326,32 +360,56 @@ int engine_verify_run_threads(void *(*fn)(void *), void *args, size_t arg_size, 
     return 0;
 }
 
-int engine_verify_batch(engine_verify_store *store, void **certs,
-                        const unsigned char *const *ders, const size_t *der_lens, size_t n_certs,
-                        const size_t *starts, const unsigned int *members, size_t n_chains,
-                        const char *const *names, const unsigned char *name_kinds,
-                        long long at, int purpose, int max_depth, int check_crls, int threads,
-                        int options, engine_verify_result *results, int *chain_out,
-                        size_t chain_stride)
+/* The checks engine_verify_batch makes before any thread starts: every array present, every
+ * count, offset and index in range, the names exactly n_chains NUL-terminated strings. */
+static int consistent(const engine_verify_store *store, const engine_verify_chains *in,
+                      const engine_verify_params *p, const engine_verify_result *results,
+                      const int *paths, size_t paths_len)
 {
-    if (store == NULL || certs == NULL || chain_stride == 0 || n_certs > UINT_MAX
-        || max_depth < 0 || max_depth > 64 || n_chains > SIZE_MAX / chain_stride
-        || n_chains == SIZE_MAX)
-        return -1;
-    if (n_chains && (starts == NULL || results == NULL || chain_out == NULL || names == NULL
-                     || name_kinds == NULL))
-        return -1;
-    for (size_t c = 0; c < n_chains; c++) {
-        if (starts[c] > starts[c + 1])
-            return -1;
+    if (store == NULL || in == NULL || p == NULL || in->certs == NULL || in->n_certs > UINT_MAX
+        || p->max_depth < 0 || p->max_depth > 64 || in->n_chains >= SIZE_MAX / 2
+        || in->starts == NULL)
+        return 0;
+    size_t n = in->n_chains;
+    if (n && (results == NULL || paths == NULL))
+        return 0;
+    for (size_t c = 0; c < n; c++)
+        if (in->starts[c] > in->starts[c + 1])
+            return 0;
+    size_t n_members = in->starts[n];
+    if (in->starts[0] != 0 || n_members > SIZE_MAX - n || paths_len < n_members + n
+        || (n_members && in->members == NULL))
+        return 0;
+    for (size_t m = 0; m < n_members; m++)
+        if (in->members[m] >= in->n_certs)
+            return 0;
+    if (in->der_offsets != NULL) {
+        if (in->der == NULL && in->der_len != 0)
+            return 0;
+        for (size_t i = 0; i < in->n_certs; i++)
+            if (in->der_offsets[i] > in->der_offsets[i + 1])
+                return 0;
+        if (in->der_offsets[0] != 0 || in->der_offsets[in->n_certs] > in->der_len)
+            return 0;
     }
-    size_t n_members = n_chains ? starts[n_chains] : 0;
-    if (n_members && members == NULL)
-        return -1;
-    for (size_t m = 0; m < n_members; m++) {
-        if (members[m] >= n_certs)
-            return -1;
+    if (in->names != NULL) {
+        size_t found = 0;
+        for (size_t i = 0; i < in->names_len; i++)
+            found += in->names[i] == '\0';
+        if (found != n || in->names_len == 0 || in->names[in->names_len - 1] != '\0')
+            return 0;
     }
+    return 1;
+}
+
+int engine_verify_batch(engine_verify_store *store, const engine_verify_chains *in,
+                        const engine_verify_params *params, engine_verify_result *results,
+                        int *paths, size_t paths_len)
+{
+    if (!consistent(store, in, params, results, paths, paths_len))
+        return -1;
+    size_t n_chains = in->n_chains, n_certs = in->n_certs;
+    int threads = params->threads;
     if (threads < 1)
         threads = 1;
     if (threads > MAX_THREADS)
@@ -360,30 +418,38 @@ int engine_verify_batch(engine_verify_store *store, void **certs,
     batch b;
     memset(&b, 0, sizeof(b));
     b.store = store;
-    b.certs = (X509 **)certs;
-    b.ders = ders;
-    b.der_lens = der_lens;
+    b.certs = (X509 **)in->certs;
+    b.der = in->der;
+    b.der_offsets = in->der_offsets;
     b.n_certs = n_certs;
-    b.starts = starts;
-    b.members = members;
+    b.starts = in->starts;
+    b.members = in->members;
     b.n_chains = n_chains;
-    b.names = names;
-    b.name_kinds = name_kinds;
-    b.at = at;
-    b.purpose = purpose;
-    b.max_depth = max_depth;
-    b.check_crls = check_crls && store->n_crls > 0;
-    b.options = options;
+    b.at = params->at;
+    b.purpose = params->purpose;
+    b.max_depth = params->max_depth;
+    b.check_crls = params->check_crls && store->n_crls > 0;
+    b.options = params->options;
     b.results = results;
-    b.chain_out = chain_out;
-    b.chain_stride = chain_stride;
+    b.paths = paths;
 
     int rc = -1;
     worker *workers = calloc((size_t)threads, sizeof(worker));
     b.sigs = calloc(n_certs ? n_certs : 1, sizeof(sig_state)); /* all-zero: unchecked */
     b.crl_states = calloc(store->n_crls ? store->n_crls : 1, sizeof(crl_state));
-    if (workers == NULL || b.sigs == NULL || b.crl_states == NULL)
+    if (in->names != NULL)
+        b.names = calloc(n_chains ? n_chains : 1, sizeof(const char *));
+    if (workers == NULL || b.sigs == NULL || b.crl_states == NULL
+        || (in->names != NULL && b.names == NULL))
         goto done;
+    if (in->names != NULL) {
+        const char *name = in->names;
+        for (size_t c = 0; c < n_chains; c++) {
+            size_t len = strlen(name); /* ends within names_len: checked above */
+            b.names[c] = in->unnamed != NULL && in->unnamed[c] ? NULL : name;
+            name += len + 1;
+        }
+    }
     for (size_t k = 0; k < store->n_crls; k++) {
         pthread_mutex_init(&b.crl_states[k].lock, NULL);
         atomic_init(&b.crl_states[k].n, 0);
@@ -432,6 +498,7 @@ done:
     free(workers);
     free(b.sigs);
     free(b.crl_states);
+    free((void *)b.names);
     ERR_clear_error();
     return rc;
 }

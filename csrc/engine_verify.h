@@ -28,6 +28,7 @@ enum {
     ENGINE_VERIFY_NO_SERVER_NAME = 1021,
     ENGINE_VERIFY_BAD_NAME = 1022,
     ENGINE_VERIFY_EMPTY_CHAIN = 1023,
+    ENGINE_VERIFY_UNUSABLE_NAME = 1024,
     ENGINE_VERIFY_WEAK_KEY = 1040,
     ENGINE_VERIFY_FORBIDDEN_KEY = 1041,
     ENGINE_VERIFY_BAD_SERIAL = 1042,
@@ -43,6 +44,8 @@ enum {
     ENGINE_VERIFY_BAD_DNS_NAME = 1052,
     ENGINE_VERIFY_BAD_EXTENSION = 1053,
     ENGINE_VERIFY_EMPTY_NAME_CONSTRAINTS = 1054,
+    ENGINE_VERIFY_BAD_ADDRESS = 1055,
+    ENGINE_VERIFY_INTERCHANGEABLE = 1056,
     ENGINE_VERIFY_INTERNAL = 1030
 };
 
@@ -61,7 +64,7 @@ enum {
 typedef struct {
     int code;             /* 0: valid; else an X509_V_ERR_* value or an ENGINE_VERIFY_* code */
     int depth;            /* position in the built chain of the certificate at fault, or -1 */
-    int chain_len;        /* entries written to this chain's slice of chain_out */
+    int chain_len;        /* entries written to this chain's part of paths */
     int crl_reason;       /* CRLReason of a revoked certificate, -1 when absent */
     long long revoked_at; /* its revocationDate, seconds since 1970 (UTC) */
 } engine_verify_result;
@@ -76,24 +79,50 @@ engine_verify_store *engine_verify_store_new(const unsigned char *const *anchor_
                                              int *bad_index);
 void engine_verify_store_free(engine_verify_store *store);
 
-/* Verifies n_chains chains against the store, on `threads` threads, without the GIL.
+/* A batch of chains. Certificate i is certs[i], an X509 handle, or when that is NULL the
+ * DER in der[der_offsets[i] .. der_offsets[i + 1]), parsed by the call and its handle written
+ * back (still NULL when the DER cannot be read). Chain c is made of
+ * certs[members[starts[c]]] ... certs[members[starts[c + 1] - 1]], leaf first. names: NULL,
+ * or n_chains NUL-terminated names back to back in names_len bytes, chain c's name the c-th;
+ * unnamed: NULL, or per chain 1 when it has no name (its entry in names is then empty). */
+typedef struct {
+    void **certs;
+    size_t n_certs;
+    const unsigned char *der;
+    const size_t *der_offsets; /* n_certs + 1 entries, or NULL when every handle is set */
+    size_t der_len;
+    const size_t *starts;      /* n_chains + 1 entries */
+    const unsigned int *members;
+    size_t n_chains;
+    const char *names;
+    size_t names_len;
+    const unsigned char *unnamed;
+} engine_verify_chains;
+
+/* How a batch is verified. at: seconds since 1970 (UTC); purpose: 0 server, 1 client;
+ * max_depth: the most intermediates (0 to 64); check_crls: non-zero to check every
+ * certificate of the path but the anchor against the store's CRLs; threads: 1 to 256 (more
+ * are cut to 256, fewer to 1); options: 0 or ENGINE_VERIFY_OPENSSL_* bits. */
+typedef struct {
+    long long at;
+    int purpose;
+    int max_depth;
+    int check_crls;
+    int threads;
+    int options;
+} engine_verify_params;
+
+/* Verifies the chains against the store on params->threads threads, without the GIL.
  *
- * certs[i] is an X509 handle or NULL; a NULL one is parsed from ders[i]/der_lens[i] and the
- * handle written back (still NULL when the DER cannot be read). Chain c is made of
- * certs[members[starts[c]]] ... certs[members[starts[c+1]-1]], leaf first.
- * names[c] is NULL or a NUL-terminated name; name_kinds[c] is 0 (none), 1 (DNS) or 2 (IP).
- * at: verification time (seconds since 1970); purpose: 0 server, 1 client; max_depth: most
- * intermediates; check_crls: non-zero to check every certificate of the path against the
- * store's CRLs; options: 0, or ENGINE_VERIFY_OPENSSL_* bits. chain_out holds chain_stride ints per chain: the built path, each entry an
- * index into certs (>= 0) or -(k+1) for trust anchor k, or -1000000 for an unknown one.
- * Returns 0, or -1 when the arguments are inconsistent or memory ran out. */
-int engine_verify_batch(engine_verify_store *store, void **certs,
-                        const unsigned char *const *ders, const size_t *der_lens, size_t n_certs,
-                        const size_t *starts, const unsigned int *members, size_t n_chains,
-                        const char *const *names, const unsigned char *name_kinds,
-                        long long at, int purpose, int max_depth, int check_crls, int threads,
-                        int options, engine_verify_result *results, int *chain_out,
-                        size_t chain_stride);
+ * results has n_chains entries. paths has paths_len ints, at least starts[n_chains] + n_chains:
+ * chain c's built path goes to paths[starts[c] + c ...], at most its member count plus one
+ * entries (results[c].chain_len of them), each an index into certs (>= 0), -(k+1) for trust
+ * anchor k, or -1000000 for one that is neither. A name that is not a usable DNS name (LDH
+ * labels, an underscore let through) or IP address gives ENGINE_VERIFY_UNUSABLE_NAME with
+ * no path. Returns 0, or -1 when the arguments are inconsistent or memory ran out. */
+int engine_verify_batch(engine_verify_store *store, const engine_verify_chains *chains,
+                        const engine_verify_params *params, engine_verify_result *results,
+                        int *paths, size_t paths_len);
 
 /* Frees a certificate handle returned through engine_verify_batch (NULL is ignored). */
 void engine_verify_cert_free(void *cert);

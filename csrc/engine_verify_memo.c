@@ -47,16 +47,14 @@ static void memo_acquire(void)
 /* The memo key of (subject, issuer key); 0 when it cannot be computed. */
 static int memo_key(X509 *subject, X509 *issuer, unsigned char key[MEMO_KEY])
 {
-    unsigned int len = 0;
-    if (!X509_digest(subject, EVP_sha256(), key, &len) || len != 32)
+    cert_facts scratch_subject, scratch_issuer;
+    const cert_facts *s = engine_verify_facts(subject, &scratch_subject);
+    const cert_facts *i = engine_verify_facts(issuer, &scratch_issuer);
+    if (!s->has_hashes || !i->has_hashes)
         return 0;
-    X509_PUBKEY *spki = X509_get_X509_PUBKEY(issuer);
-    unsigned char *der = NULL;
-    int der_len = spki != NULL ? i2d_X509_PUBKEY(spki, &der) : -1;
-    int done = der_len > 0 && EVP_Digest(der, (size_t)der_len, key + 32, &len, EVP_sha256(), NULL)
-               && len == 32;
-    OPENSSL_free(der);
-    return done;
+    memcpy(key, s->der_sha256, 32);
+    memcpy(key + 32, i->spki_sha256, 32);
+    return 1;
 }
 
 static size_t memo_index(const unsigned char key[MEMO_KEY])

@@ -4,11 +4,13 @@
 #define _DEFAULT_SOURCE 1 /* inet_aton */
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
 
@@ -29,9 +31,104 @@ int engine_verify_has_server_identity(X509 *leaf)
     return found;
 }
 
+int engine_verify_bad_address(X509 *leaf)
+{
+    if (X509_get_ext_by_NID(leaf, NID_subject_alt_name, -1) < 0)
+        return 0;
+    GENERAL_NAMES *names = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
+    int bad = names == NULL;
+    for (int i = 0; names != NULL && i < sk_GENERAL_NAME_num(names) && !bad; i++) {
+        GENERAL_NAME *entry = sk_GENERAL_NAME_value(names, i);
+        if (entry->type == GEN_IPADD) {
+            int len = ASN1_STRING_length(entry->d.iPAddress);
+            bad = len != 4 && len != 16;
+        }
+    }
+    GENERAL_NAMES_free(names);
+    return bad;
+}
+
+typedef struct {
+    unsigned char key[64]; /* SHA-256 of the subject's DER, then of the SubjectPublicKeyInfo */
+} subject_and_key;
+
+static int compare_keys(const void *a, const void *b)
+{
+    return memcmp(((const subject_and_key *)a)->key, ((const subject_and_key *)b)->key, 64);
+}
+
+int engine_verify_interchangeable(X509 *const *certs, const unsigned int *members, size_t n)
+{
+    if (n <= MAX_INTERCHANGEABLE)
+        return 0;
+    subject_and_key *keys = calloc(n, sizeof(*keys));
+    if (keys == NULL)
+        return 0; /* the path search has its own bounds */
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        cert_facts scratch;
+        const cert_facts *facts = engine_verify_facts(certs[members[i]], &scratch);
+        const unsigned char *der = NULL;
+        size_t len = 0;
+        unsigned int got = 0;
+        if (!facts->has_hashes
+            || !X509_NAME_get0_der(X509_get_subject_name(certs[members[i]]), &der, &len)
+            || !EVP_Digest(der, len, keys[used].key, &got, EVP_sha256(), NULL) || got != 32)
+            continue;
+        memcpy(keys[used].key + 32, facts->spki_sha256, 32);
+        used++;
+    }
+    qsort(keys, used, sizeof(*keys), compare_keys);
+    int found = 0;
+    for (size_t start = 0, i = 1; i <= used && !found; i++) {
+        if (i == used || compare_keys(&keys[i], &keys[start]) != 0) {
+            found = i - start > MAX_INTERCHANGEABLE;
+            start = i;
+        }
+    }
+    free(keys);
+    ERR_clear_error();
+    return found;
+}
+
+static int ldh_label_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'
+           || c == '-';
+}
+
+int engine_verify_name_kind(const char *name)
+{
+    unsigned char address[16];
+    size_t len = strnlen(name, 254);
+    if (strchr(name, ':') != NULL)
+        return strchr(name, '%') == NULL && inet_pton(AF_INET6, name, address) == 1 ? 2 : 0;
+    if (len == 0 || len > 253)
+        return 0;
+    size_t label = 0;
+    int dotted_digits = 1;
+    for (size_t i = 0; i <= len; i++) {
+        unsigned char c = (unsigned char)name[i];
+        if (c == '.' || c == '\0') {
+            /* RFC 1123 2.1: 1 to 63 characters, neither first nor last a hyphen */
+            if (label == 0 || label > 63 || name[i - label] == '-' || name[i - 1] == '-')
+                return 0;
+            label = 0;
+            continue;
+        }
+        if (!ldh_label_char(c))
+            return 0;
+        dotted_digits &= c >= '0' && c <= '9';
+        label++;
+    }
+    if (dotted_digits && inet_pton(AF_INET, name, address) == 1)
+        return 2;
+    return 1;
+}
+
 /* ---- the project's Web PKI rules, on a path OpenSSL accepted (engine/verify/rules.py) */
 
-static int key_fault(X509 *x)
+int engine_verify_key_fault(X509 *x)
 {
     EVP_PKEY *key = X509_get0_pubkey(x);
     if (key == NULL)
@@ -259,14 +356,12 @@ static int dns_name_valid(const unsigned char *name, int len)
 }
 
 /* The end-entity profile (CABF BR 7.1.2.7) that cryptography's verifier applies and OpenSSL
- * does not: not a CA, no nameConstraints, a subjectAltName marked critical only with an
- * empty subject, DNS names in preferred name syntax, and decodable AIA, CRL distribution
- * points and certificate policies. */
+ * does not: no nameConstraints, a subjectAltName marked critical only with an empty subject,
+ * DNS names in preferred name syntax, and decodable AIA, CRL distribution points and
+ * certificate policies. (Not a CA unless pinned is engine_verify_webpki_fault's, as it
+ * depends on the path.) */
 static int leaf_profile_fault(X509 *leaf)
 {
-    uint32_t flags = X509_get_extension_flags(leaf);
-    if ((flags & EXFLAG_BCONS) && (flags & EXFLAG_CA))
-        return ENGINE_VERIFY_LEAF_IS_CA;
     if (X509_get_ext_by_NID(leaf, NID_name_constraints, -1) >= 0)
         return ENGINE_VERIFY_LEAF_NAME_CONSTRAINTS;
     int at = X509_get_ext_by_NID(leaf, NID_subject_alt_name, -1);
@@ -325,46 +420,84 @@ static int empty_name_constraints(X509 *ca)
     return empty ? ENGINE_VERIFY_EMPTY_NAME_CONSTRAINTS : 0;
 }
 
-/* The first rule the path breaks, in rules.after's order; 0 when none. */
+/* A root's (a self-issued top of a path's) faults: its authorityKeyIdentifier, then an
+ * extendedKeyUsage (CABF BR 7.1.2.1.2 and 7.1.2.1.3). */
+static int root_fault(X509 *x)
+{
+    int code = anchor_aki_fault(x);
+    if (code == 0 && X509_get_ext_by_NID(x, NID_ext_key_usage, -1) >= 0)
+        code = ENGINE_VERIFY_ANCHOR_EKU;
+    return code;
+}
+
+void engine_verify_rule_facts(X509 *x, cert_facts *f)
+{
+    uint32_t flags = X509_get_extension_flags(x);
+    f->key_fault = engine_verify_key_fault(x);
+    f->serial_fault = serial_fault(x);
+    f->name_constraints_fault = empty_name_constraints(x);
+    f->leaf_fault = leaf_profile_fault(x);
+    f->leaf_is_ca = (flags & EXFLAG_BCONS) && (flags & EXFLAG_CA);
+    f->eku_fault = eku_fault(x);
+    f->common_name_fault = common_name_fault(x);
+    f->server_identity = engine_verify_has_server_identity(x);
+    f->bad_address = engine_verify_bad_address(x);
+    f->root_fault = root_fault(x);
+    f->self_issued = X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)) == 0;
+    ERR_clear_error();
+}
+
+/* The first rule the path breaks, in rules.after's order; 0 when none. Each rule's verdict
+ * on each certificate was computed when it was parsed (cert_facts). */
 int engine_verify_webpki_fault(const batch *b, STACK_OF(X509) *chain, int *depth)
 {
     int num = sk_X509_num(chain);
-    int code;
+    if (num <= 0) {
+        *depth = -1;
+        return ENGINE_VERIFY_INTERNAL;
+    }
+    cert_facts scratch[2];
+    const cert_facts *leaf = engine_verify_facts(sk_X509_value(chain, 0), &scratch[0]);
     *depth = 0;
-    if ((code = leaf_profile_fault(sk_X509_value(chain, 0))) != 0)
-        return code;
+    /* A path of one certificate is a leaf that is itself a trust anchor: a pinned
+     * certificate (a self-signed server certificate, often with cA set) is the whole path. */
+    if (num > 1 && leaf->leaf_is_ca)
+        return ENGINE_VERIFY_LEAF_IS_CA;
+    if (leaf->leaf_fault != 0)
+        return leaf->leaf_fault;
     for (int i = 1; i < num; i++) {
-        if ((code = empty_name_constraints(sk_X509_value(chain, i))) != 0) {
+        int code = engine_verify_facts(sk_X509_value(chain, i), &scratch[1])
+                       ->name_constraints_fault;
+        if (code != 0) {
             *depth = i;
             return code;
         }
     }
     for (int i = 0; i < num; i++) {
-        if ((code = key_fault(sk_X509_value(chain, i))) != 0) {
+        int code = i == 0 ? leaf->key_fault
+                          : engine_verify_facts(sk_X509_value(chain, i), &scratch[1])->key_fault;
+        if (code != 0) {
             *depth = i;
             return code;
         }
     }
     for (int i = 0; i + 1 < num; i++) {
-        if ((code = serial_fault(sk_X509_value(chain, i))) != 0) {
+        int code = i == 0 ? leaf->serial_fault
+                          : engine_verify_facts(sk_X509_value(chain, i), &scratch[1])
+                                ->serial_fault;
+        if (code != 0) {
             *depth = i;
             return code;
         }
     }
-    X509 *leaf = sk_X509_value(chain, 0);
-    *depth = 0;
-    if ((code = eku_fault(leaf)) != 0)
-        return code;
-    if (b->purpose == 0 && (code = common_name_fault(leaf)) != 0)
-        return code;
-    X509 *anchor = sk_X509_value(chain, num - 1);
+    if (leaf->eku_fault != 0)
+        return leaf->eku_fault;
+    if (b->purpose == 0 && leaf->common_name_fault != 0)
+        return leaf->common_name_fault;
+    const cert_facts *top = engine_verify_facts(sk_X509_value(chain, num - 1), &scratch[1]);
     *depth = num - 1;
-    int root = num > 1
-               && X509_NAME_cmp(X509_get_subject_name(anchor), X509_get_issuer_name(anchor)) == 0;
-    if (root && (code = anchor_aki_fault(anchor)) != 0)
-        return code;
-    if (root && X509_get_ext_by_NID(anchor, NID_ext_key_usage, -1) >= 0)
-        return ENGINE_VERIFY_ANCHOR_EKU;
+    if (num > 1 && top->self_issued && top->root_fault != 0)
+        return top->root_fault;
     *depth = -1;
     return 0;
 }

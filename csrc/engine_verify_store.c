@@ -159,6 +159,8 @@ engine_verify_store *engine_verify_store_new(const unsigned char *const *anchor_
             *bad_index = (int)i;
             goto fail;
         }
+        X509_check_purpose(x, -1, 0);
+        engine_verify_attach_facts(x, anchor_ders[i], len);
         s->anchors[s->n_anchors++] = x;
         if (!X509_STORE_add_cert(s->store, x) || !sk_X509_push(s->anchor_stack, x))
             goto fail;

@@ -60,6 +60,11 @@ class PKIError(EngineError):
     """Base of the certificate, key and revocation errors."""
 
 
+class CertificateError(PKIError, ValueError):
+    """A certificate file or blob that cannot be read in full (a ValueError too, so that
+    callers catching ValueError for unreadable input go on working)."""
+
+
 class CAError(PKIError):
     """A certificate authority operation failed (bad directory, unknown serial...)."""
 

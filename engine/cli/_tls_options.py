@@ -69,15 +69,14 @@ def _read(path: str, what: str) -> bytes:
 
 
 def load_certificate_chain(path: str) -> list:
+    from ..errors import CertificateError
+    from ..pki.certfile import read_certificates
+
     data = _read(path, "certificate file")
     try:
-        if b"-----BEGIN" in data:
-            chain = x509.load_pem_x509_certificates(data)
-        else:
-            chain = [x509.load_der_x509_certificate(data)]
-    except ValueError:
-        raise UsageError("%s holds no readable certificate" % path)
-    return chain
+        return read_certificates(data, path)
+    except CertificateError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def load_private_key(path: str, args):

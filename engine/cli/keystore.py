@@ -66,15 +66,14 @@ def read_file(path: str, what: str) -> bytes:
 
 
 def load_certificates(path: str, what: str) -> list:
-    from cryptography import x509
+    from ..errors import CertificateError
+    from ..pki.certfile import read_certificates
 
     data = read_file(path, what)
     try:
-        if b"-----BEGIN" in data:
-            return x509.load_pem_x509_certificates(data)
-        return [x509.load_der_x509_certificate(data)]
-    except ValueError:
-        raise UsageError("%s %s holds no readable certificate" % (what, path)) from None
+        return read_certificates(data, "%s %s" % (what, path))
+    except CertificateError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def load_private_key(path: str):

@@ -1,9 +1,14 @@
 """``engine verify``: check certificate chains against a trust store (and CRLs), in batches.
 
 Each PEM file holds one chain: the leaf first, then its intermediates. A directory stands for
-every ``*.pem``/``*.crt`` file in it. The chains go to :func:`engine.verify.verify_chains` in
-batches; on a terminal a progress bar on stderr follows batches that take more than a moment.
-Exit status: 0 when every chain is valid, 1 when one is not, 2 for a usage error.
+every ``*.pem``/``*.crt`` file in it. A ``*.jsonl`` file holds one chain per line, base64 DER
+with an optional name (:mod:`engine.verify.sources`). The chains are streamed through
+:func:`engine.verify.stream.iter_verify_records` (bounded memory whatever the input's size) or,
+with ``--dask [SCHEDULER]``, spread over a Dask cluster (:mod:`engine.verify.dask`): a local
+one, one worker process per core, when no scheduler address is given. On a terminal a progress
+bar on stderr follows work that takes more than a moment. ``--output FILE`` writes one JSON
+line per chain. Exit status: 0 when every chain is valid, 1 when one is not, 2 for a usage
+error (a scheduler that cannot be reached included).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from ._common import UsageError
 
 BATCH = 2000
 BAR_AFTER_S = 0.5
+LOCAL = "local"
 _SUFFIXES = (".pem", ".crt", ".cer")
 
 
@@ -28,7 +34,9 @@ def register(commands) -> None:
                     "a trust store. Exit 0 if all are valid, 1 if any is not, 2 on usage errors.",
     )
     parser.add_argument("paths", nargs="+", metavar="CERT_OR_DIR",
-                        help="a PEM file with a leaf and its chain, or a directory of them")
+                        help="a PEM file with a leaf and its chain, a directory of them, or a "
+                             "JSON Lines file (*.jsonl) of base64 DER chains, one per line, "
+                             "each optionally with its own name")
     parser.add_argument("--trust", required=True, metavar="CA.pem",
                         help="the trusted CA certificates (a PEM bundle, or a directory)")
     parser.add_argument("--crl", action="append", default=[], metavar="CRL.pem",
@@ -41,16 +49,24 @@ def register(commands) -> None:
     parser.add_argument("--json", action="store_true", help="print the verdicts as JSON")
     parser.add_argument("--backend", choices=("native", "python"),
                         help="the verifier to use (default: ENGINE_BACKEND, else native if built)")
+    parser.add_argument("--output", metavar="FILE.jsonl",
+                        help="write one JSON line per chain (source, line, name, ok, reason, "
+                             "detail, depth) to FILE instead of printing a line per chain")
+    parser.add_argument("--dask", nargs="?", const=LOCAL, metavar="SCHEDULER",
+                        help="verify on a Dask cluster: the scheduler's address "
+                             "(tcp://host:8786), or none for a local cluster of one worker "
+                             "process per core (needs engine[dask])")
     parser.set_defaults(handler=run)
 
 
 def _chain_files(paths) -> list[Path]:
+    from ..verify.sources import pem_files
+
     files: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found = sorted(p for p in path.iterdir()
-                           if p.is_file() and p.suffix.lower() in _SUFFIXES)
+            found = pem_files([path])
             if not found:
                 raise UsageError("no .pem/.crt files in directory %s" % path)
             files.extend(found)
@@ -68,6 +84,17 @@ def _read(path: Path) -> bytes:
         raise UsageError("cannot read %s: %s" % (path, exc.strerror or exc)) from None
 
 
+def _records(files):
+    """The chain records of the files, read lazily, in order."""
+    from ..verify.sources import is_jsonl, read_jsonl, read_pem_file
+
+    for path in files:
+        if is_jsonl(path):
+            yield from read_jsonl(path)
+        else:
+            yield read_pem_file(path)
+
+
 class _Progress:
     """A one-line bar on stderr, drawn only on a terminal and only once work takes a while."""
 
@@ -81,10 +108,13 @@ class _Progress:
     def update(self, done: int) -> None:
         if not self.enabled or time.monotonic() - self.started < BAR_AFTER_S:
             return
-        width = 30
-        filled = width * done // max(self.total, 1)
-        self.stream.write("\r[%s%s] %d/%d chains" % ("#" * filled, "." * (width - filled),
-                                                    done, self.total))
+        if self.total:
+            width = 30
+            filled = width * min(done, self.total) // self.total
+            self.stream.write("\r[%s%s] %d/%d chains" % ("#" * filled, "." * (width - filled),
+                                                        done, self.total))
+        else:
+            self.stream.write("\r%d chains" % done)
         self.stream.flush()
         self.drawn = True
 
@@ -96,7 +126,6 @@ class _Progress:
 
 def run(args) -> int:
     from ..pki import RevocationList
-    from ..verify import verify_chains
     from ..verify.api import usable_name
     from ._tls_options import load_trust
 
@@ -104,6 +133,8 @@ def run(args) -> int:
         raise UsageError("--jobs must be at least 1")
     if args.name is not None and not usable_name(args.name):
         raise UsageError("--name %r is not a DNS name or IP address" % args.name)
+    if args.json and args.output:
+        raise UsageError("--json and --output are two forms of one output: choose one")
     trust = load_trust(args.trust)  # a bundle or a directory, as s_client takes it
     crls = []
     for crl in args.crl:
@@ -111,39 +142,85 @@ def run(args) -> int:
             raise UsageError("no such CRL file: %s" % crl)
         crls.append(RevocationList.from_bytes(_read(Path(crl))))
     files = _chain_files(args.paths)
-    chains = [_read(path) for path in files]
+    if args.dask is not None:
+        rows = _dask_rows(args, files, trust, crls)
+    else:
+        rows = _local_rows(args, files, trust, crls)
+    return _report(args, rows)
 
-    verdicts = []
-    progress = _Progress(len(chains))
+
+def _local_rows(args, files, trust, crls):
+    from ..verify.stream import iter_verify_records, result_row
+
+    pairs = iter_verify_records(_records(files), trust, crls=crls, purpose=args.purpose,
+                                threads=args.jobs, backend=args.backend, batch_size=BATCH,
+                                default_name=args.name)
+    progress = _Progress(len(files) if all(p.suffix != ".jsonl" for p in files) else 0)
     try:
-        for start in range(0, len(chains), BATCH):
-            batch = chains[start:start + BATCH]
-            names = [args.name] * len(batch) if args.name is not None else None
-            verdicts.extend(verify_chains(batch, trust, crls=crls, purpose=args.purpose,
-                                          names=names, threads=args.jobs, backend=args.backend))
-            progress.update(len(verdicts))
+        for done, (record, verdict) in enumerate(pairs, 1):
+            yield result_row(record, verdict, subject=args.json)
+            if done % 256 == 0:
+                progress.update(done)
     finally:
         progress.close()
 
-    counts = collections.Counter(v.reason or "ok" for v in verdicts)
-    if args.json:
-        document = {
-            "results": [
-                {"path": str(path), "ok": v.ok, "reason": v.reason, "detail": v.detail,
-                 "depth": v.depth,
-                 "subject": v.chain[0].subject.rfc4514_string() if v.chain else None}
-                for path, v in zip(files, verdicts)
-            ],
-            "summary": dict(sorted(counts.items())),
-        }
-        print(json.dumps(document, indent=1))
-    else:
-        for path, verdict in zip(files, verdicts):
-            if verdict.ok:
-                print("%s: ok" % path)
+
+def _dask_rows(args, files, trust, crls):
+    try:
+        from ..verify import dask as verify_dask
+    except ImportError as exc:
+        raise UsageError(str(exc)) from None
+    client = verify_dask.connect(None if args.dask == LOCAL else args.dask)  # fails here
+    try:
+        rows = verify_dask.verify_chains(
+            [Path(f) for f in files], trust, crls=crls, purpose=args.purpose,
+            backend=args.backend, threads=args.jobs or 1, name=args.name)
+    except BaseException:
+        verify_dask.close(client)
+        raise
+
+    def generate():
+        try:
+            for row in verify_dask.iter_rows(client, rows):
+                if args.json:
+                    row["subject"] = None  # the leaf is not sent back from the workers
+                yield row
+        finally:
+            verify_dask.close(client)
+
+    return generate()
+
+
+def _report(args, rows) -> int:
+    counts: collections.Counter = collections.Counter()
+    results = []
+    output = open(args.output, "w", encoding="utf-8") if args.output else None
+    try:
+        for result in rows:
+            counts[result["reason"] or "ok"] += 1
+            if args.json:
+                results.append(result)
+            elif output is not None:
+                output.write(json.dumps(result) + "\n")
             else:
-                where = "" if verdict.depth is None else " (depth %d)" % verdict.depth
-                print("%s: %s%s: %s" % (path, verdict.reason, where, verdict.detail))
+                print(_line(result))
+    finally:
+        if output is not None:
+            output.close()
+    if args.json:
+        print(json.dumps({"results": results, "summary": dict(sorted(counts.items()))},
+                         indent=1))
+    else:
+        total = sum(counts.values())
         summary = ", ".join("%s %d" % (reason, n) for reason, n in sorted(counts.items()))
-        print("%d chain%s: %s" % (len(verdicts), "" if len(verdicts) == 1 else "s", summary))
-    return 0 if all(v.ok for v in verdicts) else 1
+        print("%d chain%s: %s" % (total, "" if total == 1 else "s", summary))
+    return 0 if set(counts) <= {"ok"} else 1
+
+
+def _line(result) -> str:
+    where = result["source"] if result["line"] is None else "%s:%d" % (result["source"],
+                                                                      result["line"])
+    if result["ok"]:
+        return "%s: ok" % where
+    depth = "" if result["depth"] is None else " (depth %d)" % result["depth"]
+    return "%s: %s%s: %s" % (where, result["reason"], depth, result["detail"])

@@ -35,6 +35,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from .._fsutil import atomic_write, create_new, fsync_directory, remove_stale_temporaries
 from ..errors import CAError, CRLError, KeyStoreError
 from .ca import CertificateAuthority, IssuedCertificate, utcnow
+from .certfile import read_certificates
 from .crl import RevocationList, RevokedEntry
 from .keys import DEFAULT_KEY_TYPE, generate_private_key
 from .keystore import KeyStore
@@ -174,10 +175,10 @@ class CADirectory:
             name = os.path.join(path, CA_CERTIFICATE)
             try:
                 with open(name, "rb") as fh:
-                    certificate = x509.load_pem_x509_certificate(fh.read())
+                    certificate = read_certificates(fh.read(), name)[0]
             except OSError as exc:
                 raise CAError("cannot read %s: %s" % (name, exc.strerror)) from None
-            except ValueError:
+            except ValueError:  # CertificateError included
                 raise CAError("%s is damaged" % name) from None
         else:
             try:
@@ -255,7 +256,7 @@ class CADirectory:
         name = self._file(ISSUED, serial_text(serial) + ".pem")
         try:
             with open(name, "rb") as fh:
-                return x509.load_pem_x509_certificate(fh.read())
+                return read_certificates(fh.read(), name)[0]
         except OSError:
             raise CAError("no certificate with serial %s in %s" % (serial_text(serial), self.path)) \
                 from None

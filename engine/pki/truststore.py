@@ -8,7 +8,8 @@ from typing import Iterable
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from ..errors import TrustStoreError
+from ..errors import CertificateError, TrustStoreError
+from .certfile import read_certificates
 
 _SUFFIXES = (".pem", ".crt", ".cer")
 
@@ -18,6 +19,14 @@ def is_ca(certificate: x509.Certificate) -> bool:
     try:
         return bool(certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
     except Exception:  # absent, or a damaged extension
+        return False
+
+
+def _self_issued(certificate: x509.Certificate) -> bool:
+    """Whether the certificate names itself as its issuer (a self-signed one does)."""
+    try:
+        return certificate.issuer == certificate.subject
+    except ValueError:
         return False
 
 
@@ -32,11 +41,9 @@ def key_id(certificate: x509.Certificate) -> bytes:
 
 def _parse_certificates(data: bytes, source: str) -> list:
     try:
-        if b"-----BEGIN" in data:
-            return x509.load_pem_x509_certificates(data)
-        return [x509.load_der_x509_certificate(data)]
-    except Exception:  # ValueError, or InvalidVersion for a damaged version field
-        raise TrustStoreError("%s holds no readable certificate" % source) from None
+        return read_certificates(data, source)
+    except CertificateError as exc:
+        raise TrustStoreError(str(exc)) from None
 
 
 class TrustStore:
@@ -101,7 +108,11 @@ class TrustStore:
         return store
 
     def add(self, certificate: x509.Certificate) -> None:
-        """Trust ``certificate``; TrustStoreError unless it is a CA (BasicConstraints CA:TRUE)."""
+        """Trust ``certificate``: a CA (BasicConstraints CA:TRUE), or a self-signed certificate
+        without CA:TRUE, which is pinned (RFC 5280 6.1.1 (d): an anchor is a name and a key; a
+        pinned certificate is the whole path to itself and issues nothing). A CA:FALSE
+        certificate that names another issuer is refused: it is a leaf of some CA, and trusting
+        it is most likely a mistake."""
         if not isinstance(certificate, x509.Certificate):
             raise TrustStoreError("expected an x509.Certificate, not %s" % type(certificate).__name__)
         try:  # parse the fields used below now, so a damaged certificate fails here
@@ -110,9 +121,9 @@ class TrustStore:
             identifier = key_id(certificate)
         except Exception:
             raise TrustStoreError("a certificate with a malformed subject or key") from None
-        if not is_ca(certificate):
-            raise TrustStoreError("%s is not a CA certificate (BasicConstraints CA:TRUE required)"
-                                  % name)
+        if not is_ca(certificate) and not _self_issued(certificate):
+            raise TrustStoreError("%s is not a CA certificate (BasicConstraints CA:TRUE) nor a "
+                                  "self-signed certificate to pin" % name)
         der = certificate.public_bytes(Encoding.DER)
         if der in self._der:
             return

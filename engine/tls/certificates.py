@@ -180,8 +180,11 @@ def load_chain(certificate: codec.Certificate):
     known = _parsed_chains.get(ders)
     if known is not None:
         return ders, known[0], known[1]
+    from ..verify.inputs import quiet
+
     try:
-        parsed = tuple(x509.load_der_x509_certificate(der) for der in ders)
+        with quiet():  # a non-positive serial warns: a peer must not write to our stderr
+            parsed = tuple(x509.load_der_x509_certificate(der) for der in ders)
         public_key = parsed[0].public_key()
     except (ValueError, TypeError) as exc:
         error = errors.BadCertificateError("the peer's certificate cannot be parsed (%s)" % exc)

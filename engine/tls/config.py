@@ -81,7 +81,9 @@ def _check_common(config) -> None:
     if config.trust is not None:
         inputs.trust_ders(config.trust)  # TrustStoreError now for anchors that cannot be read
     if config.crls:
-        inputs.crl_ders(config.crls)  # CRLError now for a CRL that cannot be read
+        # CRLError now for a CRL that cannot be read, or whose issuer name cannot be read or
+        # encoded (every handshake would otherwise end in internal_error)
+        inputs.crl_ders(config.crls)
 
 
 def _check_resumption(config) -> None:

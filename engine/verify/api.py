@@ -1,4 +1,8 @@
-"""The public entry point: argument checking, de-duplication, and the choice of backend."""
+"""The public entry point: argument checking and the choice of backend.
+
+Chains that are lists of DER go to the native batch as they are (a handful of whole-list
+operations, the names checked in C); anything else is read into DER here first. The Python
+twin verifies each distinct (chain, name) once."""
 
 from __future__ import annotations
 
@@ -26,7 +30,7 @@ def usable_name(name: str) -> bool:
     """Whether ``name`` is a DNS name (LDH labels, RFC 1123 2.1 and RFC 6125 6.4; an underscore
     is let through for the backends to judge) or an IP address a certificate can be issued for. Anything else (empty, a trailing dot, spaces, a
     wildcard, a scoped IPv6 address) matches no certificate: its verdict is ``name_mismatch``
-    in both backends."""
+    in both backends. The native batch applies the same rule in C (engine_verify_name_kind)."""
     if ":" in name:
         try:
             return "%" not in name and ipaddress.ip_address(name).version == 6
@@ -87,23 +91,88 @@ def verify_chains(
         from ..errors import BackendError
 
         raise BackendError("the native extension has no batch verifier; rebuild it")
-    chains = list(chains)
-    if names is None:
-        names = [None] * len(chains)
-    elif isinstance(names, str):
-        raise ValueError("names must be one name per chain (a list), not a single string")
-    else:
-        names = list(names)
-        if len(names) != len(chains):
-            raise ValueError("names has %d entries for %d chains" % (len(names), len(chains)))
-        for name in names:
-            if name is not None and not isinstance(name, str):
-                raise ValueError("each name must be a str or None")
+    chains = chains if type(chains) is list else list(chains)
+    names = _checked_names(names, len(chains))
     when = inputs.verification_time(at)
     anchors = inputs.trust_ders(trust)
     crl_set = inputs.crl_ders(crls)
     revocation = index_for(crl_set) if crl_set else None
+    if native is not None:
+        return _verify_native(native, chains, names, anchors, crl_set, revocation, when,
+                              purpose, max_depth, threads)
+    return _verify_python(chains, names, anchors, revocation, when, purpose, max_depth)
 
+
+def _checked_names(names, n: int):
+    """None, or the names as a list of one str or None per chain."""
+    if names is None:
+        return None
+    if isinstance(names, str):
+        raise ValueError("names must be one name per chain (a list), not a single string")
+    names = list(names)
+    if len(names) != n:
+        raise ValueError("names has %d entries for %d chains" % (len(names), n))
+    if not set(map(type, names)) <= _NAME_TYPES and not all(
+            name is None or isinstance(name, str) for name in names):
+        raise ValueError("each name must be a str or None")
+    return names
+
+
+_NAME_TYPES = {str, type(None)}
+
+
+def _verify_native(native, chains, names, anchors, crl_set, revocation, when, purpose,
+                   max_depth, threads) -> list[Verdict]:
+    """Chains that are sequences of DER go to C as they are (names are checked there); the
+    others are read here first, and those that cannot be read get their verdict here."""
+    faults: dict[int, Verdict] = {}
+    flat = inputs.der_flat(chains)
+    if flat is None:
+        chains, faults = _normalised(chains)
+    if names is not None and "\0" in "".join([name for name in names if name]):
+        for position, name in enumerate(names):  # C would read it only up to the NUL
+            if name and "\0" in name and position not in faults:
+                faults[position] = _unusable(name)
+    keep = [i for i in range(len(chains)) if i not in faults] if faults else None
+    if keep is not None:
+        chains = [chains[i] for i in keep]
+        names = None if names is None else [names[i] for i in keep]
+        flat = None
+    verdicts = native.verify(
+        chains, names, anchors, crl_set, revocation, at=when, purpose=purpose,
+        max_depth=max_depth, threads=threads or (1 if len(chains) == 1 else _CPUS), flat=flat,
+    ) if chains else []
+    if keep is None:
+        return verdicts
+    merged: list = [None] * (len(keep) + len(faults))
+    for position, verdict in faults.items():
+        merged[position] = verdict
+    for position, verdict in zip(keep, verdicts):
+        merged[position] = verdict
+    return merged
+
+
+def _unusable(name: str) -> Verdict:
+    return rejected("name_mismatch", "%r is not a usable DNS name or IP address" % name, 0, ())
+
+
+def _normalised(chains) -> tuple[list, dict[int, Verdict]]:
+    """Each chain as a tuple of DER, and the verdict of each that cannot be read."""
+    out: list = []
+    faults: dict[int, Verdict] = {}
+    for position, chain in enumerate(chains):
+        try:
+            out.append(inputs.chain_ders(chain))
+        except inputs.MalformedInput as exc:
+            faults[position] = rejected("malformed", str(exc), None, ())
+            out.append(())
+    return out, faults
+
+
+def _verify_python(chains, names, anchors, revocation, when, purpose, max_depth):
+    """The Python twin, once per distinct (chain, name)."""
+    if names is None:
+        names = [None] * len(chains)
     verdicts: list[Verdict | None] = [None] * len(chains)
     unique: dict[tuple, int] = {}
     jobs: list[tuple[tuple[bytes, ...], str | None]] = []
@@ -116,8 +185,7 @@ def verify_chains(
             where.append(-1)
             continue
         if name is not None and not usable_name(name):
-            verdicts[position] = rejected(
-                "name_mismatch", "%r is not a usable DNS name or IP address" % name, 0, ())
+            verdicts[position] = _unusable(name)
             where.append(-1)
             continue
         key = (ders, name)
@@ -127,19 +195,10 @@ def verify_chains(
             jobs.append(key)
         where.append(slot)
 
-    job_chains = [ders for ders, _ in jobs]
-    job_names = [name for _, name in jobs]
-    if native is not None:
-        results = native.verify(
-            job_chains, job_names, anchors, crl_set, revocation,
-            at=when, purpose=purpose, max_depth=max_depth,
-            threads=threads or (1 if len(job_chains) == 1 else _CPUS),
-        )
-    else:
-        results = python_backend.verify(
-            job_chains, job_names, anchors, revocation,
-            at=when, purpose=purpose, max_depth=max_depth,
-        )
+    results = python_backend.verify(
+        [ders for ders, _ in jobs], [name for _, name in jobs], anchors, revocation,
+        at=when, purpose=purpose, max_depth=max_depth,
+    )
     for position, slot in enumerate(where):
         if slot >= 0:
             verdicts[position] = results[slot]

@@ -21,16 +21,24 @@ class BoundedCache:
     def get(self, key, default=None):
         return self._items.get(key, default)
 
+    def get_many(self, keys) -> list:
+        """The value (or None) of each key, in one pass."""
+        return list(map(self._items.get, keys))
+
     def put(self, key, value):
+        self.put_many(((key, value),))
+        return value
+
+    def put_many(self, pairs) -> None:
+        """Insert several (key, value) pairs under one lock."""
         with self._lock:
             items = self._items
-            items[key] = value
+            items.update(pairs)
             if len(items) > self.size:
                 # Drop the oldest eighth at once, so that insertions stay O(1) on average.
                 excess = len(items) - self.size + max(1, self.size // 8)
                 for old in [k for _, k in zip(range(excess), items)]:
                     del items[old]
-        return value
 
     def __len__(self) -> int:
         return len(self._items)

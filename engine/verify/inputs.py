@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import itertools
+import operator
 import warnings
 
 from cryptography import x509
@@ -29,6 +31,11 @@ class MalformedInput(ValueError):
 
 
 _parsed = BoundedCache(PARSED_CACHE_SIZE)
+
+# What cryptography raises for a certificate it reads only in part: a ValueError, or one of
+# its own exception classes that are not ValueErrors (a version other than 1 to 3, an
+# extension present twice).
+UNREADABLE = (ValueError, TypeError, x509.InvalidVersion, x509.DuplicateExtension)
 
 
 @contextlib.contextmanager
@@ -69,7 +76,7 @@ def parse_pem_certificates(data: bytes) -> list[x509.Certificate]:
     try:
         with quiet():
             certificates = x509.load_pem_x509_certificates(data)
-    except ValueError as exc:
+    except UNREADABLE as exc:
         raise MalformedInput("unreadable PEM certificate: %s" % exc) from None
     return certificates
 
@@ -102,17 +109,20 @@ def _serial_not_positive(der: bytes) -> bool:
 
 
 def certificate(der: bytes) -> x509.Certificate:
-    """The parsed certificate for ``der``, from the cache when seen before."""
+    """The parsed certificate for ``der``, from the cache when seen before. Its extensions are
+    read here too, so that a certificate cryptography cannot fully read is refused once, as
+    MalformedInput, rather than raising later from deep inside a check."""
     found = _parsed.get(der)
     if found is None:
         try:
-            if _serial_not_positive(der):
-                with quiet():
+            if _serial_not_positive(der):  # cryptography warns (RFC 5280 4.1.2.2); the
+                with quiet():              # verdict, not a warning, says so
                     found = x509.load_der_x509_certificate(der)
             else:
                 found = x509.load_der_x509_certificate(der)
-        except ValueError as exc:
-            raise MalformedInput("unreadable certificate: %s" % exc) from None
+            found.extensions  # noqa: B018 - parsed now, once
+        except UNREADABLE as exc:
+            raise MalformedInput("unreadable certificate: %s" % (exc,)) from None
         _parsed.put(der, found)
     return found
 
@@ -144,6 +154,32 @@ def chain_ders(chain) -> tuple[bytes, ...]:
         else:
             out.append(certificate_der(item))
     return tuple(out)
+
+
+_SEQUENCES = {list, tuple}
+_DER_ONLY = {bytes}
+_SEQUENCE_TAG = {0x30}
+_first_byte = operator.itemgetter(0)
+
+
+def der_flat(chains: list) -> list[bytes] | None:
+    """Every certificate of every chain, in order, when each chain is a list or tuple of DER
+    blobs (bytes starting with a SEQUENCE tag, which a PEM text never does), checked in
+    whole-list operations: then the chains need no conversion. None otherwise."""
+    if not set(map(type, chains)) <= _SEQUENCES:
+        return None
+    flat = list(itertools.chain.from_iterable(chains))
+    if not set(map(type, flat)) <= _DER_ONLY:
+        return None
+    try:
+        return flat if set(map(_first_byte, flat)) <= _SEQUENCE_TAG else None
+    except IndexError:  # an empty item
+        return None
+
+
+def all_der(chains: list) -> bool:
+    """Whether every chain is a list or tuple of DER blobs (see :func:`der_flat`)."""
+    return der_flat(chains) is not None
 
 
 TRUST_CACHE_SIZE = 16
@@ -244,7 +280,9 @@ def _one_crl_ders(item) -> list[bytes]:
     if isinstance(inner, x509.CertificateRevocationList):
         item = inner
     if isinstance(item, x509.CertificateRevocationList):
-        return [item.public_bytes(Encoding.DER)]
+        der = item.public_bytes(Encoding.DER)
+        load_crl(der)  # the same checks as for bytes
+        return [der]
     if not isinstance(item, (bytes, bytearray, memoryview, str)):
         raise CRLError("a CRL must be a RevocationList, an x509 CRL, PEM or DER, not %s"
                        % type(item).__name__)
@@ -268,7 +306,10 @@ def load_crl(data: bytes, pem: bool = False) -> x509.CertificateRevocationList:
     if found is None:
         try:
             found = (x509.load_pem_x509_crl if pem else x509.load_der_x509_crl)(data)
-        except ValueError as exc:
+            # read and encode the issuer now (the revocation index keys CRLs by its DER): a
+            # name cryptography cannot read or encode is refused here, not mid-handshake
+            found.issuer.public_bytes()
+        except UNREADABLE as exc:
             raise CRLError("unreadable CRL: %s" % exc, reason="malformed") from None
         _parsed_crls.put(key, found)
     return found

@@ -12,19 +12,17 @@ chain seen again costs its checks but not its signatures; every other check runs
 from __future__ import annotations
 
 import datetime
-import ipaddress
-import threading
+import itertools
 
 from .. import _backend
 from ..errors import CRLError, TrustStoreError
 from . import reasons
 from .cache import BoundedCache
-from .verdict import Verdict, accepted, rejected
+from .verdict import Verdict, accepted, deferred
 
 DEFAULT_MAX_DEPTH = 8  # cryptography's default, so that both backends agree
 HANDLE_CACHE_SIZE = 16384
 STORE_CACHE_SIZE = 8
-CHAIN_STRIDE = 72  # more than any path the depth limit (at most 64) lets through
 MAX_THREADS = 256  # the C side's own limit
 _UNKNOWN = -1000000
 
@@ -75,119 +73,119 @@ def handles(ders: list[bytes], threads: int = 1):
     """Parsed handles for ``ders`` (None for unreadable ones), from the cache or parsed now."""
     ffi, lib = _backend.native()
     store = _store((), ())
-    n = len(ders)
-    certs = ffi.new("void *[]", max(n, 1))
-    results = ffi.new("engine_verify_result[]", 1)
-    out = ffi.new("int[]", 1)
-    keep = _fill(ffi, lib, ders, certs, store, threads, results, out)
-    del keep
+    certs, keep = _certificates(ffi, lib, list(ders))
+    arguments = _chains_struct(ffi, certs, keep, len(ders), [0], [], None)
+    params = ffi.new("engine_verify_params *", {"threads": max(1, min(threads, MAX_THREADS)),
+                                                "max_depth": DEFAULT_MAX_DEPTH})
+    rc = lib.engine_verify_batch(store, arguments, params, ffi.NULL, ffi.NULL, 0)
+    _keep_parsed(ffi, lib, ders, certs, keep)
+    if rc != 0:
+        raise MemoryError("the native verifier could not parse the certificates")
     return [_handles.get(d) for d in ders]
 
 
-def _fill(ffi, lib, ders, certs, store, threads, results, out):
-    """Put cached handles into ``certs``; parse the rest in C (with no chain to verify)."""
-    threads = max(1, min(threads, MAX_THREADS))
-    keep = []
-    missing = []
-    for i, der in enumerate(ders):
-        handle = _handles.get(der)
-        if handle is not None:
-            certs[i] = handle
-            keep.append(handle)  # alive for the whole call, even if evicted meanwhile
-        else:
-            missing.append(i)
+def _certificates(ffi, lib, ders: list[bytes]):
+    """The ``void *[]`` of handles for ``ders`` (cached ones filled in, NULL for the rest) and
+    what the call must keep alive: the cached handles (alive for the whole call even if
+    evicted meanwhile), and the DER of the others back to back with their offsets."""
+    found = _handles.get_many(ders)
+    missing = [i for i, handle in enumerate(found) if handle is None]
+    NULL = ffi.NULL
+    certs = ffi.new("void *[]", [NULL if h is None else h for h in found] or [NULL])
+    keep = {"handles": found, "missing": missing, "der": None, "offsets": None}
     if missing:
-        pointers = ffi.new("const unsigned char *[]", len(ders))
-        lengths = ffi.new("size_t[]", len(ders))
+        sizes = [0] * len(ders)
         for i in missing:
-            buffer = ffi.from_buffer(ders[i])
-            keep.append(buffer)
-            pointers[i] = buffer
-            lengths[i] = len(ders[i])
-        starts = ffi.new("size_t[]", 1)
-        rc = lib.engine_verify_batch(
-            store, certs, pointers, lengths, len(ders), starts, ffi.NULL, 0, ffi.NULL,
-            ffi.NULL, 0, 0, 0, 0, threads, 0, results, out, 1,
-        )
-        for i in missing:  # owned from here, whatever rc says
-            if certs[i] != ffi.NULL:
-                handle = ffi.gc(certs[i], lib.engine_verify_cert_free)
-                keep.append(handle)
-                _handles.put(ders[i], handle)
-        if rc != 0:
-            raise MemoryError("the native verifier could not parse the certificates")
-    return keep
+            sizes[i] = len(ders[i])
+        blob = b"".join([ders[i] for i in missing])
+        keep["der"] = blob
+        keep["offsets"] = ffi.new("size_t[]", list(itertools.accumulate(sizes, initial=0)))
+    return certs, keep
 
 
-def _name_kind(name: str | None) -> int:
-    """0 for no name, 1 for a DNS name, 2 for an IP address."""
-    if name is None:
-        return 0
-    if ":" not in name and not name.replace(".", "").isdigit():
-        return 1  # neither IPv6 nor dotted decimal: no need to try parsing
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        return 1
-    return 2
+def _keep_parsed(ffi, lib, ders, certs, keep) -> None:
+    """Hand the handles the call parsed to the garbage collector and the cache (owned from
+    here, whatever the call returned)."""
+    parsed = []
+    for i in keep["missing"]:
+        handle = certs[i]
+        if handle != ffi.NULL:
+            parsed.append((ders[i], ffi.gc(handle, lib.engine_verify_cert_free)))
+    _handles.put_many(parsed)
 
 
-def _encoded_name(name: str) -> bytes:
-    """``name`` for C, which reads it up to its first NUL: a name holding one is refused rather
-    than checked as its prefix."""
-    encoded = name.encode("utf-8", "surrogateescape")
-    if b"\0" in encoded:
+def _chains_struct(ffi, certs, keep, n_certs, starts, members, names):
+    """The ``engine_verify_chains`` for C; ``keep`` gains every buffer it points into."""
+    der = keep["der"]
+    fields = {"certs": certs, "n_certs": n_certs, "n_chains": len(starts) - 1}
+    if der is not None:
+        buffer = ffi.from_buffer(der)
+        keep["der_buffer"] = buffer
+        fields.update(der=buffer, der_offsets=keep["offsets"], der_len=len(der))
+    c_starts = ffi.new("size_t[]", starts)
+    c_members = ffi.new("unsigned int[]", members or [0])
+    keep["starts"], keep["members"] = c_starts, c_members
+    fields.update(starts=c_starts, members=c_members)
+    if names is not None and any(name is not None for name in names):
+        text, unnamed = _name_block(names)
+        keep["names"] = (ffi.from_buffer(text), ffi.from_buffer(unnamed), text, unnamed)
+        fields.update(names=ffi.cast("const char *", keep["names"][0]), names_len=len(text),
+                      unnamed=ffi.cast("const unsigned char *", keep["names"][1]))
+    return ffi.new("engine_verify_chains *", fields)
+
+
+def _name_block(names) -> tuple[bytes, bytes]:
+    """The names back to back, each NUL-terminated (None as an empty entry), and one byte per
+    chain saying which have no name. C reads a name up to its first NUL: a name holding one
+    is refused rather than checked as its prefix."""
+    text = "\0".join([name if name is not None else "" for name in names])
+    encoded = text.encode("utf-8", "surrogateescape") + b"\0"
+    if encoded.count(b"\0") != len(names):
         raise ValueError("a name to verify must not contain NUL characters")
-    return encoded
+    return encoded, bytes([name is None for name in names])
 
 
-def _name_array(ffi, names):
-    """A ``const char *[]`` for ``names`` (None entries NULL) and what keeps it alive."""
-    encoded = [_encoded_name(n) if n is not None else None for n in names]
-    joined = b"\0".join(e or b"" for e in encoded) + b"\0"
-    buffer = ffi.from_buffer(joined)
-    base = ffi.cast("const char *", buffer)
-    pointers, offset = [], 0
-    for e in encoded:
-        pointers.append(base + offset if e is not None else ffi.NULL)
-        offset += len(e or b"") + 1
-    return ffi.new("const char *[]", pointers), (joined, buffer)
+class NativeOutcome:
+    """The results of one native batch, from which each verdict's detail and path are read
+    when first asked for (a batch whose details are never read does not format them)."""
 
+    __slots__ = ("ders", "anchors", "results", "paths", "starts", "members", "names")
 
-SMALL_CHAIN = 16
-_buffers = threading.local()
+    def __init__(self, ders, anchors, results, paths, starts, members, names):
+        self.ders = ders
+        self.anchors = anchors
+        self.results = results
+        self.paths = paths
+        self.starts = starts
+        self.members = members
+        self.names = names
 
+    def path(self, c: int) -> tuple[bytes, ...]:
+        """Chain ``c``'s built path as DER; for a failure without one, its leaf alone."""
+        ffi, _ = _backend.native()
+        result = self.results[c]
+        entries = ffi.unpack(self.paths + self.starts[c] + c, result.chain_len)
+        ders, anchors = self.ders, self.anchors
+        built = tuple(ders[e] if e >= 0 else anchors[-e - 1] for e in entries if e != _UNKNOWN)
+        if not built and result.code not in (0, reasons.UNUSABLE_NAME) \
+                and self.starts[c] < self.starts[c + 1]:
+            built = (ders[self.members[self.starts[c]]],)  # the leaf alone
+        return built
 
-def _small(ffi, ders, members, name):
-    """The C arrays for a batch of one chain, allocated once per thread and refilled: a
-    handshake verifies one chain, and the C call holds no reference past its return."""
-    arrays = getattr(_buffers, "arrays", None)
-    if arrays is None:
-        arrays = _buffers.arrays = (
-            ffi.new("void *[]", SMALL_CHAIN), ffi.new("engine_verify_result[]", 1),
-            ffi.new("int[]", CHAIN_STRIDE), ffi.new("const char *[]", 1),
-            ffi.new("unsigned char[]", 1), ffi.new("size_t[]", 2),
-            ffi.new("unsigned int[]", SMALL_CHAIN),
-        )
-    certs, results, chain_out, c_names, kinds, c_starts, c_members = arrays
-    for i in range(len(ders)):
-        certs[i] = ffi.NULL
-    for i, member in enumerate(members):
-        c_members[i] = member
-    c_starts[0], c_starts[1] = 0, len(members)
-    kinds[0] = _name_kind(name)
-    keep_name = None
-    if name is None:
-        c_names[0] = ffi.NULL
-    else:
-        keep_name = ffi.new("char[]", _encoded_name(name))
-        c_names[0] = keep_name
-    return certs, results, chain_out, c_names, kinds, c_starts, c_members, keep_name
+    def detail(self, c: int) -> str:
+        result = self.results[c]
+        if result.code == 0:
+            return accepted(()).detail
+        if result.code == reasons.UNUSABLE_NAME:
+            return "%r is not a usable DNS name or IP address" % (self.names[c],)
+        _, lib = _backend.native()
+        return reasons.from_native(lib, result.code, result.depth, result.crl_reason,
+                                   result.revoked_at)[1]
 
 
 def verify(
-    chains: list[tuple[bytes, ...]],
-    names: list[str | None],
+    chains,
+    names,
     anchors: tuple[bytes, ...],
     crls: tuple[bytes, ...],
     revocation,
@@ -197,69 +195,57 @@ def verify(
     max_depth: int | None,
     threads: int,
     options: int = 0,
+    flat: list[bytes] | None = None,
 ) -> list[Verdict]:
-    """One verdict per chain (already in DER), in order. ``options``: the C side's
-    ENGINE_VERIFY_OPENSSL_* bits, for the benchmark only."""
+    """One verdict per chain (each a sequence of DER blobs, leaf first), in order. ``names``:
+    None or one name (or None) per chain. ``options``: the C side's ENGINE_VERIFY_OPENSSL_*
+    bits, for the benchmark only. ``flat``: every certificate of every chain in order, when
+    the caller has that list already.
+
+    The work per chain in Python is a handful of whole-list operations (flattening, one
+    dictionary of distinct certificates, the handle cache looked up in bulk); names are
+    checked, and certificates parsed and verified, in C."""
     ffi, lib = _backend.native()
-    if not chains:
+    n = len(chains)
+    if not n:
         return []
     if max_depth is not None and max_depth < 0:
         raise ValueError("max_depth must not be negative")
     threads = max(1, min(threads, MAX_THREADS))  # a C int; the C side uses at most 256
     store = _store(anchors, crls)
-    index: dict[bytes, int] = {}
-    ders: list[bytes] = []
-    members: list[int] = []
-    starts = [0]
-    for chain in chains:
-        for der in chain:
-            slot = index.get(der)
-            if slot is None:
-                slot = index[der] = len(ders)
-                ders.append(der)
-            members.append(slot)
-        starts.append(len(members))
-
-    n = len(chains)
-    if n == 1 and len(members) <= SMALL_CHAIN:
-        certs, results, chain_out, c_names, kinds, c_starts, c_members, keep_names = _small(
-            ffi, ders, members, names[0])
+    if flat is None:  # the caller's, when it has flattened the chains already
+        flat = list(itertools.chain.from_iterable(chains))
+    starts = list(itertools.accumulate(map(len, chains), initial=0))
+    distinct = dict.fromkeys(flat)
+    ders = list(distinct)
+    if len(ders) == len(flat):
+        members = list(range(len(flat)))
     else:
-        certs = ffi.new("void *[]", len(ders))
-        results = ffi.new("engine_verify_result[]", n)
-        chain_out = ffi.new("int[]", n * CHAIN_STRIDE)
-        c_names, keep_names = _name_array(ffi, names)
-        kinds = ffi.new("unsigned char[]", [_name_kind(name) for name in names])
-        c_starts = ffi.new("size_t[]", starts)
-        c_members = ffi.new("unsigned int[]", members or [0])
-    depth = DEFAULT_MAX_DEPTH if max_depth is None else min(max_depth, 64)
-    # Handles first (cached or parsed now, in C), then the verification itself.
-    keep = _fill(ffi, lib, ders, certs, store, threads, results, chain_out)
-    rc = lib.engine_verify_batch(
-        store, certs, ffi.NULL, ffi.NULL, len(ders), c_starts, c_members, n, c_names, kinds,
-        int(at.timestamp()), 0 if purpose == "server" else 1, depth, 1 if crls else 0,
-        threads, options, results, chain_out, CHAIN_STRIDE,
-    )
-    del keep, keep_names
+        index = dict(zip(ders, itertools.count()))
+        members = list(map(index.__getitem__, flat))
+    if names is not None and len(names) != n:
+        raise ValueError("names has %d entries for %d chains" % (len(names), n))
+
+    certs, keep = _certificates(ffi, lib, ders)
+    arguments = _chains_struct(ffi, certs, keep, len(ders), starts, members, names)
+    params = ffi.new("engine_verify_params *", {
+        "at": int(at.timestamp()), "purpose": 0 if purpose == "server" else 1,
+        "max_depth": DEFAULT_MAX_DEPTH if max_depth is None else min(max_depth, 64),
+        "check_crls": 1 if crls else 0, "threads": threads, "options": options})
+    results = ffi.new("engine_verify_result[]", n)
+    paths_len = starts[-1] + n
+    paths = ffi.new("int[]", paths_len)
+    rc = lib.engine_verify_batch(store, arguments, params, results, paths, paths_len)
+    _keep_parsed(ffi, lib, ders, certs, keep)
+    del keep
     if rc != 0:
         raise MemoryError("the native verifier ran out of memory")
 
-    # Paths stay in DER: a verdict parses its chain only when it is read.
-    verdicts = []
-    for c in range(n):
-        result = results[c]
-        entries = ffi.unpack(chain_out + c * CHAIN_STRIDE, result.chain_len)
-        built = tuple(
-            ders[e] if e >= 0 else anchors[-e - 1] for e in entries if e != _UNKNOWN
-        )
-        if result.code == 0:
-            verdicts.append(accepted(built))
-            continue
-        if not built and starts[c] < starts[c + 1]:
-            built = (ders[members[starts[c]]],)  # the leaf alone
-        reason, detail = reasons.from_native(
-            lib, result.code, result.depth, result.crl_reason, result.revoked_at
-        )
-        verdicts.append(rejected(reason, detail, result.depth if result.depth >= 0 else None,
-                                 built))
-    return verdicts
+    outcome = NativeOutcome(ders, anchors, results, paths, starts, members, names)
+    ints = memoryview(ffi.buffer(results)).cast("i")
+    step = ffi.sizeof("engine_verify_result") // ints.itemsize
+    codes = ints[0::step].tolist()
+    depths = ints[1::step].tolist()
+    return list(map(deferred, itertools.repeat(outcome), range(n),
+                    map(reasons.REASON_BY_CODE.get, codes, itertools.repeat("unsupported")),
+                    depths))

@@ -15,6 +15,7 @@ import ipaddress
 import threading
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.x509.verification import (
     Criticality,
     DNSName,
@@ -65,11 +66,15 @@ class TrustContext:
         ca = ExtensionPolicy.webpki_defaults_ca().may_be_present(
             x509.KeyUsage, Criticality.AGNOSTIC, self._ca_key_usage
         )
+        # The subjectAltName, critical or not: client certificates need not carry one (a name
+        # is checked only when one is asked for), a server's must; whether it may be critical is the project's
+        # rule (rules.san_critical_fault), checked after the path as in C, so that both
+        # backends report the same fault first. The rest of the end-entity profile stays.
         ee = ExtensionPolicy.webpki_defaults_ee()
         if purpose == "client":
-            # Client certificates need not carry a subjectAltName (a name is checked only when
-            # one is asked for); the rest of the end-entity profile stays as it is.
             ee = ee.may_be_present(x509.SubjectAlternativeName, Criticality.AGNOSTIC, None)
+        else:
+            ee = ee.require_present(x509.SubjectAlternativeName, Criticality.AGNOSTIC, None)
         builder = builder.extension_policies(ca_policy=ca, ee_policy=ee)
         with self._lock:
             if len(self._builders) >= _VERIFIER_CACHE_SIZE:
@@ -140,6 +145,7 @@ _MESSAGES = (
     ("check limit", "unsupported"),
     ("must not be asserted in an ee certificate", "bad_usage"),
     ("must not be critical when subject is nonempty", "malformed"),
+    ("must be critical when subject is empty", "malformed"),
     ("nameconstraints must have non-empty", "malformed"),
     ("asn.1 parsing error", "malformed"),
     ("prohibited extension", "malformed"),
@@ -185,7 +191,24 @@ def _first_ca(path, test) -> int | None:
     return None
 
 
-def explain(message: str, leaf, intermediates, anchors, at, max_depth=None) -> Verdict:
+# Reasons OpenSSL finds after it has checked the leaf's extensions and purpose; the first
+# three also after the leaf's name.
+_LATER_IN_OPENSSL = ("time", "bad_signature", "name_mismatch", "bad_usage")
+_AFTER_THE_NAME = ("time", "bad_signature", "name_mismatch")
+
+
+def _earlier_fault(leaf, name, purpose, reason) -> rules.Fault | None:
+    """The fault OpenSSL would report before ``reason``: the leaf's empty subject (strict
+    extension checks), its purpose, then its name."""
+    fault = rules.empty_subject_fault(leaf) or rules.purpose_fault(leaf, purpose)
+    if fault is None and reason in _AFTER_THE_NAME and name is not None \
+            and not _named_exactly_or_matched(leaf, name):
+        fault = rules.Fault("name_mismatch", "the certificate is not valid for %r" % name, 0)
+    return fault
+
+
+def explain(message: str, leaf, intermediates, anchors, at, max_depth=None, name=None,
+            purpose="server") -> Verdict:
     """The verdict for a VerificationError ``message`` raised on this chain."""
     text = message.lower()
     reason = "unsupported"
@@ -196,7 +219,18 @@ def explain(message: str, leaf, intermediates, anchors, at, max_depth=None) -> V
     path = paths.presumed_path(leaf, intermediates, anchors)
     depth = None
     detail = message
-    if reason == "time":
+    if reason != "untrusted" and not any(path[-1] == a for a in anchors):
+        # OpenSSL builds the path before it checks anything else: with no trusted issuer in
+        # reach, that is the fault it reports (at the top of what it could build)
+        reason, depth = "untrusted", len(path) - 1
+        detail = "no trusted issuer of the certificate at depth %d: %s" % (depth, message)
+    elif reason in _LATER_IN_OPENSSL and \
+            _earlier_fault(leaf, name, purpose, reason) is not None:
+        # OpenSSL checks the leaf's purpose, its extensions (strict) and then its name before
+        # signatures and validity periods: the first of those is what it reports
+        found = _earlier_fault(leaf, name, purpose, reason)
+        reason, depth, detail = found.reason, found.depth, found.detail
+    elif reason == "time":
         fault = paths.time_fault(path, at)
         if fault is None:
             reason = "expired"
@@ -249,10 +283,42 @@ def verify(
     ]
 
 
+def _pinned(leaf, name, *, purpose: str, at) -> Verdict:
+    """A leaf that is itself a trust anchor (a pinned certificate, such as a self-signed
+    server certificate, with or without cA) is the whole path: its purpose, its name, its
+    validity period and the project's rules are checked, in the order OpenSSL and
+    csrc/engine_verify_rules.c check them; no signature, and no CRL (an anchor has none)."""
+    path = (leaf,)
+    fault = rules.pinned_leaf_fault(leaf, purpose)
+    if fault is None and purpose == "server" and name is None and not any(
+            isinstance(n, (x509.DNSName, x509.IPAddress)) for n in rules.leaf_names(leaf)):
+        fault = rules.Fault("name_mismatch",
+                            "the server certificate has no DNS or IP subjectAltName", 0)
+    if fault is None and name is not None and not _named_exactly_or_matched(leaf, name):
+        fault = rules.Fault("name_mismatch", "the certificate is not valid for %r" % name, 0)
+    if fault is None:
+        found = paths.time_fault(path, at)
+        if found is not None:
+            fault = rules.Fault(found[0], found[2], found[1])
+    if fault is None:
+        fault = rules.after(path, at=at, purpose=purpose)
+    if fault is not None:
+        return rejected(fault.reason, fault.detail, fault.depth, path)
+    return accepted(path)
+
+
+def _is_address(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
 def _named_exactly_or_matched(leaf, name: str) -> bool:
     """Whether ``name`` is one of the leaf's names; a name outside preferred name syntax (an
     underscore) matches no wildcard, as OpenSSL has it, only a subjectAltName spelled the same."""
-    if rules.dns_name_valid(name):
+    if rules.dns_name_valid(name) or _is_address(name):
         return rules.name_matches(leaf, name)
     wanted = name.lower()
     return any(isinstance(n, x509.DNSName) and n.value.lower() == wanted
@@ -265,22 +331,38 @@ def verify_one(context: TrustContext, ders, name, revocation, *, at, purpose, ma
     try:
         return _verify_one(context, ders, name, revocation, at=at, purpose=purpose,
                            max_depth=max_depth)
-    except (ValueError, TypeError) as exc:
+    except inputs.UNREADABLE + (UnsupportedAlgorithm,) as exc:
         return rejected("malformed", "a certificate cannot be interpreted: %s" % exc, None, ())
 
 
 def _verify_one(context: TrustContext, ders, name, revocation, *, at, purpose, max_depth):
-    try:
-        certificates = [inputs.certificate(der) for der in ders]
-    except inputs.MalformedInput as exc:
-        return rejected("malformed", str(exc), None, ())
+    certificates = []
+    for position, der in enumerate(ders):  # the depth of the first unreadable one, as in C
+        try:
+            certificates.append(inputs.certificate(der))
+        except inputs.MalformedInput as exc:
+            return rejected("malformed", "%s (certificate at depth %d)" % (exc, position),
+                            position, certificates[:1])
     leaf, intermediates = certificates[0], certificates[1:]
+    if rules.bad_address(leaf):  # as csrc/engine_verify.c, before any path is built
+        return rejected("malformed", "an iPAddress subjectAltName is not an address of 4 or 16 "
+                        "octets, or the subjectAltName cannot be decoded (RFC 5280 4.2.1.6)",
+                        0, (leaf,))
     if context.store is None:
         return rejected("untrusted", "the trust store is empty", 0, (leaf,))
     fault = rules.before(leaf, intermediates, purpose=purpose, name=name,
                          anchors=context.anchors)
     if fault is not None:
         return rejected(fault.reason, fault.detail, fault.depth, (leaf,))
+    if leaf in context.anchor_set:
+        return _pinned(leaf, name, purpose=purpose, at=at)
+    if rules.key_unsupported(leaf):
+        return rejected("unsupported", "the leaf's key type is not supported", 0, (leaf,))
+    if rules.is_ca(leaf) and leaf.issuer == leaf.subject and paths.signed_by(leaf, leaf):
+        # as OpenSSL has it: a self-signed certificate is trusted by being pinned or not at
+        # all (cryptography would first refuse its cA as an end entity's)
+        return rejected("untrusted", "the certificate is self-signed and not in the trust "
+                        "store", 0, (leaf,))
     if purpose == "server":
         try:
             subject = server_subject(name, leaf)
@@ -302,7 +384,8 @@ def _verify_one(context: TrustContext, ders, name, revocation, *, at, purpose, m
             if fault is not None:
                 return rejected(fault.reason, fault.detail, fault.depth, chain)
         else:
-            return explain(str(exc), leaf, intermediates, context.anchors, at, max_depth)
+            return explain(str(exc), leaf, intermediates, context.anchors, at, max_depth,
+                           name, purpose)
     except ValueError as exc:
         # cryptography reads the leaf's names only when verifying (an invalid domain name).
         if name is not None and not _named_exactly_or_matched(leaf, name):
@@ -312,10 +395,13 @@ def _verify_one(context: TrustContext, ders, name, revocation, *, at, purpose, m
         return rejected("malformed", "the chain cannot be checked: %s" % exc, depth, (leaf,))
     else:
         chain = tuple(built if purpose == "server" else built.chain)
-        if purpose == "client" and name is not None and not rules.name_matches(leaf, name):
-            return rejected("name_mismatch", "the certificate is not valid for %r" % name, 0,
-                            chain)
-    fault = rules.after(chain, at=at, purpose=purpose)
+    # In OpenSSL's order: the strict extension checks (an empty subject), the name (which
+    # cryptography lets a wildcard match over a single label, *.example, and OpenSSL and the
+    # project's matcher, RFC 6125 6.4.3, do not), then the project's rules as in C.
+    fault = rules.empty_subject_fault(leaf)
+    if fault is None and name is not None and not _named_exactly_or_matched(leaf, name):
+        fault = rules.Fault("name_mismatch", "the certificate is not valid for %r" % name, 0)
+    fault = fault or rules.san_critical_fault(leaf) or rules.after(chain, at=at, purpose=purpose)
     if fault is not None:
         return rejected(fault.reason, fault.detail, fault.depth, chain)
     if revocation:

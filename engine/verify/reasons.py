@@ -38,6 +38,7 @@ PROJECT = {
     1021: ("name_mismatch", "the server certificate has no DNS or IP subjectAltName"),
     1022: ("name_mismatch", "the name asked for is not a usable DNS name or IP address"),
     1023: ("malformed", "an empty chain"),
+    1024: ("name_mismatch", "the name asked for is not a usable DNS name or IP address"),
     1030: ("unsupported", "the native verifier ran out of memory"),
     1040: ("unsupported", "an RSA key is shorter than 2048 bits or not a whole number of bytes"),
     1041: ("unsupported", "the key type or curve is not allowed (CABF BR 6.1.5)"),
@@ -57,7 +58,16 @@ PROJECT = {
     1052: ("malformed", "a DNS subjectAltName is not a valid domain name"),
     1053: ("malformed", "an extension cannot be decoded"),
     1054: ("malformed", "nameConstraints with neither permitted nor excluded subtrees"),
+    1055: ("malformed", "an iPAddress subjectAltName is not an address of 4 or 16 octets, or "
+                        "the subjectAltName cannot be decoded (RFC 5280 4.2.1.6)"),
+    1056: ("untrusted", "more than 8 presented certificates share one subject and key; the "
+                        "chain is refused rather than searched"),
 }
+
+UNUSABLE_NAME = 1024
+
+# The verdict reason of every code either side may give (0: the chain is valid).
+REASON_BY_CODE = {0: None, **OPENSSL_REASONS, **{code: r for code, (r, _) in PROJECT.items()}}
 
 CRL_REASONS = {
     0: "unspecified", 1: "key_compromise", 2: "ca_compromise", 3: "affiliation_changed",

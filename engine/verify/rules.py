@@ -40,6 +40,31 @@ def leaf_names(leaf: x509.Certificate) -> list[x509.GeneralName]:
         return []
 
 
+def bad_address(leaf: x509.Certificate) -> bool:
+    """Whether an iPAddress subjectAltName of the leaf is a network rather than an address
+    (RFC 5280 4.2.1.6: 8 or 32 octets belong in name constraints only), or the
+    subjectAltName cannot be read."""
+    try:
+        names = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return False
+    except (ValueError, TypeError):
+        return True
+    return any(isinstance(n, x509.IPAddress) and not isinstance(
+        n.value, (ipaddress.IPv4Address, ipaddress.IPv6Address)) for n in names)
+
+
+def key_unsupported(certificate: x509.Certificate) -> bool:
+    """Whether cryptography cannot load the certificate's public key at all."""
+    try:
+        certificate.public_key()
+    except UnsupportedAlgorithm:
+        return True
+    except (ValueError, TypeError):
+        return False
+    return False
+
+
 def is_ca(certificate: x509.Certificate) -> bool:
     try:
         return certificate.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
@@ -139,6 +164,76 @@ def before(leaf, intermediates, *, purpose: str, name: str | None, anchors=()) -
             return Fault("untrusted", "%d presented certificates share one subject and key; "
                          "the chain is refused rather than searched" % largest, 1)
     return None
+
+
+# What a leaf's keyUsage must allow for each purpose when present (OpenSSL's
+# check_purpose_ssl_server and _client), and the extendedKeyUsage it must then name.
+_PURPOSE_USAGES = {
+    "server": ("digital_signature", "key_encipherment", "key_agreement"),
+    "client": ("digital_signature", "key_agreement"),
+}
+_PURPOSE_EKU = {"server": ExtendedKeyUsageOID.SERVER_AUTH,
+                "client": ExtendedKeyUsageOID.CLIENT_AUTH}
+
+
+def purpose_fault(leaf, purpose: str) -> Fault | None:
+    """Whether the leaf's extendedKeyUsage (when present) names the purpose and its keyUsage
+    (when present) allows it, as OpenSSL's purpose check has it."""
+    try:
+        usage = _extension(leaf, x509.ExtendedKeyUsage)
+        key_usage = _extension(leaf, x509.KeyUsage)
+    except (ValueError, TypeError):
+        return None
+    if usage is not None and _PURPOSE_EKU[purpose] not in usage.value:
+        return Fault("bad_usage", "the leaf's extendedKeyUsage does not allow %s" % purpose, 0)
+    if key_usage is not None and not any(
+            getattr(key_usage.value, bit) for bit in _PURPOSE_USAGES[purpose]):
+        return Fault("bad_usage", "the leaf's keyUsage does not allow %s use" % purpose, 0)
+    return None
+
+
+def empty_subject_fault(leaf) -> Fault | None:
+    """RFC 5280 4.1.2.6 and 4.2.1.6: with an empty subject, a subjectAltName must be present
+    and critical (OpenSSL's strict mode reports it while checking extensions, before names
+    and validity)."""
+    try:
+        if len(leaf.subject):
+            return None
+        names = _extension(leaf, x509.SubjectAlternativeName)
+    except (ValueError, TypeError):
+        return None
+    if names is None:
+        return Fault("malformed", "the subject is empty and there is no subjectAltName "
+                     "(RFC 5280 4.1.2.6)", 0)
+    if not names.critical:
+        return Fault("malformed", "the subject is empty and the subjectAltName is not critical "
+                     "(RFC 5280 4.2.1.6)", 0)
+    return None
+
+
+def san_critical_fault(leaf) -> Fault | None:
+    """CABF BR 7.1.2.7.12: the subjectAltName is critical only when the subject is empty."""
+    try:
+        names = _extension(leaf, x509.SubjectAlternativeName)
+        if names is not None and names.critical and len(leaf.subject):
+            return Fault("malformed", "the leaf's subjectAltName is critical while its subject "
+                         "is not empty", 0)
+    except (ValueError, TypeError):
+        return None
+    return None
+
+
+def pinned_leaf_fault(leaf, purpose: str) -> Fault | None:
+    """The end-entity checks on a leaf that is itself the trust anchor, which no path
+    validator runs on it: its purpose (extendedKeyUsage naming it when present, keyUsage
+    allowing it when present), no nameConstraints, a critical subjectAltName only with an
+    empty subject. Its being a CA is no fault: a pinned certificate may assert cA."""
+    fault = purpose_fault(leaf, purpose)
+    if fault is not None:
+        return fault
+    if _extension(leaf, x509.NameConstraints) is not None:
+        return Fault("malformed", "the leaf carries nameConstraints, which only CAs may", 0)
+    return san_critical_fault(leaf)
 
 
 def _extension(certificate, kind):

@@ -6,8 +6,11 @@ import dataclasses
 from typing import Iterable
 
 from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from . import inputs
+
+_DER = Encoding.DER
 
 REASONS = (
     "expired",
@@ -40,7 +43,7 @@ class Verdict:
     path was given in.
     """
 
-    __slots__ = ("ok", "reason", "detail", "depth", "_path", "_chain")
+    __slots__ = ("ok", "reason", "depth", "_detail", "_path", "_chain", "_source")
 
     def __init__(self, ok: bool, reason: str | None, detail: str, depth: int | None,
                  chain: Iterable[x509.Certificate | bytes]):
@@ -52,19 +55,47 @@ class Verdict:
         init = object.__setattr__
         init(self, "ok", ok)
         init(self, "reason", reason)
-        init(self, "detail", detail)
         init(self, "depth", depth)
+        init(self, "_detail", detail)
         init(self, "_path", path)
         parsed = all(isinstance(item, x509.Certificate) for item in path)
         init(self, "_chain", path if parsed else None)
+        init(self, "_source", None)
+
+    @property
+    def detail(self) -> str:
+        try:
+            found = self._detail
+        except AttributeError:  # a deferred verdict leaves it unset until read
+            found = None
+        if found is None:
+            source, index = self._source
+            found = source.detail(index)
+            _set_detail(self, found)  # the same value, computed once
+        return found
+
+    def _ders(self) -> tuple:
+        """The path as given: certificates or DER (read from the batch's results if deferred)."""
+        try:
+            found = self._path
+        except AttributeError:
+            found = None
+        if found is None:
+            source, index = self._source
+            found = source.path(index)
+            _set_path(self, found)
+        return found
 
     @property
     def chain(self) -> tuple[x509.Certificate, ...]:
-        found = self._chain
+        try:
+            found = self._chain
+        except AttributeError:
+            found = None
         if found is None:
-            found = tuple(_parsed(item) for item in self._path)
+            found = tuple(_parsed(item) for item in self._ders())
             found = tuple(c for c in found if c is not None)
-            object.__setattr__(self, "_chain", found)  # the same value, computed once
+            _set_chain(self, found)  # the same value, computed once
         return found
 
     def __setattr__(self, name, value):
@@ -74,7 +105,10 @@ class Verdict:
         raise dataclasses.FrozenInstanceError("cannot delete field %r" % (name,))
 
     def __getstate__(self):
-        return (self.ok, self.reason, self.detail, self.depth, self._path)
+        """The path travels as DER (a pickled verdict may cross processes, as in Dask)."""
+        path = tuple(item.public_bytes(_DER) if isinstance(item, x509.Certificate) else item
+                     for item in self._ders())
+        return (self.ok, self.reason, self.detail, self.depth, path)
 
     def __setstate__(self, state):
         Verdict.__init__(self, *state)
@@ -107,8 +141,33 @@ def _parsed(item):
         return None
 
 
+_new = object.__new__
+_set_ok = Verdict.ok.__set__
+_set_reason = Verdict.reason.__set__
+_set_depth = Verdict.depth.__set__
+_set_detail = Verdict._detail.__set__
+_set_path = Verdict._path.__set__
+_set_chain = Verdict._chain.__set__
+_set_source = Verdict._source.__set__
+_VALID = "the chain is valid"
+
+
+def deferred(source, index: int, reason: str | None, depth: int) -> Verdict:
+    """The verdict of chain ``index`` of a batch whose ``source`` gives its detail
+    (``source.detail(index)``) and its path as DER (``source.path(index)``) when first read.
+    ``depth`` is negative when no certificate is at fault. The cheapest way to make many."""
+    verdict = _new(Verdict)  # detail (unless valid), path and chain stay unset until read
+    _set_ok(verdict, reason is None)
+    _set_reason(verdict, reason)
+    _set_depth(verdict, depth if depth >= 0 else None)
+    _set_source(verdict, (source, index))
+    if reason is None:
+        _set_detail(verdict, _VALID)
+    return verdict
+
+
 def accepted(chain: Iterable[x509.Certificate | bytes]) -> Verdict:
-    return Verdict(True, None, "the chain is valid", None, chain)
+    return Verdict(True, None, _VALID, None, chain)
 
 
 def rejected(reason: str, detail: str, depth: int | None, chain=()) -> Verdict:

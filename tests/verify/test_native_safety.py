@@ -36,64 +36,95 @@ def world():
 
 @pytest.fixture
 def c_batch(world):
-    """A consistent batch of one chain for engine_verify_batch, as a dict of its arguments."""
+    """A consistent batch of one chain for engine_verify_batch: its chains and parameters as
+    dicts of fields, and the output arrays."""
     from engine import _backend
     from engine.verify import native_backend
 
     ffi, lib = _backend.native()
-    _, chains, _, anchors, _ = world
+    _, chains, names, anchors, _ = world
     store = native_backend.store_handle(anchors, ())
     certs = ffi.new("void *[]", 2)
-    args = dict(
-        store=store, certs=certs,
-        ders=ffi.new("const unsigned char *[]", [ffi.from_buffer(d) for d in chains[0]]),
-        der_lens=ffi.new("size_t[]", [len(d) for d in chains[0]]), n_certs=2,
+    der = b"".join(chains[0])
+    name = names[0].encode() + b"\0"
+    keep = [ffi.from_buffer(der), ffi.from_buffer(name)]
+    chain = dict(
+        certs=certs, n_certs=2, der=keep[0],
+        der_offsets=ffi.new("size_t[]", [0, len(chains[0][0]), len(der)]), der_len=len(der),
         starts=ffi.new("size_t[]", [0, 2]), members=ffi.new("unsigned int[]", [0, 1]),
-        n_chains=1, names=ffi.new("const char *[]", 1), name_kinds=ffi.new("unsigned char[]", 1),
-        at=int(NOW.timestamp()), purpose=1, max_depth=8, check_crls=0, threads=1, options=0,
-        results=ffi.new("engine_verify_result[]", 1), chain_out=ffi.new("int[]", 8),
-        chain_stride=8,
+        n_chains=1, names=keep[1], names_len=len(name), unnamed=ffi.NULL,
     )
-    yield ffi, lib, args
+    params = dict(at=int(NOW.timestamp()), purpose=0, max_depth=8, check_crls=0, threads=1,
+                  options=0)
+    out = dict(results=ffi.new("engine_verify_result[]", 1), paths=ffi.new("int[]", 3),
+               paths_len=3)
+    yield ffi, lib, store, chain, params, out, keep
     for handle in certs:
         if handle != ffi.NULL:
             lib.engine_verify_cert_free(handle)
 
 
-def _call(lib, args):
-    return lib.engine_verify_batch(*args.values())
+def _call(ffi, lib, store, chain, params, out):
+    arrays = dict(chain)  # cffi structs hold pointers, not references: keep the arrays here
+    for field in ("starts", "members", "der_offsets"):
+        if isinstance(arrays[field], list):
+            arrays[field] = ffi.new(("size_t[]" if field != "members" else "unsigned int[]"),
+                                    arrays[field])
+    c_chain = ffi.new("engine_verify_chains *", arrays)
+    c_params = ffi.new("engine_verify_params *", params)
+    return lib.engine_verify_batch(store, c_chain, c_params, out["results"], out["paths"],
+                                   out["paths_len"])
 
 
 def test_a_consistent_batch_is_verified(c_batch):
-    ffi, lib, args = c_batch
-    assert _call(lib, args) == 0
-    assert args["results"][0].code == 0
-    assert args["results"][0].chain_len == 3
+    ffi, lib, store, chain, params, out, _ = c_batch
+    assert _call(ffi, lib, store, chain, params, out) == 0
+    assert out["results"][0].code == 0
+    assert out["results"][0].chain_len == 3
 
 
-@pytest.mark.parametrize("missing", ["members", "names", "name_kinds", "chain_out", "results",
-                                     "starts", "certs"])
+@pytest.mark.parametrize("missing", ["members", "results", "paths", "starts", "certs"])
 def test_a_missing_array_is_refused(c_batch, missing):
-    ffi, lib, args = c_batch
-    args[missing] = ffi.NULL
-    assert _call(lib, args) == -1
+    ffi, lib, store, chain, params, out, _ = c_batch
+    (out if missing in out else chain)[missing] = ffi.NULL
+    assert _call(ffi, lib, store, chain, params, out) == -1
+
+
+def test_a_missing_struct_is_refused(c_batch):
+    ffi, lib, store, chain, params, out, _ = c_batch
+    c_chain = ffi.new("engine_verify_chains *", chain)
+    c_params = ffi.new("engine_verify_params *", params)
+    for args in ((ffi.NULL, c_chain, c_params), (store, ffi.NULL, c_params),
+                 (store, c_chain, ffi.NULL)):
+        assert lib.engine_verify_batch(*args, out["results"], out["paths"], 3) == -1
 
 
 @pytest.mark.parametrize("change", [
-    dict(members=[0, 2]),         # a member past the certificates
-    dict(starts=[1, 0]),          # chain boundaries that go backwards
+    dict(members=[0, 2]),                 # a member past the certificates
+    dict(starts=[1, 0]),                  # chain boundaries that go backwards
+    dict(starts=[1, 2]),                  # a first chain that does not start at 0
     dict(max_depth=65), dict(max_depth=-1),
-    dict(chain_stride=0),
+    dict(paths_len=2),                    # no room for the path
+    dict(der_offsets=[0, 500, 400]),      # offsets that go backwards
+    dict(der_offsets=[0, 500, 100000]),   # past the end of the DER
+    dict(names_len=1),                    # fewer names than chains
+    dict(n_certs=2 ** 33),
 ])
 def test_an_inconsistent_batch_is_refused(c_batch, change):
-    ffi, lib, args = c_batch
+    ffi, lib, store, chain, params, out, _ = c_batch
     for name, value in change.items():
-        if name == "members":
-            value = ffi.new("unsigned int[]", value)
-        elif name == "starts":
-            value = ffi.new("size_t[]", value)
-        args[name] = value
-    assert _call(lib, args) == -1
+        for target in (chain, params, out):
+            if name in target:
+                target[name] = value
+    assert _call(ffi, lib, store, chain, params, out) == -1
+
+
+def test_names_without_a_final_nul_are_refused(c_batch):
+    ffi, lib, store, chain, params, out, keep = c_batch
+    text = b"host-0.example.com\0x"  # one NUL for one chain, but not at the end
+    keep.append(ffi.from_buffer(text))
+    chain.update(names=keep[-1], names_len=len(text))
+    assert _call(ffi, lib, store, chain, params, out) == -1
 
 
 def test_a_store_with_a_missing_der_is_refused_with_its_index(world):
