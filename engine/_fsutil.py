@@ -18,11 +18,12 @@ still writing.
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import re
 import tempfile
 import time
+
+from ._locking import lock_exclusive
 
 _TEMPORARY = re.compile(r"\..+\.[A-Za-z0-9_]{8}\.tmp\Z")  # what tempfile.mkstemp makes below
 _STALE_AFTER_S = 2.0  # younger temporaries may be between their creation and their lock
@@ -66,7 +67,7 @@ def _temporary(path: str, data: bytes, mode: int) -> tuple[int, str]:
     directory, base = os.path.split(path)
     fd, temp = tempfile.mkstemp(prefix=".%s." % base, suffix=".tmp", dir=directory or ".")
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        lock_exclusive(fd)
         _write_all(fd, data, mode)
     except BaseException:
         os.close(fd)
@@ -212,7 +213,7 @@ def _remove_if_stale(name: str) -> bool:
                 and time.time() - status.st_mtime > _STALE_AFTER_S):
             return False
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            lock_exclusive(fd, wait=False)
         except OSError:
             return False  # its writer is alive and holds it
         os.unlink(name)

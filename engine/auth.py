@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import fcntl
 import hashlib
 import os
 
 import bcrypt
 
+from ._locking import lock_exclusive
 from ._fsutil import atomic_write
 from .errors import AuthError
 
@@ -130,7 +130,7 @@ class PasswordFile:
             raise AuthError("cannot lock password file %s: %s" % (self.path, exc.strerror)) \
                 from None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            lock_exclusive(fd)
             yield
         finally:
             os.close(fd)

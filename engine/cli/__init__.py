@@ -31,7 +31,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
     parser = _Parser(prog="engine", description="A TLS 1.3 handshake engine and its PKI.")
+    parser.add_argument("--version", action="version", version="engine %s" % __version__)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
     for module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):

@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
-import fcntl
 import json
 import os
 
@@ -32,6 +31,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from .._locking import lock_exclusive
 from .._fsutil import atomic_write, create_new, fsync_directory, remove_stale_temporaries
 from ..errors import CAError, CRLError, KeyStoreError
 from .ca import CertificateAuthority, IssuedCertificate, utcnow
@@ -452,7 +452,7 @@ def _locked(path: str):
     except OSError as exc:
         raise CAError("cannot lock CA directory %s: %s" % (path, exc.strerror)) from None
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        lock_exclusive(fd)
         yield
     finally:
         os.close(fd)  # closing releases the lock

@@ -91,7 +91,7 @@ def test_ca_list_on_a_damaged_index_names_index_json(damaged_ca, capsys, how):
     (["ca"], "one of init, issue, revoke, crl, list", "usage: engine ca [-h] ACTION"),
     (["keystore"], "one of create, show", "usage: engine keystore [-h] ACTION"),
     (["ca", "init", "x", "--key-type", "dsa"], "choose from 'p256'", "usage: engine ca init"),
-    (["nosuchcommand"], "choose from 'ca'", "usage: engine [-h] COMMAND"),
+    (["nosuchcommand"], "choose from 'ca'", "usage: engine [-h] [--version] COMMAND"),
     (["ca", "issue", "x"], "--server --client", "usage: engine ca issue [-h] (--server NAME"),
 ])
 def test_argparse_errors_give_the_valid_choices_and_the_usage(capsys, argv, choices, usage):
