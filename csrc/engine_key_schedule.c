@@ -31,10 +31,15 @@ static hash_kind kinds[2] = {{"SHA256", 32, NULL, {0}, {0}, {0}, 0},
                              {"SHA384", 48, NULL, {0}, {0}, {0}, 0}};
 static pthread_once_t kinds_once = PTHREAD_ONCE_INIT;
 
-/* One HMAC context of a call: the template's copy, keyed afresh for every step. */
+/* One HMAC context of a call: the template's copy, keyed for each step. A step under the key
+ * of the step before reuses the keyed state (EVP_MAC_init with no key), which spares the key
+ * setup: several secrets of a stage are expanded from one secret. */
 typedef struct hkdf {
     const hash_kind *kind;
     EVP_MAC_CTX *ctx;
+    unsigned char key[MAX_HASH]; /* the key the context holds, when keyed by hmac() */
+    size_t key_len;
+    int keyed;
 } hkdf;
 
 static int hmac(hkdf *h, const unsigned char *key, size_t key_len, const unsigned char *a,
@@ -44,7 +49,15 @@ static int hmac(hkdf *h, const unsigned char *key, size_t key_len, const unsigne
     static const unsigned char none[1];
     if (key_len == 0)
         key = none; /* an empty key is valid HMAC input; libcrypto wants a pointer */
-    return EVP_MAC_init(h->ctx, key, key_len, NULL) == 1
+    int same = h->keyed && key_len == h->key_len && CRYPTO_memcmp(key, h->key, key_len) == 0;
+    if (!same) {
+        h->keyed = key_len <= sizeof(h->key);
+        if (h->keyed) {
+            memcpy(h->key, key, key_len);
+            h->key_len = key_len;
+        }
+    }
+    return EVP_MAC_init(h->ctx, same ? NULL : key, same ? 0 : key_len, NULL) == 1
            && (a_len == 0 || EVP_MAC_update(h->ctx, a, a_len) == 1)
            && (b_len == 0 || EVP_MAC_update(h->ctx, b, b_len) == 1)
            && EVP_MAC_final(h->ctx, out, &n, MAX_HASH) == 1 && n == h->kind->len;
@@ -123,7 +136,7 @@ static void prepare_kinds(void)
             continue;
         }
         kind->hmac = ctx;
-        hkdf h = {kind, ctx};
+        hkdf h = {.kind = kind, .ctx = ctx};
         if (extract(&h, zeros, kind->len, zeros, kind->len, kind->early)
             && derive_secret(&h, kind->early, LABEL("derived"), kind->empty, kind->derived))
             kind->ready = 1;
@@ -141,6 +154,8 @@ static int hkdf_begin(hkdf *h, int hash)
     if (!kind->ready)
         return 0;
     h->kind = kind;
+    h->keyed = 0;
+    h->key_len = 0;
     h->ctx = EVP_MAC_CTX_dup(kind->hmac);
     return h->ctx != NULL;
 }
@@ -148,6 +163,7 @@ static int hkdf_begin(hkdf *h, int hash)
 static int hkdf_end(hkdf *h, int ok, unsigned char *out, size_t out_len)
 {
     EVP_MAC_CTX_free(h->ctx);
+    OPENSSL_cleanse(h->key, sizeof(h->key));
     if (!ok) {
         if (out != NULL)
             OPENSSL_cleanse(out, out_len);
