@@ -193,10 +193,12 @@ class TrustStore:
     def _add_path(self, path: str) -> None:
         """The certificates of a bundle or DER file, or of every CA file of a directory."""
         if os.path.isdir(path):
-            before = len(self)
+            read = 0
             for name in _directory_files(path):
-                self._add_all(_parse_certificates(_read_file(name), name), name)
-            if len(self) == before:
+                certificates = _parse_certificates(_read_file(name), name)
+                self._add_all(certificates, name)
+                read += len(certificates)
+            if not read:
                 raise TrustStoreError("the directory %s holds no CA certificate (*.pem, *.crt, "
                                       "*.cer or OpenSSL's hashed names)" % path)
             return
