@@ -85,10 +85,9 @@ def run(args) -> int:
               file=sys.stderr)
     todo = cases(suites, args.seconds, large=not args.skip_large)
     if not args.json:
-        info = backend_info()
+        libcrypto = backend_info().libcrypto_runtime if native else None
         print("engine %s, %s backend%s, clock: %s" % (
-            __version__, backend, " (%s)" % info.libcrypto_runtime if native and info.libcrypto_runtime else "",
-            args.clock))
+            __version__, backend, " (%s)" % libcrypto if libcrypto else "", args.clock))
         print(format_header(), flush=True)
     rows = []
     with progress_bar(len(todo), unit="row", desc="engine speed") as bar:

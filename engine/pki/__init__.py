@@ -12,7 +12,6 @@ from .cadir import CADirectory, CARecord
 from .crl import RevocationList, RevokedEntry
 from .keys import KEY_TYPES, generate_private_key, key_type_of
 from .keystore import KeyStore
-from . import system_trust
 from .truststore import TrustStore
 
 __all__ = [

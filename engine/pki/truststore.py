@@ -15,12 +15,13 @@ from . import system_trust
 from .certfile import read_certificates
 
 
+_SUFFIXES = (".pem", ".crt", ".cer")
+
+
 def is_path(value) -> bool:
     """Whether ``value`` names a file or directory: an os.PathLike, or a str that is not PEM
-    text."""
+    text (engine.verify.inputs reads paths by the same rule)."""
     return isinstance(value, os.PathLike) or (isinstance(value, str) and "-----BEGIN" not in value)
-
-_SUFFIXES = (".pem", ".crt", ".cer")
 
 
 def is_ca(certificate: x509.Certificate) -> bool:
@@ -251,9 +252,17 @@ class TrustStore:
         store = cls()
         sources = []
         for path in where.files:
-            if not where.file_from_environment and not os.path.isfile(path):
+            if where.file_from_environment:
+                if not os.path.isfile(path):
+                    raise TrustStoreError("SSL_CERT_FILE names %s, which is not a file" % path)
+            elif not os.path.isfile(path):
                 continue
-            found = system_trust.cached(path, _system_anchors)
+            try:
+                found = system_trust.cached(path, _system_anchors)
+            except TrustStoreError:
+                if where.file_from_environment:
+                    raise
+                continue  # unreadable: the next candidate
             if not found and where.file_from_environment:
                 raise TrustStoreError("SSL_CERT_FILE names %s, which holds no CA certificate"
                                       % path)
@@ -299,7 +308,7 @@ class TrustStore:
         self._insert(_Anchor(certificate, subject, identifier,
                              certificate.public_bytes(Encoding.DER)))
 
-    def _insert(self, anchor: "_Anchor") -> None:
+    def _insert(self, anchor: _Anchor) -> None:
         if anchor.der in self._der:
             return
         self._der.add(anchor.der)

@@ -102,7 +102,8 @@ def test_a_password_function_is_called_only_for_an_encrypted_key(pem):
      "cannot read the private key file {missing.key}: No such file or directory"),
     ("server.crt", "server.crt", None,
      "{server.crt} holds no private key (no BEGIN PRIVATE KEY block)"),
-    ("server.key", "server.key", None, "{server.key} holds no certificate (it holds a PRIVATE KEY)"),
+    ("server.key", "server.key", None,
+     "{server.key} holds no certificate (it holds a PRIVATE KEY)"),
     ("rsa.crt", "server.key", None,
      "{rsa.crt} and {server.key} do not make a key pair: the private key does not match the "
      "certificate of CN=localhost"),

@@ -108,8 +108,7 @@ def test_a_bundle_changed_on_disk_is_read_again(monkeypatch, tmp_path, authoriti
 
 
 @pytest.mark.parametrize("variable, message", [
-    ("SSL_CERT_FILE", "SSL_CERT_FILE names .*missing.pem, which holds no CA certificate|"
-                      "cannot read trust anchors from .*missing.pem"),
+    ("SSL_CERT_FILE", "SSL_CERT_FILE names .*missing.pem, which is not a file"),
     ("SSL_CERT_DIR", "SSL_CERT_DIR names .*missing.pem, which is not a directory"),
 ])
 def test_an_environment_variable_naming_nothing_usable_says_so(monkeypatch, tmp_path,
@@ -118,6 +117,16 @@ def test_an_environment_variable_naming_nothing_usable_says_so(monkeypatch, tmp_
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)
     monkeypatch.setenv(variable, str(tmp_path / "missing.pem"))
     with pytest.raises(TrustStoreError, match=message):
+        TrustStore.system()
+
+
+def test_an_ssl_cert_file_without_a_certificate_says_so(monkeypatch, tmp_path):
+    empty = tmp_path / "empty.pem"
+    empty.write_bytes(b"# no certificates here\n")
+    monkeypatch.setenv("SSL_CERT_FILE", str(empty))
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    with pytest.raises(TrustStoreError, match="SSL_CERT_FILE names .*empty.pem, which holds no "
+                                              "CA certificate"):
         TrustStore.system()
 
 
