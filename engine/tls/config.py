@@ -139,6 +139,21 @@ def _check_resumption(config) -> None:
                                  % type(config.anti_replay).__name__)
 
 
+def keystore_of(value):
+    """A KeyStore as given, or read from PEM as ``ssl.SSLContext.load_cert_chain`` takes its
+    files: one path (the certificate chain and its unencrypted key in one file) or a pair of
+    paths (certificate chain, key); an encrypted key needs KeyStore.from_pem and its password."""
+    from ..pki.keystore import KeyStore
+    from ..pki.truststore import is_path
+
+    if is_path(value):
+        return KeyStore.from_pem(value)
+    if (isinstance(value, tuple) and len(value) == 2 and is_path(value[0])
+            and is_path(value[1])):
+        return KeyStore.from_pem(*value)
+    return value
+
+
 def _credential(keystore) -> Credential:
     if not all(hasattr(keystore, a) for a in ("private_key", "certificate", "chain")):
         raise LocalProtocolError("a certificate is given as a KeyStore, not %s"
@@ -186,7 +201,9 @@ class ClientConfig:
     system's CAs (:meth:`TrustStore.system <engine.pki.TrustStore.system>`), as
     ``ssl.create_default_context()`` does, unless ``verify=False``. ``crls`` are
     RevocationLists, CRL data or paths of CRL files. ``certificate`` is the client's
-    :class:`~engine.pki.KeyStore` (``KeyStore.from_pem("client.crt", "client.key")``).
+    :class:`~engine.pki.KeyStore` (``KeyStore.from_pem("client.crt", "client.key")``), or
+    where its key is not encrypted, the path of one PEM file holding both or a pair of paths
+    (certificate chain, key), as ``load_cert_chain`` takes them.
     ``keylog_file``: by default the file named by SSLKEYLOGFILE, as
     ``ssl.create_default_context()`` honours it; False for none; or a path.
 
@@ -238,6 +255,8 @@ class ClientConfig:
         _check_common(self)
         set_(self, "alpn_protocols", tuple(self.alpn_protocols))
         set_(self, "_prepared", _Prepared(self))
+        if self.certificate:
+            set_(self, "certificate", keystore_of(self.certificate))
         set_(self, "_credential", _credential(self.certificate) if self.certificate else None)
 
 
@@ -246,7 +265,9 @@ class ServerConfig:
     """What a server offers: its certificates (picked by SNI and signature scheme), client auth.
 
     ``certificates`` are KeyStores (``KeyStore.load("server.p12", password)`` or
-    ``KeyStore.from_pem("server.crt", "server.key")``). ``trust`` (for client certificates)
+    ``KeyStore.from_pem("server.crt", "server.key")``), or for keys that are not encrypted a
+    path of one PEM file holding chain and key, or a pair (chain, key) of paths: ``[("server.crt",
+    "server.key")]``. ``trust`` (for client certificates)
     and ``crls`` take paths as ClientConfig's do; ``keylog_file`` too.
 
     ``groups`` is in the server's order of preference: the first one the client sent a key
@@ -296,7 +317,7 @@ class ServerConfig:
         if isinstance(self.certificates, (str, bytes)):
             raise LocalProtocolError("certificates is a list of KeyStores, not one %s"
                                      % type(self.certificates).__name__)
-        set_(self, "certificates", tuple(self.certificates))
+        set_(self, "certificates", tuple(keystore_of(item) for item in self.certificates))
         set_(self, "cipher_suites", _check_names("cipher suite", self.cipher_suites, CIPHER_SUITES))
         set_(self, "groups", _check_names("group", self.groups, GROUPS))
         set_(self, "signature_schemes",

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
-from engine.errors import CRLError, CertificateRevokedError, TrustStoreError, UnknownCaError
+from engine.errors import (
+    CertificateRevokedError, CRLError, KeyStoreError, TrustStoreError, UnknownCaError,
+)
 from engine.pki import CertificateAuthority, KeyStore, TrustStore
 from engine.tls import (
     ClientConfig, ClientConnection, HandshakeComplete, ServerConfig, ServerConnection,
@@ -95,6 +97,32 @@ def test_a_server_certificate_from_pem_files(files):
     keystore = KeyStore.from_pem(files.cert, files.key)
     assert completed(handshake(ClientConfig(trust=files.ca),
                                ServerConfig(certificates=[keystore])))
+
+
+def test_certificates_by_path_as_load_cert_chain_takes_them(files, tmp_path):
+    combined = tmp_path / "server.pem"
+    combined.write_bytes(files.cert.read_bytes() + files.key.read_bytes())
+    for certificate in ((str(files.cert), files.key), combined, str(combined)):
+        server = ServerConfig(certificates=[certificate])
+        assert isinstance(server.certificates[0], KeyStore)
+        assert server.certificates[0].certificate == files.issued.certificate
+        assert completed(handshake(ClientConfig(trust=files.ca), server))
+    client_cert = files.root.issue_client("bob")
+    client_pem = tmp_path / "bob.pem"
+    client_pem.write_bytes(client_cert.certificate.public_bytes(Encoding.PEM)
+                           + client_cert.private_key.private_bytes(
+                               Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+    client = ClientConfig(trust=files.ca, certificate=client_pem)
+    assert client.certificate.certificate == client_cert.certificate
+    server = ServerConfig(certificates=[combined], trust=files.ca, verify_client="require")
+    assert completed(handshake(client, server))
+
+
+def test_a_certificate_path_that_cannot_be_used_names_the_file(files, tmp_path):
+    with pytest.raises(KeyStoreError, match="^cannot read the certificate file .*nothing.pem: "):
+        ServerConfig(certificates=[tmp_path / "nothing.pem"])
+    with pytest.raises(KeyStoreError, match="server.crt holds no private key"):
+        ClientConfig(trust=files.ca, certificate=files.cert)
 
 
 def test_trust_store_takes_paths_and_certificates_together(files):
