@@ -7,10 +7,12 @@ buffer, next to seal_messages), the pure-Python fallback, Python's ssl (two SSLO
 MemoryBIOs; TLS_AES_256_GCM_SHA384 rows only, the suite it negotiates), one AEAD call over the
 whole buffer through the extension's libcrypto (the limit) and cryptography's one-shot
 encrypt_into/decrypt_into. Each row reports medians of per-round ratios; the same table is what
-``engine speed`` prints. Then the peak memory of sealing 64 MiB with seal().
+``engine speed`` prints, measured by the same code (engine/cli/_speed_*.py). Then the peak
+memory of sealing 64 MiB with seal().
 
     pytest bench/bench_records.py --benchmark-enable [-s]   # table at the end, extra_info in JSON
     python bench/bench_records.py [--seconds S] [--suite NAME] [--skip-large] [--clock cpu]
+                                  [--json] [--plot FILE.png]   # engine speed --goals, same options
 
 ``--clock cpu`` compares the one-thread contenders by process CPU time, which leaves out the
 time other processes held the processor on a busy machine; extra_info records both.
@@ -23,24 +25,16 @@ import sys
 
 import pytest
 
-from engine.records import SUITES
-from engine.records._contenders import SSL_SUITE, WORKLOADS, contenders
-from engine.records._select import choose
-from engine.records._speed import (
+from engine.cli._speed_contenders import SSL_SUITE, WORKLOADS, contenders
+from engine.cli._speed_measure import (
     DIRECTIONS,
-    format_goals,
-    format_table,
     goals,
     measure,
+    native_available as _native,
     peak_memory_ratio,
 )
-
-
-def _native() -> bool:
-    try:
-        return choose("native") == "native"
-    except Exception:
-        return False
+from engine.cli._speed_report import format_goals, format_table
+from engine.records import SUITES
 
 
 needs_native = pytest.mark.skipif(
@@ -138,7 +132,7 @@ def test_contender_16k_records(benchmark, name, direction):
 def main(argv=None) -> int:
     from engine.cli import main as cli_main
 
-    return cli_main(["speed", *(sys.argv[1:] if argv is None else argv)])
+    return cli_main(["speed", "--goals", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -5,10 +5,8 @@ from __future__ import annotations
 import os
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from ..errors import EngineError
 from ._common import UsageError, read_password
 
 
@@ -60,53 +58,16 @@ def parameter_choices(args) -> dict:
     return options
 
 
-def _read(path: str, what: str) -> bytes:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read()
-    except OSError as exc:
-        raise UsageError("cannot read %s %s: %s" % (what, path, exc.strerror))
-
-
-def load_certificate_chain(path: str) -> list:
-    from ..errors import CertificateError
-    from ..pki.certfile import read_certificates
-
-    data = _read(path, "certificate file")
-    try:
-        return read_certificates(data, path)
-    except CertificateError as exc:
-        raise UsageError(str(exc)) from None
-
-
-def load_private_key(path: str, args):
-    data = _read(path, "key file")
-    loader = (serialization.load_pem_private_key if b"-----BEGIN" in data
-              else serialization.load_der_private_key)
-    try:
-        return loader(data, password=None)
-    except TypeError:  # encrypted: ask for the password the usual way
-        password = read_password(args, prompt="Password for %s: " % path)
-        try:
-            return loader(data, password=password)
-        except (ValueError, TypeError):
-            raise UsageError("cannot decrypt the key in %s (wrong password?)" % path)
-    except (ValueError, TypeError):
-        raise UsageError("%s holds no readable private key" % path)
-
-
 def load_keystore(cert_path: str | None, key_path: str | None, args):
-    """A KeyStore from a PEM certificate chain (leaf first) and its private key."""
+    """A KeyStore from a PEM certificate chain (leaf first) and its private key, whose
+    password, if it is encrypted, comes from --password-file, --password-env or a prompt."""
     from ..pki import KeyStore
 
     if not cert_path or not key_path:
         raise UsageError("a certificate needs both its --cert and --key file")
-    chain = load_certificate_chain(cert_path)
-    key = load_private_key(key_path, args)
-    try:
-        return KeyStore(key, chain[0], chain[1:])
-    except (EngineError, ValueError, TypeError) as exc:
-        raise UsageError("%s and %s do not make a key pair: %s" % (cert_path, key_path, exc))
+    return KeyStore.from_pem(
+        cert_path, key_path,
+        password=lambda: read_password(args, prompt="Password for %s: " % key_path))
 
 
 def open_keystore(path: str, args):
@@ -120,29 +81,21 @@ def open_keystore(path: str, args):
 
 
 def load_trust(path: str | None):
+    """A TrustStore of a PEM bundle or a directory of CA files (TrustStoreError naming the
+    file when it cannot be read)."""
     from ..pki import TrustStore
 
     if not path:
         return None
-    if os.path.isdir(path):
-        store = TrustStore.from_directory(path)
-        if not len(store):
-            raise UsageError("trust directory %s holds no CA certificate" % path)
-        return store
     if not os.path.exists(path):
         raise UsageError("no such trust file: %s" % path)
-    return TrustStore.from_pem(path)
+    return TrustStore(path)
 
 
 def load_crls(paths) -> list:
     from ..pki import RevocationList
 
-    crls = []
-    for path in paths:
-        if not os.path.exists(path):
-            raise UsageError("no such CRL file: %s" % path)
-        crls.append(RevocationList.load(path))
-    return crls
+    return [RevocationList.load(path) for path in paths]
 
 
 def keylog_file() -> str | None:

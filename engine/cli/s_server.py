@@ -2,7 +2,8 @@
 
 Serves many connections at once (a thread each) until SIGINT or SIGTERM. Without ``--www`` it
 echoes what each client sends; with it, it answers every HTTP request on a connection with a
-small HTML page naming the protocol, cipher suite, group and the client's certificate.
+small HTML page naming the protocol, cipher suite, group and the client's certificate (HTTP
+read and written by h11).
 Prints ``ACCEPT host:port`` on stdout for each address it listens on (``[::]:4433`` for IPv6),
 and one line per connection on stderr. Stopping sends close_notify to every open connection at
 once and closes those still open two seconds later, however many there are.
@@ -11,9 +12,12 @@ once and closes those still open two seconds later, however many there are.
 from __future__ import annotations
 
 import html
+import http
 import signal
 import sys
 import threading
+
+import h11
 
 from .._listen import format_address
 from ..errors import PeerAlertError, ProtocolError, TLSEOFError
@@ -214,54 +218,55 @@ def serve_echo(tls) -> None:
 
 
 def serve_www(tls) -> None:
-    """Answer each HTTP/1.x request on the connection with 200 OK and the connection's page."""
-    buffer = b""
+    """Answer each HTTP/1.x request on the connection with 200 OK and the connection's page.
+
+    h11 reads the requests (keep-alive, pipelining, HTTP/1.0 and request bodies as RFC 9112
+    has them) and frames the responses; a request h11 refuses gets the status it suggests (400,
+    or 431 for a head over 16 KiB), a method other than GET and HEAD 405, and the connection
+    closes after either.
+    """
+    connection = h11.Connection(h11.SERVER, max_incomplete_event_size=_MAX_REQUEST_HEAD)
+    ended = False
     while True:
-        while b"\r\n\r\n" not in buffer and b"\n\n" not in buffer:
-            if len(buffer) > _MAX_REQUEST_HEAD:
-                _respond(tls, "431 Request Header Fields Too Large", "request head too large",
-                         close=True)
-                return
+        try:
+            event = connection.next_event()
+        except h11.RemoteProtocolError as exc:
+            if not ended and connection.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+                _respond(tls, connection, exc.error_status_hint, "%s\n" % exc, close=True)
+            return
+        if event is h11.NEED_DATA:
             data = tls.recv(65536)
-            if not data:
+            ended = not data  # the client closed (in the middle of a request, h11 says)
+            connection.receive_data(data)
+        elif isinstance(event, h11.Request):
+            if event.method not in (b"GET", b"HEAD"):
+                _respond(tls, connection, 405, "only GET and HEAD\n", close=True)
                 return
-            buffer += data
-        head, _, buffer = _split_head(buffer)
-        lines = head.decode("latin-1").splitlines()
-        request = lines[0].split() if lines else []
-        if len(request) != 3 or not request[2].startswith("HTTP/1."):
-            _respond(tls, "400 Bad Request", "bad request line", close=True)
+            _respond(tls, connection, 200, page(tls), content_type="text/html; charset=utf-8",
+                     head_only=event.method == b"HEAD")
+            if connection.our_state is h11.MUST_CLOSE:  # Connection: close, or HTTP/1.0
+                return
+        elif isinstance(event, h11.EndOfMessage):
+            connection.start_next_cycle()
+        elif isinstance(event, h11.ConnectionClosed):
             return
-        method, _, version = request
-        headers = {}
-        for line in lines[1:]:
-            name, sep, value = line.partition(":")
-            if sep:
-                headers[name.strip().lower()] = value.strip().lower()
-        connection = headers.get("connection", "")
-        close = connection == "close" or (version == "HTTP/1.0" and connection != "keep-alive")
-        if method not in ("GET", "HEAD"):
-            _respond(tls, "405 Method Not Allowed", "only GET and HEAD", close=True)
-            return
-        _respond(tls, "200 OK", page(tls), close=close, head_only=method == "HEAD",
-                 content_type="text/html; charset=utf-8")
-        if close:
-            return
+        # h11.Data: a request body, read and left aside
 
 
-def _split_head(buffer: bytes):
-    crlf, lf = buffer.find(b"\r\n\r\n"), buffer.find(b"\n\n")
-    if crlf >= 0 and (lf < 0 or crlf < lf):
-        return buffer[:crlf], b"", buffer[crlf + 4:]
-    return buffer[:lf], b"", buffer[lf + 2:]
-
-
-def _respond(tls, status: str, body: str, *, close: bool, head_only: bool = False,
-             content_type: str = "text/plain; charset=utf-8") -> None:
+def _respond(tls, connection, status: int, body: str, *, close: bool = False,
+             head_only: bool = False, content_type: str = "text/plain; charset=utf-8") -> None:
+    """Send one whole response: its head only for a HEAD request (RFC 9110 9.3.2), with the
+    Content-Length a GET would have."""
     payload = body.encode()
-    head = ("HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nConnection: %s\r\n\r\n"
-            % (status, content_type, len(payload), "close" if close else "keep-alive"))
-    tls.sendall(head.encode() + (b"" if head_only else payload))
+    headers = [("Content-Type", content_type), ("Content-Length", str(len(payload)))]
+    if close:
+        headers.append(("Connection", "close"))
+    out = connection.send(h11.Response(status_code=status, headers=headers,
+                                       reason=http.HTTPStatus(status).phrase))
+    if payload and not head_only:
+        out += connection.send(h11.Data(data=payload))
+    out += connection.send(h11.EndOfMessage())
+    tls.sendall(out)
 
 
 def page(tls) -> str:

@@ -6,7 +6,7 @@ with an optional name (:mod:`engine.verify.sources`). The chains are streamed th
 :func:`engine.verify.stream.iter_verify_records` (bounded memory whatever the input's size) or,
 with ``--dask [SCHEDULER]``, spread over a Dask cluster (:mod:`engine.verify.dask`): a local
 one, one worker process per core, when no scheduler address is given. On a terminal a progress
-bar on stderr follows work that takes more than a moment. ``--output FILE`` writes one JSON
+bar (tqdm's) on stderr follows work that takes more than a moment. ``--output FILE`` writes one JSON
 line per chain. Exit status: 0 when every chain is valid, 1 when one is not, 2 for a usage
 error (a scheduler that cannot be reached included).
 """
@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import collections
 import json
-import sys
-import time
 from pathlib import Path
 
+from .._progress import progress_bar, write_line
 from ._common import UsageError
 
 BATCH = 2000
@@ -95,35 +94,6 @@ def _records(files):
             yield read_pem_file(path)
 
 
-class _Progress:
-    """A one-line bar on stderr, drawn only on a terminal and only once work takes a while."""
-
-    def __init__(self, total: int, stream=None):
-        self.total = total
-        self.stream = stream or sys.stderr
-        self.started = time.monotonic()
-        self.enabled = self.stream.isatty()
-        self.drawn = False
-
-    def update(self, done: int) -> None:
-        if not self.enabled or time.monotonic() - self.started < BAR_AFTER_S:
-            return
-        if self.total:
-            width = 30
-            filled = width * min(done, self.total) // self.total
-            self.stream.write("\r[%s%s] %d/%d chains" % ("#" * filled, "." * (width - filled),
-                                                        done, self.total))
-        else:
-            self.stream.write("\r%d chains" % done)
-        self.stream.flush()
-        self.drawn = True
-
-    def close(self) -> None:
-        if self.drawn:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
 def run(args) -> int:
     from ..pki import RevocationList
     from ..verify.api import usable_name
@@ -155,14 +125,11 @@ def _local_rows(args, files, trust, crls):
     pairs = iter_verify_records(_records(files), trust, crls=crls, purpose=args.purpose,
                                 threads=args.jobs, backend=args.backend, batch_size=BATCH,
                                 default_name=args.name)
-    progress = _Progress(len(files) if all(p.suffix != ".jsonl" for p in files) else 0)
-    try:
-        for done, (record, verdict) in enumerate(pairs, 1):
+    total = len(files) if all(p.suffix != ".jsonl" for p in files) else None
+    with progress_bar(total, unit="chains", delay=BAR_AFTER_S) as progress:
+        for record, verdict in pairs:
             yield result_row(record, verdict, subject=args.json)
-            if done % 256 == 0:
-                progress.update(done)
-    finally:
-        progress.close()
+            progress.update()
 
 
 def _dask_rows(args, files, trust, crls):
@@ -203,7 +170,7 @@ def _report(args, rows) -> int:
             elif output is not None:
                 output.write(json.dumps(result) + "\n")
             else:
-                print(_line(result))
+                write_line(_line(result))  # beside the progress bar, if one is drawn
     finally:
         if output is not None:
             output.close()

@@ -24,6 +24,10 @@ _UNREADABLE = (ValueError, TypeError, x509.InvalidVersion, x509.DuplicateExtensi
 
 def read_certificates(data: bytes, source: str = "the data") -> list[x509.Certificate]:
     """Every certificate of ``data`` (PEM, one or several, or one DER), each read in full."""
+    if b"-----BEGIN" in data and b"-----BEGIN CERTIFICATE-----" not in data:
+        label = data.split(b"-----BEGIN", 1)[1].split(b"-----", 1)[0]
+        raise CertificateError("%s holds no certificate (it holds a %s)"
+                               % (source, label.strip().decode("ascii", "replace")[:40]))
     try:
         with warnings.catch_warnings():  # a non-positive serial warns; it is read as it is
             warnings.simplefilter("ignore", CryptographyDeprecationWarning)
@@ -40,9 +44,13 @@ def read_certificates(data: bytes, source: str = "the data") -> list[x509.Certif
 
 
 def check_certificate(certificate: x509.Certificate, source: str = "the certificate") -> None:
-    """Read the parts of ``certificate`` that cryptography parses on first use."""
+    """Read the parts of ``certificate`` that cryptography parses on first use (quietly: an
+    extension holding a non-positive serial, as some CAs of distributions' bundles have in their
+    authorityKeyIdentifier, makes cryptography warn when the extensions are first read)."""
     try:
-        certificate.extensions  # noqa: B018
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+            certificate.extensions  # noqa: B018
         certificate.subject.rfc4514_string()
         certificate.issuer.rfc4514_string()
         certificate.public_key()

@@ -12,16 +12,19 @@ apart from a wrong password without the right one.
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from typing import Sequence
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import PrivateFormat, pkcs12
 
 from .._fsutil import atomic_write, create_new
-from ..errors import KeyStoreError
+from ..errors import CertificateError, KeyStoreError
 from . import _der
+from .certfile import read_certificates
 from .keys import key_type_of, same_public_key
 
 
@@ -31,6 +34,60 @@ def _password_bytes(password) -> bytes:
     if isinstance(password, (bytes, bytearray, memoryview)):
         return bytes(password)
     raise KeyStoreError("a password must be bytes or str, not %s" % type(password).__name__)
+
+
+def _source(value, what: str) -> tuple[bytes, str]:
+    """(data, name for messages) of a PEM or DER file path, or of the data itself."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value), "the %s data" % what
+    if isinstance(value, str) and "-----BEGIN" in value:
+        return value.encode("ascii", "replace"), "the %s data" % what
+    if not isinstance(value, (str, os.PathLike)):
+        raise KeyStoreError("the %s is a path or bytes, not %s" % (what, type(value).__name__))
+    path = os.fspath(value)
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(), path
+    except OSError as exc:
+        raise KeyStoreError("cannot read the %s file %s: %s"
+                            % (what, path, exc.strerror or exc)) from None
+
+
+# PKCS#8 ("PRIVATE KEY", "ENCRYPTED PRIVATE KEY") and the older RSA, EC and DSA forms
+_PEM_KEY = re.compile(rb"-----BEGIN ((?:[A-Z0-9]+ )*PRIVATE KEY)-----.+?-----END \1-----",
+                      re.DOTALL)
+
+
+def read_private_key(data: bytes, source: str, password=None):
+    """The private key of PEM (its first private key block, wherever it sits among
+    certificates) or DER data. ``password`` (bytes, str, or a function of no argument that
+    returns one, called only for an encrypted key) opens an encrypted key and is not needed
+    for a plain one, as ``ssl.SSLContext.load_cert_chain`` takes it."""
+    if b"-----BEGIN" in data:
+        block = _PEM_KEY.search(data)
+        if block is None:
+            raise KeyStoreError("%s holds no private key (no BEGIN PRIVATE KEY block)" % source)
+        data, loader = block.group(0), serialization.load_pem_private_key
+    else:
+        loader = serialization.load_der_private_key
+    try:
+        return loader(data, password=None)
+    except TypeError:  # encrypted
+        pass
+    except ValueError:
+        raise KeyStoreError("%s holds no readable private key" % source) from None
+    except UnsupportedAlgorithm:
+        raise KeyStoreError("%s holds a private key of a type that is not supported"
+                            % source) from None
+    if callable(password):
+        password = password()
+    if password is None:
+        raise KeyStoreError("the private key in %s is encrypted: give its password" % source)
+    try:
+        return loader(data, password=_password_bytes(password))
+    except (ValueError, TypeError):
+        raise KeyStoreError("cannot decrypt the private key in %s (wrong password?)"
+                            % source) from None
 
 
 class KeyStore:
@@ -110,6 +167,34 @@ class KeyStore:
         except OSError as exc:
             raise KeyStoreError("cannot read KeyStore %s: %s" % (path, exc.strerror)) from None
         return cls.from_bytes(data, password, source="KeyStore %s" % path)
+
+    @classmethod
+    def from_pem(cls, cert_file, key_file=None, password=None):
+        """A KeyStore from PEM files, as servers are often given them (and as
+        ``ssl.SSLContext.load_cert_chain(certfile, keyfile, password)`` takes them).
+
+        ``cert_file`` holds the certificate, then its intermediates; ``key_file`` its private
+        key (PEM or DER), or None when the key is in ``cert_file`` too. Each is a path (str or
+        os.PathLike) or the bytes themselves. ``password`` opens an encrypted key: bytes, str,
+        or a function of no argument that returns one (called only when the key is encrypted).
+        """
+        cert_data, cert_name = _source(cert_file, "certificate")
+        if key_file is None:
+            key_data, key_name = cert_data, cert_name
+        else:
+            key_data, key_name = _source(key_file, "private key")
+        try:
+            chain = read_certificates(cert_data, cert_name)
+        except CertificateError as exc:
+            raise KeyStoreError(str(exc)) from None
+        key = read_private_key(key_data, key_name, password)
+        try:
+            return cls(key, chain[0], chain[1:])
+        except KeyStoreError as exc:
+            if key_name == cert_name:
+                raise
+            raise KeyStoreError("%s and %s do not make a key pair: %s"
+                                % (cert_name, key_name, exc)) from None
 
     # --- writing ------------------------------------------------------------------------
 

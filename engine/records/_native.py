@@ -281,24 +281,6 @@ class NativeKey:
             rc = _OK  # no room for the next record: an ordinary stop
         return Opened(found, consumed, opened, _ERRORS.get(rc))
 
-    # -- the framing-free limit, for measuring ----------------------------------------------
-
-    def oneshot_into(self, out, data) -> int:
-        """One AEAD call over all of ``data`` (no records): the speed limit of this libcrypto.
-
-        Sealing writes ciphertext and tag; opening takes them and writes the plaintext.
-        """
-        ffi = self._ffi
-        with ffi.from_buffer(data) as data_ptr, \
-                ffi.from_buffer(out, require_writable=True) as out_ptr:
-            rc = self._lib.engine_aead_oneshot(
-                self._handle, data_ptr, len(data_ptr), out_ptr, len(out_ptr), self._written,
-            )
-        if rc == _lib.ENGINE_RECORDS_AUTH:
-            raise RecordError("the one-shot ciphertext failed authentication")
-        _check(rc)
-        return self._written[0]
-
 
 class NativeRecordLayer:
     """The record layer of one connection in the extension (csrc/engine_record_layer.c).

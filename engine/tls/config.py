@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import os
+import sys
 from typing import Sequence
 
 from ..errors import LocalProtocolError
@@ -67,23 +68,50 @@ def _check_common(config) -> None:
     if isinstance(config.alpn_protocols, (str, bytes)):
         raise LocalProtocolError("alpn_protocols is a list of protocol names, not one %s"
                                  % type(config.alpn_protocols).__name__)
-    if config.keylog_file is not None:
-        try:
-            set_(config, "keylog_file", os.fspath(config.keylog_file))
-        except TypeError:
-            raise LocalProtocolError("keylog_file is a path, not %s"
-                                     % type(config.keylog_file).__name__) from None
+    set_(config, "keylog_file", keylog_path(config.keylog_file))
     if config.verify_time is not None and not isinstance(config.verify_time, datetime.datetime):
         raise LocalProtocolError("verify_time is a datetime, not %s"
                                  % type(config.verify_time).__name__)
+    from ..pki.truststore import TrustStore, is_path
     from ..verify import inputs
 
+    if is_path(config.trust):  # a PEM bundle, a DER certificate or a directory of them
+        set_(config, "trust", TrustStore(config.trust))
     if config.trust is not None:
         inputs.trust_ders(config.trust)  # TrustStoreError now for anchors that cannot be read
     if config.crls:
         # CRLError now for a CRL that cannot be read, or whose issuer name cannot be read or
         # encoded (every handshake would otherwise end in internal_error)
         inputs.crl_ders(config.crls)
+
+
+def keylog_path(value) -> str | bool | None:
+    """Where the key log goes: ``None`` (the default) takes SSLKEYLOGFILE from the environment,
+    as ``ssl.create_default_context`` does (not under ``python -E``); ``False`` writes none
+    whatever the environment says; a path (str or os.PathLike) is that file."""
+    if value is None:
+        if sys.flags.ignore_environment:
+            return None
+        return os.environ.get("SSLKEYLOGFILE") or None
+    if value is False:
+        return False
+    if value is True or not isinstance(value, (str, os.PathLike)):
+        raise LocalProtocolError("keylog_file is a path, or False for none, not %r"
+                                 % (value if value is True else type(value).__name__))
+    return os.fspath(value)
+
+
+def crl_list(crls) -> tuple:
+    """``crls`` as a tuple: one CRL or a list of them, each a RevocationList, an x509 CRL, PEM
+    or DER data, or the path of a CRL file (str or os.PathLike), read now."""
+    from ..pki.crl import RevocationList
+    from ..pki.truststore import is_path
+
+    if crls is None:
+        return ()
+    if isinstance(crls, (str, os.PathLike, bytes, bytearray, memoryview)) or hasattr(crls, "crl"):
+        crls = (crls,)
+    return tuple(RevocationList.load(item) if is_path(item) else item for item in crls)
 
 
 def _check_resumption(config) -> None:
@@ -109,6 +137,21 @@ def _check_resumption(config) -> None:
     elif config.anti_replay not in (None, False) and not hasattr(config.anti_replay, "accept"):
         raise LocalProtocolError("anti_replay is an AntiReplay or False, not %s"
                                  % type(config.anti_replay).__name__)
+
+
+def keystore_of(value):
+    """A KeyStore as given, or read from PEM as ``ssl.SSLContext.load_cert_chain`` takes its
+    files: one path (the certificate chain and its unencrypted key in one file) or a pair of
+    paths (certificate chain, key); an encrypted key needs KeyStore.from_pem and its password."""
+    from ..pki.keystore import KeyStore
+    from ..pki.truststore import is_path
+
+    if is_path(value):
+        return KeyStore.from_pem(value)
+    if (isinstance(value, tuple) and len(value) == 2 and is_path(value[0])
+            and is_path(value[1])):
+        return KeyStore.from_pem(*value)
+    return value
 
 
 def _credential(keystore) -> Credential:
@@ -153,6 +196,17 @@ class _Prepared:
 class ClientConfig:
     """What a client offers and how it checks the server (see API: engine.tls).
 
+    ``trust`` is a :class:`~engine.pki.TrustStore`, the path of a PEM bundle or of a
+    directory of CA files, or certificates; with none given the client trusts the operating
+    system's CAs (:meth:`TrustStore.system <engine.pki.TrustStore.system>`), as
+    ``ssl.create_default_context()`` does, unless ``verify=False``. ``crls`` are
+    RevocationLists, CRL data or paths of CRL files. ``certificate`` is the client's
+    :class:`~engine.pki.KeyStore` (``KeyStore.from_pem("client.crt", "client.key")``), or
+    where its key is not encrypted, the path of one PEM file holding both or a pair of paths
+    (certificate chain, key), as ``load_cert_chain`` takes them.
+    ``keylog_file``: by default the file named by SSLKEYLOGFILE, as
+    ``ssl.create_default_context()`` honours it; False for none; or a path.
+
     Resumption (RFC 8446 2.2): the tickets the server sends go into ``session_cache`` (a
     :class:`~engine.tls.session.SessionCache` of ``session_cache_size`` server names; 0 turns
     it off), and a connection made without a session takes one from it.
@@ -172,7 +226,7 @@ class ClientConfig:
     certificate: object = None
     verify: bool = True
     middlebox_compat: bool = True
-    keylog_file: str | None = None
+    keylog_file: str | bool | None = None
     verify_time: datetime.datetime | None = None
     session_cache_size: int = 256
     psk_key_exchange_modes: Sequence[str] = ("psk_dhe_ke",)
@@ -192,17 +246,29 @@ class ClientConfig:
                 raise LocalProtocolError("key share group %r is not among the groups" % group)
         set_(self, "signature_schemes",
              _check_names("signature scheme", self.signature_schemes, SIGNATURE_SCHEMES))
-        set_(self, "crls", tuple(self.crls))
+        set_(self, "crls", crl_list(self.crls))
         check_server_name(self.server_name)
+        if self.trust is None and self.verify:
+            from ..pki.truststore import TrustStore
+
+            set_(self, "trust", TrustStore.system())  # as ssl.create_default_context()
         _check_common(self)
         set_(self, "alpn_protocols", tuple(self.alpn_protocols))
         set_(self, "_prepared", _Prepared(self))
+        if self.certificate:
+            set_(self, "certificate", keystore_of(self.certificate))
         set_(self, "_credential", _credential(self.certificate) if self.certificate else None)
 
 
 @dataclasses.dataclass(frozen=True)
 class ServerConfig:
     """What a server offers: its certificates (picked by SNI and signature scheme), client auth.
+
+    ``certificates`` are KeyStores (``KeyStore.load("server.p12", password)`` or
+    ``KeyStore.from_pem("server.crt", "server.key")``), or for keys that are not encrypted a
+    path of one PEM file holding chain and key, or a pair (chain, key) of paths: ``[("server.crt",
+    "server.key")]``. ``trust`` (for client certificates)
+    and ``crls`` take paths as ClientConfig's do; ``keylog_file`` too.
 
     ``groups`` is in the server's order of preference: the first one the client sent a key
     share for is used, else a HelloRetryRequest asks for the first one the client supports.
@@ -227,7 +293,7 @@ class ServerConfig:
     cipher_suites: Sequence[str] = CIPHER_SUITES
     groups: Sequence[str] = ("X25519MLKEM768", "x25519", "secp256r1", "secp384r1")
     signature_schemes: Sequence[str] = SIGNATURE_SCHEMES
-    keylog_file: str | None = None
+    keylog_file: str | bool | None = None
     verify_time: datetime.datetime | None = None
     ticket_count: int = 2
     ticket_lifetime: int = 7200
@@ -251,12 +317,12 @@ class ServerConfig:
         if isinstance(self.certificates, (str, bytes)):
             raise LocalProtocolError("certificates is a list of KeyStores, not one %s"
                                      % type(self.certificates).__name__)
-        set_(self, "certificates", tuple(self.certificates))
+        set_(self, "certificates", tuple(keystore_of(item) for item in self.certificates))
         set_(self, "cipher_suites", _check_names("cipher suite", self.cipher_suites, CIPHER_SUITES))
         set_(self, "groups", _check_names("group", self.groups, GROUPS))
         set_(self, "signature_schemes",
              _check_names("signature scheme", self.signature_schemes, SIGNATURE_SCHEMES))
-        set_(self, "crls", tuple(self.crls))
+        set_(self, "crls", crl_list(self.crls))
         _check_common(self)
         set_(self, "alpn_protocols", tuple(self.alpn_protocols))
         set_(self, "_prepared", _Prepared(self))

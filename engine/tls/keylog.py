@@ -2,7 +2,10 @@
 
 Each line is ``LABEL <client_random hex> <secret hex>``. Lines are appended with one
 ``write`` on a file opened with O_APPEND, so lines of concurrent connections never mix. Nothing
-is written unless a path is configured. A key log that cannot be written is a debugging aid
+is written unless a path is configured: ClientConfig and ServerConfig take it from the
+SSLKEYLOGFILE environment variable when they are made, as ``ssl.create_default_context`` does
+(not under ``python -E``), unless given ``keylog_file=False`` or a path of their own
+(:func:`engine.tls.config.keylog_path`). A key log that cannot be written is a debugging aid
 lost, not a reason to fail the handshake: it gives a :class:`KeyLogWarning` (with the path and
 the reason, never a secret) and the connection goes on.
 """
@@ -17,8 +20,9 @@ class KeyLogWarning(RuntimeWarning):
     """The key log file could not be written."""
 
 
-def write_keylog(path: str | None, client_random: bytes, entries) -> None:
-    """Append ``(label, secret)`` entries for one connection to the key log at ``path``."""
+def write_keylog(path: str | bool | None, client_random: bytes, entries) -> None:
+    """Append ``(label, secret)`` entries for one connection to the key log at ``path`` (none
+    when ``path`` is None or False)."""
     if not path:
         return
     random_hex = client_random.hex()

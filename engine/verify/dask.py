@@ -37,10 +37,10 @@ import hashlib
 import itertools
 import json
 import os
-import sys
 import threading
 from pathlib import Path
 
+from .._progress import progress_bar
 from ..errors import EngineError
 from . import inputs
 from .sources import ChainRecord, is_jsonl, line_ranges, pem_files, read_jsonl, read_pem_file
@@ -415,7 +415,7 @@ def results_in_order(client, parts, progress=None, unit: str = "partitions"):
     Dask Delayed object, or a function of no argument that submits it and returns its
     future."""
     window = max(4, 4 * _worker_count(client))
-    bar = ProgressBar(len(parts), unit=unit, enabled=progress)
+    bar = progress_bar(len(parts), unit=unit, enabled=progress)
     pending: collections.deque = collections.deque()
     try:
         for part in parts:
@@ -435,7 +435,7 @@ def _take(pending, bar):
     future = pending.popleft()
     result = future.result()
     future.release()
-    bar.advance()
+    bar.update()
     return result
 
 
@@ -462,31 +462,3 @@ def to_dataframe(rows):
     meta = {"source": str, "line": "Int64", "name": object, "ok": bool, "reason": object,
             "detail": str, "depth": "Int64"}
     return rows.to_dataframe(meta=meta)
-
-
-class ProgressBar:
-    """A one-line bar on stderr, drawn on a terminal (or when asked)."""
-
-    def __init__(self, total: int, unit: str = "partitions", enabled=None, stream=None):
-        self.total = total
-        self.done = 0
-        self.unit = unit
-        self.stream = stream or sys.stderr
-        self.enabled = self.stream.isatty() if enabled is None else bool(enabled)
-        self.drawn = False
-
-    def advance(self, step: int = 1) -> None:
-        self.done += step
-        if not self.enabled:
-            return
-        width = 30
-        filled = width * self.done // max(self.total, 1)
-        self.stream.write("\r[%s%s] %d/%d %s" % ("#" * filled, "." * (width - filled),
-                                                   self.done, self.total, self.unit))
-        self.stream.flush()
-        self.drawn = True
-
-    def close(self) -> None:
-        if self.drawn:
-            self.stream.write("\n")
-            self.stream.flush()

@@ -11,6 +11,7 @@ import contextlib
 import datetime
 import itertools
 import operator
+import os
 import warnings
 
 from cryptography import x509
@@ -48,6 +49,12 @@ def quiet():
         yield
 
 
+def is_path(value) -> bool:
+    """Whether ``value`` names a file or directory: an os.PathLike, or a str that is not PEM
+    text (PEM text is data wherever a certificate, a bundle or a CRL is taken)."""
+    return isinstance(value, os.PathLike) or (isinstance(value, str) and "-----BEGIN" not in value)
+
+
 def _as_bytes(item) -> bytes:
     if isinstance(item, str):
         return item.encode("ascii", "replace")
@@ -81,33 +88,6 @@ def parse_pem_certificates(data: bytes) -> list[x509.Certificate]:
     return certificates
 
 
-def _header(data: bytes, at: int) -> tuple[int, int, int]:
-    """(tag, content start, content length) of the DER element at ``at``; ValueError if cut."""
-    tag, first = data[at], data[at + 1]
-    if first < 0x80:
-        return tag, at + 2, first
-    count = first & 0x7F
-    if not 1 <= count <= 4:
-        raise ValueError("unsupported length")
-    return tag, at + 2 + count, int.from_bytes(data[at + 2:at + 2 + count], "big")
-
-
-def _serial_not_positive(der: bytes) -> bool:
-    """Whether the certificate's serialNumber (RFC 5280 4.1.2.2) is zero or negative, the case
-    in which cryptography warns when parsing; a cheap look at the DER, True when unsure."""
-    try:
-        _, at, _ = _header(der, 0)  # Certificate
-        _, at, _ = _header(der, at)  # TBSCertificate
-        tag, content, length = _header(der, at)
-        if tag == 0xA0:  # [0] version
-            tag, content, length = _header(der, content + length)
-        if tag != 0x02 or length == 0:
-            return True
-        return bool(der[content] & 0x80) or (length == 1 and der[content] == 0)
-    except (IndexError, ValueError):
-        return True
-
-
 def certificate(der: bytes) -> x509.Certificate:
     """The parsed certificate for ``der``, from the cache when seen before. Its extensions are
     read here too, so that a certificate cryptography cannot fully read is refused once, as
@@ -115,12 +95,12 @@ def certificate(der: bytes) -> x509.Certificate:
     found = _parsed.get(der)
     if found is None:
         try:
-            if _serial_not_positive(der):  # cryptography warns (RFC 5280 4.1.2.2); the
-                with quiet():              # verdict, not a warning, says so
-                    found = x509.load_der_x509_certificate(der)
-            else:
+            # cryptography warns for a non-positive serial (RFC 5280 4.1.2.2), the
+            # certificate's own or one in its authorityKeyIdentifier, when it reads the
+            # extensions: the verdict, not a warning on stderr, says what is wrong
+            with quiet():
                 found = x509.load_der_x509_certificate(der)
-            found.extensions  # noqa: B018 - parsed now, once
+                found.extensions  # noqa: B018 - parsed now, once
         except UNREADABLE as exc:
             raise MalformedInput("unreadable certificate: %s" % (exc,)) from None
         _parsed.put(der, found)
@@ -232,6 +212,10 @@ def _read_trust(trust) -> tuple[bytes, ...]:
     items = getattr(trust, "certificates", None)
     if items is None:
         items = trust
+    if is_path(items):  # a PEM bundle, a DER certificate or a directory of them
+        from ..pki.truststore import TrustStore
+
+        items = TrustStore(items).certificates
     if isinstance(items, (bytes, bytearray, str)):
         data = _as_bytes(items)
         try:
@@ -270,12 +254,17 @@ def crl_ders(crls) -> tuple[bytes, ...]:
 
 def _is_one_crl(item) -> bool:
     return (
-        isinstance(item, (bytes, bytearray, memoryview, str, x509.CertificateRevocationList))
+        isinstance(item, (bytes, bytearray, memoryview, str, os.PathLike,
+                          x509.CertificateRevocationList))
         or getattr(item, "crl", None) is not None
     )
 
 
 def _one_crl_ders(item) -> list[bytes]:
+    if is_path(item):  # a CRL file, PEM or DER
+        from ..pki.crl import RevocationList
+
+        item = RevocationList.load(item)
     inner = getattr(item, "crl", None)
     if isinstance(inner, x509.CertificateRevocationList):
         item = inner

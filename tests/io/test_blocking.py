@@ -419,17 +419,16 @@ def test_serve_handles_twenty_clients_at_once(creds):
     assert errors == []
 
 
-def test_connect_without_a_trust_store_is_a_local_error_before_any_byte_is_sent():
-    from engine.errors import LocalProtocolError
+def test_a_client_with_no_trust_anchor_anywhere_is_refused_before_connecting(monkeypatch):
+    from engine.errors import TrustStoreError
+    from engine.pki import system_trust
 
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        port = listener.getsockname()[1]
-        with pytest.raises(LocalProtocolError, match="trust"):
-            engine.connect("127.0.0.1", port, ClientConfig(), timeout=TIMEOUT)
-        accepted, _ = listener.accept()
-        with accepted:
-            accepted.settimeout(TIMEOUT)
-            assert accepted.recv(100) == b""  # closed without a ClientHello
+    nowhere = system_trust.Locations(("/nonexistent/ca.pem",), ("/nonexistent/certs",),
+                                     False, False)
+    monkeypatch.setattr(system_trust, "locations", lambda: nowhere)
+    monkeypatch.setattr(system_trust, "certifi_bundle", lambda: None)
+    with pytest.raises(TrustStoreError, match="no system CA certificates"):
+        ClientConfig()
 
 
 def test_server_refusal_after_the_client_finished_surfaces_on_recv(creds):

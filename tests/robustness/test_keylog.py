@@ -1,4 +1,4 @@
-"""SSLKEYLOGFILE: written only when asked; a key log that cannot be written warns and the
+"""SSLKEYLOGFILE: written only when asked (a path, or the environment's); a key log that cannot be written warns and the
 handshake goes on."""
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ def test_an_unwritable_key_log_warns_and_the_handshake_completes(small_pki, tmp_
         assert str(warning.message) == "cannot write the key log %s: Is a directory" % tmp_path
 
 
-def test_no_key_log_is_written_unless_asked(small_pki, tmp_path, monkeypatch):
-    monkeypatch.setenv("SSLKEYLOGFILE", str(tmp_path / "keys.log"))  # the library reads no env
-    client, _ = handshake(small_pki)
+def test_no_key_log_is_written_when_turned_off(small_pki, tmp_path, monkeypatch):
+    monkeypatch.setenv("SSLKEYLOGFILE", str(tmp_path / "keys.log"))
+    client, _ = handshake(small_pki, keylog_file=False)
     assert client.handshake_complete and not (tmp_path / "keys.log").exists()
 
 

@@ -15,9 +15,9 @@ def test_trust_store_from_pem_of_a_non_source_is_a_trust_store_error(source):
         TrustStore.from_pem(source)
 
 
-@pytest.mark.parametrize("certificates", [None, b"-----BEGIN CERTIFICATE-----", "pem text"])
+@pytest.mark.parametrize("certificates", [None, b"-----BEGIN CERTIFICATE-----", 5])
 def test_a_trust_store_of_a_non_iterable_or_of_data_is_a_trust_store_error(certificates):
-    with pytest.raises(TrustStoreError, match="iterable of x509.Certificate"):
+    with pytest.raises(TrustStoreError, match="takes certificates or"):
         TrustStore(certificates)
 
 

@@ -241,11 +241,11 @@ def test_send_data_before_the_handshake_is_a_local_error(pki):
         client.key_update()
 
 
-def test_verify_without_trust_is_a_local_error():
-    from engine.tls import ClientConfig
+def test_verify_without_trust_given_checks_against_the_system_cas(pki):
+    from engine.errors import UnknownCaError
 
-    with pytest.raises(LocalProtocolError):
-        ClientConnection(ClientConfig(server_name="localhost"))
+    with pytest.raises(UnknownCaError):  # the test CA is not among the system's
+        connected_pair(pki, {"trust": None})
 
 
 def test_no_verification_when_verify_is_false(pki):

@@ -5,6 +5,7 @@ Lines out; a scheduler that cannot be reached."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -102,6 +103,15 @@ def test_a_jsonl_file_cut_in_many_partitions_is_written_in_order(client, tmp_pat
     assert [r["line"] for r in written] == list(range(1, len(written) + 1))
     assert sum(counts.values()) == len(written)
     assert counts["malformed"] >= 6
+
+
+def test_partitions_are_counted_by_a_tqdm_bar_when_asked(client, tmp_path, capsys):
+    group = biggest()
+    path = _jsonl(tmp_path, group)
+    verify_dask.verify_chains([path], group["trust"], output=tmp_path / "out.jsonl",
+                              client=client, progress=True, **_args(group, None))
+    err = capsys.readouterr().err
+    assert re.search(r"\| 0/\d+ \[", err) and "partitions/s" in err and err.endswith("\r")
 
 
 def test_the_command_line_gives_the_same_rows_on_a_local_cluster(tmp_path, capsys):

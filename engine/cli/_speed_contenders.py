@@ -1,4 +1,4 @@
-"""The things record protection is measured against, each as a callable doing one operation.
+"""What ``engine speed`` measures record protection against, each a callable doing one operation.
 
 For one suite, direction (``seal`` or ``open``) and workload, :func:`contenders` returns the
 native record layer (one thread and two; for messages also ``seal_messages_into`` with a buffer
@@ -19,10 +19,10 @@ import ssl
 import tempfile
 from typing import Callable
 
-from ._opener import Opener
-from ._sealer import Sealer
-from ._select import make_key
-from ._suites import suite_named
+from ..records import Opener, Sealer
+from ..records._select import make_key
+from ..records._suites import suite_named
+from ._speed_limit import limit
 
 SSL_SUITE = "TLS_AES_256_GCM_SHA384"
 
@@ -101,20 +101,6 @@ def _opening(backend, suite, key, iv, wire, threads=1):
         return opener.open_into(out, wire, threads=threads)
 
     return run
-
-
-def _limit(suite, key, iv, data, direction):
-    """One AEAD call over the whole buffer through the extension's libcrypto."""
-    from ._native import NativeKey
-
-    sealing = NativeKey(suite_named(suite), key, iv, encrypt=True)
-    sealed = bytearray(len(data) + 16)
-    sealing.oneshot_into(sealed, data)
-    if direction == "seal":
-        return lambda: sealing.oneshot_into(sealed, data)
-    opening = NativeKey(suite_named(suite), key, iv, encrypt=False)
-    out = bytearray(len(data))
-    return lambda: opening.oneshot_into(out, sealed)
 
 
 def _cryptography_oneshot(suite, key, iv, data, direction):
@@ -275,7 +261,7 @@ def contenders(suite: str, direction: str, workload: Workload, native: bool = Tr
         if ssl_run is not None:
             result["ssl"] = ssl_run
     if native:
-        result["limit"] = _limit(suite, key, iv, data, direction)
+        result["limit"] = limit(suite, key, iv, data, direction)
     result["cryptography"] = _cryptography_oneshot(suite, key, iv, data, direction)
     return result
 

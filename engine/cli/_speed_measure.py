@@ -1,9 +1,10 @@
-"""Measuring record protection against its contenders: interleaved rounds, medians of ratios.
+"""Measuring record protection against its contenders for ``engine speed``: interleaved rounds,
+medians of ratios, and the goals the figures are held to.
 
 Machines are noisy, so contenders are timed in turn within each round (the order reversed every
 other round) and each round gives one ratio per contender against the native record layer; the
-table shows the median of those per-round ratios. ``engine speed`` and bench/bench_records.py
-both print :func:`format_table`.
+table shows the median of those per-round ratios. bench/bench_records.py measures through this
+module too.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ import subprocess
 import sys
 import time
 
-from ._contenders import SSL_SUITE, WORKLOADS, Workload, contenders
-from ._select import choose
-from ._suites import SUITES
+from ..records import SUITES
+from ..records._select import choose
+from ._speed_contenders import SSL_SUITE, WORKLOADS, Workload, contenders
 
 SAMPLE_SECONDS = 0.004  # each timed sample repeats an operation for at least this long
 DIRECTIONS = ("seal", "open")
@@ -103,7 +104,7 @@ def _timed(fn, repeat: int) -> tuple[float, float]:
 def measure(suite: str, direction: str, workload: Workload, seconds: float = 1.0,
             min_rounds: int = 3, max_rounds: int = 200, clock: str = "wall") -> Row:
     """Time every contender of one case in interleaved rounds for about ``seconds``."""
-    native = _native_possible()
+    native = native_available()
     runs = contenders(suite, direction, workload, native=native)
     baseline = "native" if native else "python"
     repeats = {}
@@ -125,68 +126,57 @@ def measure(suite: str, direction: str, workload: Workload, seconds: float = 1.0
     return Row(suite, direction, workload, baseline, wall, cpu, clock)
 
 
-def _native_possible() -> bool:
+def native_available() -> bool:
+    """Whether the extension with record protection is there to measure."""
     try:
         return choose("native") == "native"
     except Exception:
         return False
 
 
+SHORT = {"TLS_AES_128_GCM_SHA256": "AES-128-GCM", "TLS_AES_256_GCM_SHA384": "AES-256-GCM",
+         "TLS_CHACHA20_POLY1305_SHA256": "ChaCha20-Poly1305"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """One row to measure: a workload, a suite, a direction, and how long to spend on it."""
+
+    workload: Workload
+    suite: str
+    direction: str
+    seconds: float
+    max_rounds: int
+
+    @property
+    def label(self) -> str:
+        return "%s %s, %s" % (SHORT[self.suite], self.direction, self.workload.label)
+
+
+def cases(suites=SUITES, seconds: float = 1.0, large: bool = True) -> list[Case]:
+    """Every workload, suite and direction to measure, in the table's order (64 MiB rows get
+    twice the time and at most 8 rounds)."""
+    return [Case(workload, suite, direction, seconds * (2 if workload.large else 1),
+                 8 if workload.large else 200)
+            for workload in WORKLOADS if large or not workload.large
+            for suite in suites for direction in DIRECTIONS]
+
+
+def measure_case(case: Case, clock: str = "wall") -> Row:
+    return measure(case.suite, case.direction, case.workload, seconds=case.seconds,
+                   min_rounds=3, max_rounds=case.max_rounds, clock=clock)
+
+
 def measure_all(suites=SUITES, seconds: float = 1.0, large: bool = True, progress=None,
                 clock: str = "wall"):
-    """Every workload, direction and suite; ``progress(row)`` is called after each row."""
+    """Every case of :func:`cases`; ``progress(row)`` is called after each row."""
     rows = []
-    for workload in WORKLOADS:
-        if workload.large and not large:
-            continue
-        for suite in suites:
-            for direction in DIRECTIONS:
-                row = measure(suite, direction, workload,
-                              seconds=seconds * (2 if workload.large else 1),
-                              min_rounds=3, max_rounds=8 if workload.large else 200,
-                              clock=clock)
-                rows.append(row)
-                if progress is not None:
-                    progress(row)
+    for case in cases(suites, seconds, large):
+        row = measure_case(case, clock)
+        rows.append(row)
+        if progress is not None:
+            progress(row)
     return rows
-
-
-_SHORT = {"TLS_AES_128_GCM_SHA256": "AES-128-GCM", "TLS_AES_256_GCM_SHA384": "AES-256-GCM",
-          "TLS_CHACHA20_POLY1305_SHA256": "ChaCha20-Poly1305"}
-
-
-def _cell(value, digits=2):
-    return "-" if value is None else "%.*f" % (digits, value)
-
-
-def format_header() -> str:
-    return ("%-24s %-17s %-4s %6s %7s %8s %7s %7s %8s %8s %6s %5s"
-            % ("workload", "suite", "op", "rounds", "MB/s", "of limit", "of c1sh", "x ssl",
-               "x ssl 2t", "x python", "2 thr", "into"))
-
-
-def format_row(row: Row) -> str:
-    return ("%-24s %-17s %-4s %6d %7.0f %8s %7s %7s %8s %8s %6s %5s"
-            % (row.workload.label, _SHORT[row.suite], row.direction, row.rounds, row.throughput,
-               _cell(row.against("limit")), _cell(row.against("cryptography")),
-               _cell(row.against("ssl")), _cell(row.ratio("ssl", "native x2")),
-               _cell(row.against("python"), 1), _cell(row.speedup_x2),
-               _cell(row.ratio(row.baseline, "native into"))))
-
-
-LEGEND = (
-    "Medians of per-round ratios (by the chosen clock; anything with two threads by elapsed time).\n"
-    "'of limit', 'of c1sh': the time of one AEAD call over the whole\n"
-    "buffer (the extension's libcrypto; cryptography's one-shot) over ours, 1.00 = as fast.\n"
-    "'x ssl', 'x python': their time over ours (one thread); 'x ssl 2t': over ours with two\n"
-    "threads; '2 thr': our time with one thread over our time with two; 'into' (64 B\n"
-    "messages): the time of seal_messages (a new result each call) over seal_messages_into (a\n"
-    "buffer reused)."
-)
-
-
-def format_table(rows) -> str:
-    return "\n".join([format_header()] + [format_row(row) for row in rows] + [LEGEND])
 
 
 # --- goals ------------------------------------------------------------------------------------
@@ -206,7 +196,7 @@ def goals(rows, peak_ratio: float | None = None) -> list[tuple[str, bool | None,
         out.append((text, ok, "lowest %.2f (%s)" % (worst[1], worst[0])))
 
     def label(row):
-        return "%s %s %s" % (_SHORT[row.suite], row.direction, row.workload.label)
+        return "%s %s %s" % (SHORT[row.suite], row.direction, row.workload.label)
 
     big = [r for r in rows if r.workload.record_size == 16384]
     check("16 KiB records >= 0.9 of the limit", [(label(r), r.against("limit")) for r in big],
@@ -233,11 +223,6 @@ def goals(rows, peak_ratio: float | None = None) -> list[tuple[str, bool | None,
         out.append(("peak memory sealing 64 MiB < 2.2x the input", peak_ratio < 2.2,
                     "%.2fx" % peak_ratio))
     return out
-
-
-def format_goals(results) -> str:
-    marks = {True: "met", False: "NOT met", None: "n/a"}
-    return "\n".join("%-46s %-8s %s" % (text, marks[ok], detail) for text, ok, detail in results)
 
 
 _PEAK_SCRIPT = r"""
@@ -281,5 +266,5 @@ def peak_memory_ratio(size: int = 64 * 2**20, suite: str = "TLS_AES_128_GCM_SHA2
     return json.loads(result.stdout)["ratio"]
 
 
-__all__ = ["SSL_SUITE", "Row", "format_goals", "format_table", "goals", "measure",
-           "measure_all", "peak_memory_ratio"]
+__all__ = ["SSL_SUITE", "Case", "Row", "cases", "goals", "measure", "measure_all",
+           "measure_case", "native_available", "peak_memory_ratio"]
