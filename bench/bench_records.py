@@ -25,7 +25,7 @@ import pytest
 
 from engine.records import SUITES
 from engine.records._contenders import SSL_SUITE, WORKLOADS, contenders
-from engine.records._select import choose
+from engine._backend import native_records
 from engine.records._speed import (
     DIRECTIONS,
     format_goals,
@@ -36,15 +36,8 @@ from engine.records._speed import (
 )
 
 
-def _native() -> bool:
-    try:
-        return choose("native") == "native"
-    except Exception:
-        return False
-
-
 needs_native = pytest.mark.skipif(
-    not _native(), reason="the native extension is not built (python setup.py build_ext --inplace)"
+    not native_records(), reason="the native extension is not built (python setup.py build_ext --inplace)"
 )
 
 _ROWS: list = []
@@ -62,7 +55,7 @@ def table(request):
     write("")
     for line in format_table(_ROWS).splitlines():
         write(line)
-    if _native():
+    if native_records():
         write("")
         for line in format_goals(goals(_ROWS, _PEAK[0] if _PEAK else None)).splitlines():
             write(line)
@@ -124,7 +117,7 @@ _PLAIN = WORKLOADS[2]  # 16 KiB records, 1 MiB
                                   "cryptography"])
 def test_contender_16k_records(benchmark, name, direction):
     benchmark.group = "records-%s-16KiB-AES-256-GCM" % direction
-    runs = contenders(SSL_SUITE, direction, _PLAIN, native=_native())
+    runs = contenders(SSL_SUITE, direction, _PLAIN, native=native_records())
     if name not in runs:
         pytest.skip("%s does not apply here" % name)
     fn = runs[name]

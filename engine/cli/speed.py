@@ -33,7 +33,7 @@ def run(args) -> int:
     from ..records._speed import (
         LEGEND, format_goals, format_header, format_row, goals, measure_all, peak_memory_ratio,
     )
-    from ..records._select import choose
+    from .._backend import record_backend as choose
 
     suites = args.suite or list(SUITES)
     for suite in suites:

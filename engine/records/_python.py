@@ -120,17 +120,6 @@ class PythonKey:
         self.seq = seq
         return size
 
-    def plaintext_bound(self, wire, length: int) -> int:
-        """An output size enough for every complete record at the front of ``wire``."""
-        total = pos = 0
-        while length - pos >= HEADER_SIZE and wire[pos] == APPLICATION_DATA:
-            size = (wire[pos + 3] << 8) | wire[pos + 4]
-            if length - pos - HEADER_SIZE < size:
-                break
-            total += max(size - TAG_SIZE, 0)
-            pos += HEADER_SIZE + size
-        return total
-
     def open_new(self, wire, length: int, threads: int) -> tuple:
         """(``[(content_type, plaintext), ...]``, consumed, records, error)."""
         out = bytearray(length)

@@ -17,7 +17,7 @@ import sys
 import time
 
 from ._contenders import SSL_SUITE, WORKLOADS, Workload, contenders
-from ._select import choose
+from .._backend import record_backend as choose
 from ._suites import SUITES
 
 SAMPLE_SECONDS = 0.004  # each timed sample repeats an operation for at least this long

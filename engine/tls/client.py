@@ -8,7 +8,7 @@ import hmac
 import ipaddress
 import os
 
-from .. import errors
+from .. import _backend, errors
 from ..errors import (
     HandshakeFailureError, IllegalParameterError, LocalProtocolError, MissingExtensionError,
     ProtocolVersionError, UnexpectedMessageError, UnsupportedExtensionError,
@@ -25,7 +25,7 @@ from .constants import (
 from .constants import ExtensionType as ET
 from .events import EarlyDataRejected, HandshakeComplete, SessionTicketReceived
 from .key_exchange import KeyShare
-from .key_schedule import KeySchedule, kernels
+from .key_schedule import KeySchedule
 from .keylog import write_keylog
 from .resumption import PSK_DHE_KE, PSK_KE, bind, offered_psk, session_from_ticket
 from .session import Session
@@ -108,7 +108,7 @@ class ClientConnection(Connection):
         self._client_hello = codec.build_client_hello(self._hello)
         if self._session is not None:
             suite = self._session.suite
-            ks = kernels(self._backend)
+            ks = _backend.key_schedule_kernels(self._backend)
             self._psk_early = ks.early(suite, self._session.psk, False, None)
             self._client_hello = bind(self._client_hello, suite, self._psk_early.binder_key, ks)
         self._retried = None  # the HelloRetryRequest, once one came
@@ -160,7 +160,7 @@ class ClientConnection(Connection):
         traffic key, and the data given at construction."""
         session = self._session
         suite = session.suite
-        ks = kernels(self._backend)
+        ks = _backend.key_schedule_kernels(self._backend)
         hello_hash = hashlib.new(suite.hash_name, self._client_hello).digest()
         secret = ks.early(suite, session.psk, False, hello_hash).client_early_traffic
         key, iv, _ = ks.traffic(suite, secret)
@@ -328,9 +328,9 @@ class ClientConnection(Connection):
             self._hello.pre_shared_key = offered_psk(session)  # the age now
         self._client_hello = codec.build_client_hello(self._hello)
         if session is not None:
+            kernels = _backend.key_schedule_kernels(self._backend)
             self._client_hello = bind(self._client_hello, session.suite,
-                                      self._psk_early.binder_key, kernels(self._backend),
-                                      self._schedule)
+                                      self._psk_early.binder_key, kernels, self._schedule)
         self._schedule.update(self._client_hello)
         self._send_compat_ccs()
         self._write_plaintext(ContentType.handshake, self._client_hello)

@@ -24,7 +24,7 @@ from ..records._suites import suite_named
 from . import codec
 from .constants import MAX_HANDSHAKE_MESSAGE, ContentType, HandshakeType, KeyUpdateRequest
 from .events import AlertReceived, ApplicationData, ConnectionClosed, EarlyDataReceived
-from .key_schedule import derive_secret, hkdf_expand_label, kernels, next_traffic_secret
+from .key_schedule import derive_secret, hkdf_expand_label, next_traffic_secret
 from .record_layer import check_plaintext_record, read_error
 
 _CLOSE_NOTIFY = AlertDescription.close_notify
@@ -387,7 +387,8 @@ class Connection:
     def _traffic_keys(self, pending: tuple) -> tuple[bytes, bytes]:
         secret, key, iv = pending
         if key is None:
-            key, iv, _ = kernels(self._backend).traffic(self.suite, secret)
+            kernels = _backend.key_schedule_kernels(self._backend)
+            key, iv, _ = kernels.traffic(self.suite, secret)
         return key, iv
 
     def _install_read_key(self) -> None:

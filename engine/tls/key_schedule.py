@@ -8,7 +8,7 @@
 Each stage is one kernel call that derives every secret of the stage and the traffic keys and
 IVs that go with them: :class:`NativeKernels` (csrc/engine_key_schedule.c, libcrypto's HMAC) or
 :class:`PythonKernels` (HKDF on OpenSSL's HMAC through :func:`hmac.digest`), giving the same
-bytes. :class:`KeySchedule` keeps one connection's transcript hash (an OpenSSL hash object
+bytes; engine._backend.key_schedule_kernels picks them. :class:`KeySchedule` keeps one connection's transcript hash (an OpenSSL hash object
 through :mod:`hashlib`, copied when a snapshot is needed) and its secrets.
 """
 
@@ -288,25 +288,6 @@ class NativeKernels:
         return self._ffi.buffer(out)[:]
 
 
-_KERNELS: dict = {}
-
-
-def kernels(backend: str | None = None):
-    """The key schedule kernels of ``backend`` (None: ENGINE_BACKEND)."""
-    found = _KERNELS.get(backend) if backend is not None else None
-    if found is not None:  # a backend already resolved, as connections keep it
-        return found
-    choice = _backend.resolve(backend)
-    found = _KERNELS.get(choice)
-    if found is None:
-        if choice == "native" and hasattr(_backend.native()[1], "engine_ks_handshake"):
-            found = NativeKernels()
-        else:
-            found = PythonKernels()
-        _KERNELS[choice] = found
-    return found
-
-
 class KeySchedule:
     """Secrets of one connection, with the running transcript hash.
 
@@ -322,7 +303,7 @@ class KeySchedule:
     def __init__(self, suite: CipherSuite, backend: str | None = None, transcript=None):
         self.suite = suite
         self.hash_name = suite.hash_name
-        self._kernels = kernels(backend)
+        self._kernels = _backend.key_schedule_kernels(backend)
         self._transcript = transcript if transcript is not None else hashlib.new(suite.hash_name)
         self._early_secret: bytes | None = None  # None: no PSK
         self.master_secret: bytes | None = None

@@ -4,17 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine.records._select import choose
+from engine._backend import native_records
 
-
-def native_available() -> bool:
-    try:
-        return choose("native") == "native"
-    except Exception:
-        return False
-
-
-NATIVE = native_available()
+NATIVE = native_records()
 NATIVE_MISSING = "the native extension with record protection is not built (python setup.py build_ext --inplace)"
 
 

@@ -15,20 +15,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.errors import BackendError, EngineError, RecordError
+from engine.errors import EngineError, RecordError
 from engine.records import SUITES, Opener, Sealer
-from engine.records._select import choose
-
-
-def _native_built() -> bool:
-    try:
-        return choose("native") == "native"
-    except BackendError:
-        return False
+from engine._backend import native_records
 
 
 pytestmark = pytest.mark.skipif(
-    not _native_built(),
+    not native_records(),
     reason="the native extension with record protection is not built "
     "(python setup.py build_ext --inplace)",
 )

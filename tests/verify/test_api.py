@@ -247,3 +247,19 @@ def test_a_list_of_anchors_changed_in_place_is_read_again(backend):
     verdict = verify_chains([first.presented], anchors, at=NOW, backend=backend)[0]
     assert verdict.reason == "untrusted"
     assert verify_chains([second.presented], anchors, at=NOW, backend=backend)[0].ok
+
+
+def test_both_verifier_backends_take_the_same_arguments():
+    import inspect
+
+    from engine.verify import _native, _python
+    from engine.verify._interface import VerifierBackend
+
+    def parameters(function):
+        return [(p.name, p.kind, p.default)
+                for p in inspect.signature(function).parameters.values()]
+
+    assert parameters(_native.verify) == parameters(_python.verify)
+    assert parameters(_native.prepare) == parameters(_python.prepare)
+    assert (_native.NAME, _python.NAME) == ("native", "python")
+    assert isinstance(_native, VerifierBackend) and isinstance(_python, VerifierBackend)

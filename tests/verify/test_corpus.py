@@ -9,19 +9,8 @@ from engine.verify import verify_chains
 from verify_corpus import NOW, all_cases
 
 
-def _backends():
-    found = ["python"]
-    try:
-        from engine.verify import native_backend
-
-        if _backend.resolve("auto") == "native" and native_backend.available():
-            found.append("native")
-    except ImportError:
-        pass
-    return found
-
-
-BACKENDS = _backends()
+BACKENDS = ["python"] + (["native"] if _backend.resolve("auto") == "native"
+                          and _backend.native_verifier() else [])
 CASES = all_cases()
 
 

@@ -18,8 +18,10 @@ from .. import _backend
 from ..errors import CRLError, TrustStoreError
 from . import reasons
 from .cache import BoundedCache
+from .revocation import RevocationIndex
 from .verdict import Verdict, accepted, deferred
 
+NAME = "native"
 DEFAULT_MAX_DEPTH = 8  # cryptography's default, so that both backends agree
 HANDLE_CACHE_SIZE = 16384
 STORE_CACHE_SIZE = 8
@@ -28,14 +30,6 @@ _UNKNOWN = -1000000
 
 _handles = BoundedCache(HANDLE_CACHE_SIZE)
 _stores = BoundedCache(STORE_CACHE_SIZE)
-
-
-def available() -> bool:
-    try:
-        _, lib = _backend.native()
-    except Exception:
-        return False
-    return hasattr(lib, "engine_verify_batch")
 
 
 def _store(anchors: tuple[bytes, ...], crls: tuple[bytes, ...]):
@@ -64,8 +58,8 @@ def _store(anchors: tuple[bytes, ...], crls: tuple[bytes, ...]):
     return _stores.put(key, store)
 
 
-def store_handle(anchors: tuple[bytes, ...], crls: tuple[bytes, ...]):
-    """The C store for (anchors, CRLs), for the bench's signature bound."""
+def prepare(anchors: tuple[bytes, ...], crls: tuple[bytes, ...]):
+    """The C store for (anchors, CRLs), built once (also the bench's signature bound's)."""
     return _store(anchors, crls)
 
 
@@ -188,19 +182,17 @@ def verify(
     names,
     anchors: tuple[bytes, ...],
     crls: tuple[bytes, ...],
-    revocation,
+    revocation: RevocationIndex | None,
     *,
     at: datetime.datetime,
     purpose: str,
     max_depth: int | None,
-    threads: int,
+    threads: int = 1,
     options: int = 0,
     flat: list[bytes] | None = None,
 ) -> list[Verdict]:
-    """One verdict per chain (each a sequence of DER blobs, leaf first), in order. ``names``:
-    None or one name (or None) per chain. ``options``: the C side's ENGINE_VERIFY_OPENSSL_*
-    bits, for the benchmark only. ``flat``: every certificate of every chain in order, when
-    the caller has that list already.
+    """One verdict per chain (each a sequence of DER blobs, leaf first), in order; see
+    engine.verify._interface.
 
     The work per chain in Python is a handful of whole-list operations (flattening, one
     dictionary of distinct certificates, the handle cache looked up in bulk); names are
