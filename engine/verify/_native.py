@@ -12,6 +12,7 @@ chain seen again costs its checks but not its signatures; every other check runs
 from __future__ import annotations
 
 import datetime
+import functools
 import itertools
 
 from .. import _backend
@@ -26,10 +27,15 @@ DEFAULT_MAX_DEPTH = 8  # cryptography's default, so that both backends agree
 HANDLE_CACHE_SIZE = 16384
 STORE_CACHE_SIZE = 8
 MAX_THREADS = 256  # the C side's own limit
-_UNKNOWN = -1000000
 
 _handles = BoundedCache(HANDLE_CACHE_SIZE)
 _stores = BoundedCache(STORE_CACHE_SIZE)
+
+
+@functools.lru_cache(maxsize=None)
+def _codes() -> reasons.NativeCodes:
+    """The extension's result codes (csrc/engine_verify.h), read once."""
+    return reasons.NativeCodes(*_backend.native())
 
 
 def _store(anchors: tuple[bytes, ...], crls: tuple[bytes, ...]):
@@ -157,11 +163,13 @@ class NativeOutcome:
     def path(self, c: int) -> tuple[bytes, ...]:
         """Chain ``c``'s built path as DER; for a failure without one, its leaf alone."""
         ffi, _ = _backend.native()
+        codes = _codes()
         result = self.results[c]
         entries = ffi.unpack(self.paths + self.starts[c] + c, result.chain_len)
         ders, anchors = self.ders, self.anchors
-        built = tuple(ders[e] if e >= 0 else anchors[-e - 1] for e in entries if e != _UNKNOWN)
-        if not built and result.code not in (0, reasons.UNUSABLE_NAME) \
+        built = tuple(ders[e] if e >= 0 else anchors[-e - 1] for e in entries
+                      if e != codes.path_unknown)
+        if not built and result.code not in (0, codes.unusable_name) \
                 and self.starts[c] < self.starts[c + 1]:
             built = (ders[self.members[self.starts[c]]],)  # the leaf alone
         return built
@@ -170,11 +178,11 @@ class NativeOutcome:
         result = self.results[c]
         if result.code == 0:
             return accepted(()).detail
-        if result.code == reasons.UNUSABLE_NAME:
+        codes = _codes()
+        if result.code == codes.unusable_name:
             return "%r is not a usable DNS name or IP address" % (self.names[c],)
-        _, lib = _backend.native()
-        return reasons.from_native(lib, result.code, result.depth, result.crl_reason,
-                                   result.revoked_at)[1]
+        return codes.explain(result.code, result.depth, result.crl_reason,
+                             result.revoked_at)[1]
 
 
 def verify(
@@ -239,5 +247,5 @@ def verify(
     codes = ints[0::step].tolist()
     depths = ints[1::step].tolist()
     return list(map(deferred, itertools.repeat(outcome), range(n),
-                    map(reasons.REASON_BY_CODE.get, codes, itertools.repeat("unsupported")),
+                    map(_codes().reason_by_code.get, codes, itertools.repeat("unsupported")),
                     depths))

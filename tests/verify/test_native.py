@@ -181,3 +181,16 @@ def test_a_forked_child_verifies_with_the_memo_it_inherited():
         os._exit(0 if verdict.ok else 1)
     _, status = os.waitpid(pid, 0)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+def test_every_project_code_of_the_extension_has_a_reason():
+    from engine import _backend
+    from engine.verify import reasons
+
+    _, lib = _backend.native()
+    names = {name[len("ENGINE_VERIFY_"):] for name in dir(lib)
+             if name.startswith("ENGINE_VERIFY_")}
+    not_results = {"OPENSSL_SIGNATURES", "OPENSSL_CRLS", "NO_SIGNATURE_MEMO", "PATH_UNKNOWN"}
+    assert names - not_results == set(reasons.PROJECT)
+    codes = [getattr(lib, "ENGINE_VERIFY_" + name) for name in reasons.PROJECT]
+    assert len(set(codes)) == len(codes) and min(codes) > 999  # beside OpenSSL's X509_V_ERR_*
