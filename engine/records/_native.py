@@ -82,7 +82,7 @@ class NativeKey:
     def __init__(self, suite: Suite, key: bytes, iv: bytes, encrypt: bool, seq: int = 0):
         ffi, lib = self._ffi, self._lib = _backend.native()
         spent = seq >= SEQ_LIMIT
-        raw = lib.engine_record_key_new(suite.native_id, _TLS13, key, len(key), iv, len(iv),
+        raw = lib.engine_record_key_new(suite.code, _TLS13, key, len(key), iv, len(iv),
                                         1 if encrypt else 0, 0 if spent else seq,
                                         1 if spent else 0)
         if raw == ffi.NULL:
@@ -346,7 +346,7 @@ class NativeRecordLayer:
     def set_key(self, write: bool, suite: Suite, key: bytes, iv: bytes,
                 update_after: int = 0) -> None:
         _check(_lib.engine_record_layer_set_key(self._handle, 1 if write else 0,
-                                                suite.native_id, key, len(key), iv, len(iv),
+                                                suite.code, key, len(key), iv, len(iv),
                                                 update_after))
 
     def set_limits(self, max_fragment: int, pad_to: int) -> None:

@@ -30,27 +30,13 @@ from ._suites import (
     check_seq_room,
     inner_size,
     nonce,
+    plaintext_records,
     sealed_layout,
 )
 
 
 def _header(length: int) -> bytes:
     return bytes((APPLICATION_DATA, 3, 3, length >> 8, length & 0xFF))
-
-
-def plaintext_records(content_type: int, data, version: int = 0x0303) -> bytes:
-    """TLSPlaintext records of at most 2^14 bytes each carrying ``data`` (section 5.1).
-
-    Empty ``data`` gives one empty record.
-    """
-    prefix = bytes((content_type, version >> 8, version & 0xFF))
-    if len(data) <= MAX_FRAGMENT:
-        return prefix + len(data).to_bytes(2, "big") + bytes(data)
-    out = []
-    for start in range(0, len(data), MAX_FRAGMENT):
-        chunk = data[start:start + MAX_FRAGMENT]
-        out.append(prefix + len(chunk).to_bytes(2, "big") + bytes(chunk))
-    return b"".join(out)
 
 
 class PythonKey:

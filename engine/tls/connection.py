@@ -20,7 +20,6 @@ from ..errors import (
     UnexpectedMessageError,
 )
 from ..records import RecordLayer, Stop
-from ..records._suites import suite_named
 from . import codec
 from .constants import MAX_HANDSHAKE_MESSAGE, ContentType, HandshakeType, KeyUpdateRequest
 from .events import AlertReceived, ApplicationData, ConnectionClosed, EarlyDataReceived
@@ -394,10 +393,10 @@ class Connection:
     def _install_read_key(self) -> None:
         key, iv = self._traffic_keys(self._read_pending)
         self._read_pending = None
-        self._records.set_key(False, suite_named(self.suite.name), key, iv)
+        self._records.set_key(False, self.suite, key, iv)
 
     def _install_write_key(self) -> None:
-        suite = suite_named((self._write_suite or self.suite).name)
+        suite = self._write_suite or self.suite
         key, iv = self._traffic_keys(self._write_pending)
         self._write_pending = None
         limit = suite.update_after if self._update_after is None else self._update_after

@@ -85,8 +85,8 @@ def derive_secret(hash_name: str, secret: bytes, label: bytes, transcript_hash: 
 
 def traffic_key(suite: CipherSuite, secret: bytes) -> tuple[bytes, bytes]:
     """[sender]_write_key and [sender]_write_iv from a traffic secret (section 7.3)."""
-    key = hkdf_expand_label(suite.hash_name, secret, b"key", b"", suite.key_len)
-    iv = hkdf_expand_label(suite.hash_name, secret, b"iv", b"", suite.iv_len)
+    key = hkdf_expand_label(suite.hash_name, secret, b"key", b"", suite.key_size)
+    iv = hkdf_expand_label(suite.hash_name, secret, b"iv", b"", IV_LEN)
     return key, iv
 
 
@@ -224,7 +224,7 @@ class NativeKernels:
     def _stage(self, suite: CipherSuite, out, rc: int) -> Stage:
         if rc != 0:
             raise ValueError("the key schedule kernel failed (code %d)" % rc)
-        n, k = suite.hash_len, suite.key_len
+        n, k = suite.hash_len, suite.key_size
         data = self._ffi.buffer(out)[:]
         keys = 3 * n
         return Stage(TrafficKeys(data[:n], data[keys:keys + k], data[keys + k:keys + k + 12]),
@@ -258,20 +258,20 @@ class NativeKernels:
     def handshake(self, suite: CipherSuite, early_secret: bytes | None, shared: bytes,
                   hello_hash: bytes) -> Stage:
         ffi = self._ffi
-        out = ffi.new("unsigned char[]", 3 * suite.hash_len + 2 * (suite.key_len + IV_LEN))
+        out = ffi.new("unsigned char[]", 3 * suite.hash_len + 2 * (suite.key_size + IV_LEN))
         rc = self._lib.engine_ks_handshake(
-            self._hash(suite), suite.key_len, early_secret if early_secret is not None
+            self._hash(suite), suite.key_size, early_secret if early_secret is not None
             else ffi.NULL, shared, len(shared), hello_hash, out, len(out))
         return self._stage(suite, out, rc)
 
     def application(self, suite: CipherSuite, master: bytes, finished_hash: bytes) -> Stage:
-        out = self._ffi.new("unsigned char[]", 3 * suite.hash_len + 2 * (suite.key_len + IV_LEN))
-        rc = self._lib.engine_ks_application(self._hash(suite), suite.key_len, master,
+        out = self._ffi.new("unsigned char[]", 3 * suite.hash_len + 2 * (suite.key_size + IV_LEN))
+        rc = self._lib.engine_ks_application(self._hash(suite), suite.key_size, master,
                                              finished_hash, out, len(out))
         return self._stage(suite, out, rc)
 
     def traffic(self, suite: CipherSuite, secret: bytes) -> tuple[bytes, bytes, bytes]:
-        k = suite.key_len
+        k = suite.key_size
         out = self._ffi.new("unsigned char[]", k + IV_LEN + suite.hash_len)
         rc = self._lib.engine_ks_traffic(self._hash(suite), k, secret, out, len(out))
         if rc != 0:

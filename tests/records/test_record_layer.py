@@ -227,9 +227,9 @@ def test_the_stop_codes_are_the_extensions_own():
     _, lib = native()
     for stop in Stop:
         assert getattr(lib, "ENGINE_RECORDS_" + stop.name) == stop
-    assert [s.native_id for s in map(suite_named, SUITES)] == [
+    assert [s.code for s in map(suite_named, SUITES)] == [
         lib.ENGINE_SUITE_AES_128_GCM, lib.ENGINE_SUITE_AES_256_GCM,
-        lib.ENGINE_SUITE_CHACHA20_POLY1305]
+        lib.ENGINE_SUITE_CHACHA20_POLY1305] == [0x1301, 0x1302, 0x1303]
 
 
 @pytest.mark.parametrize("backend", ["python", pytest.param("native", marks=needs_native)])
@@ -241,3 +241,13 @@ def test_both_backends_provide_the_record_key_and_layer_interfaces(backend):
     for encrypt in (True, False):
         assert isinstance(_backend.record_key(backend, suite, KEY, IV, encrypt), RecordKey)
     assert isinstance(RecordLayer(backend), RecordLayerCore)
+
+
+@needs_native
+def test_the_record_sizes_are_the_extensions_own():
+    from engine._backend import native
+    from engine.records import _suites
+
+    _, lib = native()
+    for name in ("HEADER_SIZE", "TAG_SIZE", "IV_SIZE", "MAX_FRAGMENT", "MAX_CIPHERTEXT"):
+        assert getattr(lib, "ENGINE_RECORD_" + name) == getattr(_suites, name)

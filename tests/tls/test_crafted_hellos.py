@@ -19,7 +19,7 @@ import pytest
 from engine.tls import ClientConnection, ServerConnection, codec
 from engine.tls.constants import HELLO_RETRY_REQUEST_RANDOM
 from engine.tls.key_exchange import KeyShare
-from engine.tls.record_layer import plaintext_records
+from engine.records._suites import plaintext_records
 from engine.tls.wire import opaque16
 from tls_pairs import client_config, server_config
 

@@ -14,7 +14,7 @@ from engine.tls import (
     ServerConnection, TicketKeys, codec,
 )
 from engine.tls.constants import ExtensionType
-from engine.tls.record_layer import plaintext_records
+from engine.records._suites import plaintext_records
 from engine.tls.replay import AntiReplay
 from engine.tls.server import EARLY_DATA_SKIP
 from engine.tls.states import ServerState
@@ -33,7 +33,7 @@ def client_offering_early_data(pki):
     client.data_to_send()
     client._hello.other_extensions.append((ExtensionType.early_data, b""))
     client._client_hello = codec.build_client_hello(client._hello)
-    return client, plaintext_records(22, client._client_hello, b"\x03\x01")
+    return client, plaintext_records(22, client._client_hello, 0x0301)
 
 
 def test_early_data_is_skipped_and_the_handshake_completes(pki):

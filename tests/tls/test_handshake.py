@@ -304,7 +304,7 @@ def test_user_canceled_is_reported_and_the_connection_goes_on(pki):
 
 
 def test_handshake_messages_coalesced_and_fragmented_across_records(pki):
-    from engine.tls.record_layer import plaintext_records
+    from engine.records._suites import plaintext_records
 
     client = ClientConnection(client_config(pki))
     server = ServerConnection(server_config(pki))

@@ -13,7 +13,7 @@ from engine.tls import ApplicationData, ClientConnection, ServerConnection, code
 from engine.tls.constants import DOWNGRADE_TLS11, DOWNGRADE_TLS12, HELLO_RETRY_REQUEST_RANDOM
 from engine.tls.key_exchange import KeyShare
 from engine.tls.key_schedule import traffic_key
-from engine.tls.record_layer import plaintext_records
+from engine.records._suites import plaintext_records
 from tls_pairs import client_config, connected_pair, run_to_failure, server_config, transfer
 
 

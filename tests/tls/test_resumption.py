@@ -12,7 +12,7 @@ from engine.tls import (
     SessionTicketReceived, TicketKeys, codec,
 )
 from engine.tls.constants import HandshakeType
-from engine.tls.record_layer import plaintext_records
+from engine.records._suites import plaintext_records
 from engine.tls.session import SessionCache
 from engine.tls.tickets import TicketState, new_key_file_line
 from tls_pairs import client_config, handshake, open_all, records, run_to_failure, server_config

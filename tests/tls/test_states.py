@@ -12,7 +12,7 @@ from engine.errors import UnexpectedMessageError
 from engine.tls import ClientConnection, ServerConnection
 from engine.tls.codec import handshake
 from engine.tls.constants import HandshakeType
-from engine.tls.record_layer import plaintext_records
+from engine.records._suites import plaintext_records
 from engine.tls.states import CLIENT_TRANSITIONS, SERVER_TRANSITIONS, ClientState, ServerState
 from tls_pairs import client_in_state, connected_pair, server_config, server_in_state
 from tls_pairs import client_config, sealed
