@@ -20,6 +20,11 @@ from typing import TYPE_CHECKING, Callable
 from .errors import BackendError
 
 if TYPE_CHECKING:
+    import types
+
+    import cffi
+
+    from ._native import _Lib
     from .records._interface import RecordKey, RecordLayerCore
     from .records._suites import Suite
     from .verify._interface import VerifierBackend
@@ -27,7 +32,7 @@ if TYPE_CHECKING:
 BACKENDS = ("native", "python")
 _CHOICES = ("auto",) + BACKENDS
 
-_native = None  # the imported engine._native module, once loaded
+_native: types.ModuleType | None = None  # the imported engine._native module, once loaded
 _native_error: str | None = None  # why it could not be imported, once tried
 
 
@@ -36,7 +41,7 @@ def _load_native():
     global _native, _native_error
     if _native is None and _native_error is None:
         try:
-            from . import _native as module  # type: ignore[attr-defined]
+            from . import _native as module
         except ImportError as exc:
             if "_native" in str(exc) and "cannot import name" in str(exc):
                 _native_error = (
@@ -77,8 +82,9 @@ def resolve(backend: str | None = None) -> str:
     return "python"
 
 
-def native():
-    """The extension's ``(ffi, lib)``; raises BackendError naming the reason if it is missing."""
+def native() -> tuple[cffi.FFI, _Lib]:
+    """The extension's ``(ffi, lib)`` (typed by engine/_native.pyi); raises BackendError naming
+    the reason if it is missing."""
     module = _load_native()
     if module is None:
         raise BackendError("engine._native is not available (%s)" % _native_error)

@@ -129,10 +129,10 @@ class NativeKey:
     def seal_new(self, data, length, size, content_type, max_fragment, pad_to,
                  threads) -> bytes:
         if not _FILL_BYTES_IN_PLACE or size < 2:
-            out = bytearray(size)
-            self.seal_into(out, size, data, length, content_type, max_fragment, pad_to,
+            gathered = bytearray(size)
+            self.seal_into(gathered, size, data, length, content_type, max_fragment, pad_to,
                            threads)
-            return bytes(out)
+            return bytes(gathered)
         out = bytes(size)
         pinned = data if type(data) is bytes else _pinned(self._ffi, data, length)
         try:
@@ -223,9 +223,9 @@ class NativeKey:
             rest, consumed, records, error = self.open_new(memoryview(wire)[done:],
                                                            length - done, threads)
             return first + rest, done + consumed, n + records, error
-        out = bytearray(length)
-        segments, consumed, records, error = self.open_into(out, length, wire, length, threads)
-        with memoryview(out) as view:
+        into = bytearray(length)
+        segments, consumed, records, error = self.open_into(into, length, wire, length, threads)
+        with memoryview(into) as view:
             return ([(t, bytes(view[o:o + n])) for t, o, n in segments], consumed, records,
                     error)
 
@@ -326,7 +326,7 @@ class NativeRecordLayer:
         # write_bytes(content_type, data, len(data)) for immutable bytes: the C call itself,
         # returning its code (0, Stop.UPDATE, or an error for check())
         self.write_bytes = functools.partial(self._write, self._handle)
-        self.stop = Stop.OK
+        self.stop: int = Stop.OK
         self.record: tuple | None = None
         self.stop_length = 0
 

@@ -66,7 +66,7 @@ class PythonKey:
         out, data = memoryview(out).cast("B"), memoryview(data).cast("B")
         pos = 0
         seq = self.seq
-        tails = {}
+        tails: dict[int, bytes] = {}
         for start in range(0, len(data), max_fragment):
             content = data[start : start + max_fragment]
             n = len(content)
@@ -189,7 +189,7 @@ class PythonRecordLayer:
         self._out: list[bytes] = []
         self._in = bytearray()
         self._in_start = 0
-        self.stop = Stop.OK
+        self.stop: int = Stop.OK
         self.data_records = 0
         self.record: tuple | None = None
         self.stop_length = 0

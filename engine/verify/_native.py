@@ -92,7 +92,8 @@ def _certificates(ffi, lib, ders: list[bytes]):
     missing = [i for i, handle in enumerate(found) if handle is None]
     NULL = ffi.NULL
     certs = ffi.new("void *[]", [NULL if h is None else h for h in found] or [NULL])
-    keep = {"handles": found, "missing": missing, "der": None, "offsets": None}
+    keep: dict[str, object] = {"handles": found, "missing": missing, "der": None,
+                               "offsets": None}
     if missing:
         sizes = [0] * len(ders)
         for i in missing:

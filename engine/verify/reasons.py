@@ -99,7 +99,6 @@ class NativeCodes:
         self._ffi, self._lib = ffi, lib
         self.project = {getattr(lib, "ENGINE_VERIFY_" + name): entry
                         for name, entry in PROJECT.items()}
-        self.revoked = lib.ENGINE_VERIFY_REVOKED
         self.unusable_name = lib.ENGINE_VERIFY_UNUSABLE_NAME
         self.path_unknown = lib.ENGINE_VERIFY_PATH_UNKNOWN
         # The verdict reason of every code the batch may give (0: the chain is valid).
@@ -111,7 +110,7 @@ class NativeCodes:
         where = " (certificate at depth %d)" % depth if depth >= 0 else ""
         if code in self.project:
             reason, text = self.project[code]
-            if code == self.revoked:
+            if text is None:  # revoked: when, and why
                 when = datetime.datetime.fromtimestamp(revoked_at, datetime.timezone.utc) \
                     if revoked_at else None
                 text = revoked_detail(None, when, CRL_REASONS.get(crl_reason))
