@@ -88,6 +88,7 @@ class Connection:
         self._failed: str | None = None
         self.handshake_complete = False
         self.client_random = b""
+        self._state = self._closed_state  # each role's __init__ sets its first state
 
     # --- public API ---------------------------------------------------------------------
 
@@ -138,20 +139,19 @@ class Connection:
                     break
         except ProtocolError as exc:
             self._fail(exc.alert, str(exc))
-            exc.events = events  # what came before the fault, e.g. application data
+            exc.events[:0] = events  # what came before the fault, e.g. application data
             raise
         except PeerAlertError as exc:
             self._failed = "peer sent alert %s" % getattr(exc.description, "name", exc.description)
             self._state = self._closed_state
-            exc.events = events
+            exc.events[:0] = events
             raise
         except Exception as exc:  # a defect of ours: still a typed error and an alert
             self._fail(AlertDescription.internal_error, type(exc).__name__)
-            error = errors.InternalError(
-                "internal error while processing peer data (%s)" % type(exc).__name__
-            )
-            error.events = events
-            raise error from exc
+            raise errors.InternalError(
+                "internal error while processing peer data (%s)" % type(exc).__name__,
+                events=events,
+            ) from exc
         return events
 
     def send_data(self, data) -> None:
