@@ -120,6 +120,7 @@ class ClientConnection(Connection):
         self._peer_scheme = None
         self._alpn = None
         self._group = None
+        self._client_hs = self._server_hs = None  # handshake traffic secrets, until Finished
         self._state = ClientState.WAIT_SH
         self._write_plaintext(ContentType.handshake, self._client_hello, 0x0301)
         if self._hello.early_data:

@@ -69,6 +69,8 @@ class ServerConnection(Connection):
         self._wants_tickets = False
         self._early_data_accepted = None  # None: no 0-RTT offered
         self._client_hs_keys = None  # while 0-RTT data is read
+        self._client_hs = None  # the client's handshake traffic secret, until its Finished
+        self._client_ap_keys = None  # the client's application keys, from its Finished on
 
     # --- ClientHello (4.1.2) ----------------------------------------------------------------
 
