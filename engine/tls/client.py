@@ -23,13 +23,14 @@ from .constants import (
     ContentType,
 )
 from .constants import ExtensionType as ET
+from .constants import HandshakeType as HT
 from .events import EarlyDataRejected, HandshakeComplete, SessionTicketReceived
 from .key_exchange import KeyShare
 from .key_schedule import KeySchedule
 from .keylog import write_keylog
 from .resumption import PSK_DHE_KE, PSK_KE, bind, offered_psk, session_from_ticket
 from .session import Session
-from .states import CLIENT_TRANSITIONS, ClientState, handler_table
+from .states import ClientState, transition
 
 _SERVER_HELLO_EXTENSIONS = {ET.supported_versions, ET.key_share}
 # Extensions that RFC 8446 section 4.2 puts in other messages than EncryptedExtensions.
@@ -508,4 +509,27 @@ class ClientConnection(Connection):
         events.append(SessionTicketReceived(session))
 
 
-ClientConnection._handlers = handler_table(ClientConnection, CLIENT_TRANSITIONS)
+# RFC 8446 appendix A.1: (state, message) -> the handler and the states it leads to.
+CLIENT_TRANSITIONS = {
+    (ClientState.WAIT_SH, HT.server_hello): transition(
+        ClientConnection._on_server_hello,
+        ClientState.WAIT_EE, ClientState.WAIT_SH),  # WAIT_SH again after a HelloRetryRequest
+    (ClientState.WAIT_EE, HT.encrypted_extensions): transition(
+        ClientConnection._on_encrypted_extensions,
+        ClientState.WAIT_CERT_CR, ClientState.WAIT_FINISHED),  # WAIT_FINISHED when resumed
+    (ClientState.WAIT_CERT_CR, HT.certificate_request): transition(
+        ClientConnection._on_certificate_request, ClientState.WAIT_CERT),
+    (ClientState.WAIT_CERT_CR, HT.certificate): transition(
+        ClientConnection._on_certificate, ClientState.WAIT_CV),
+    (ClientState.WAIT_CERT, HT.certificate): transition(
+        ClientConnection._on_certificate, ClientState.WAIT_CV),
+    (ClientState.WAIT_CV, HT.certificate_verify): transition(
+        ClientConnection._on_certificate_verify, ClientState.WAIT_FINISHED),
+    (ClientState.WAIT_FINISHED, HT.finished): transition(
+        ClientConnection._on_finished, ClientState.CONNECTED),
+    (ClientState.CONNECTED, HT.new_session_ticket): transition(
+        ClientConnection._on_new_session_ticket, ClientState.CONNECTED),
+    (ClientState.CONNECTED, HT.key_update): transition(
+        ClientConnection._on_key_update, ClientState.CONNECTED),
+}
+ClientConnection._transitions = CLIENT_TRANSITIONS

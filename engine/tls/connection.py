@@ -56,7 +56,7 @@ def _message_name(msg_type: int) -> str:
 class Connection:
     """Base of ClientConnection and ServerConnection."""
 
-    _handlers: dict = {}
+    _transitions: dict = {}  # (state, message type) -> Transition; see states.py
     _connected_state = None
     _closed_state = None
 
@@ -335,7 +335,7 @@ class Connection:
             data = payload
         pos = 0
         end = len(data)
-        handlers = self._handlers
+        transitions = self._transitions
         while end - pos >= 4:
             length = (data[pos + 1] << 16) | (data[pos + 2] << 8) | data[pos + 3]
             if length > MAX_HANDSHAKE_MESSAGE:
@@ -345,12 +345,15 @@ class Connection:
             msg_type = data[pos]
             message = data[pos:pos + 4 + length]
             pos += 4 + length
-            handler = handlers.get((self._state, msg_type))
-            if handler is None:
+            found = transitions.get((self._state, msg_type))
+            if found is None:
                 raise UnexpectedMessageError(
                     "%s in state %s" % (_message_name(msg_type), self._state.name)
                 )
-            handler(self, message, events)
+            found.handler(self, message, events)
+            if self._state not in found.next_states:
+                raise errors.InternalError("%s left the connection in state %s" % (
+                    found.handler.__name__, self._state.name))
             if self._read_keys_changed:
                 self._read_keys_changed = False
                 if pos != end:

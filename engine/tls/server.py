@@ -18,6 +18,7 @@ from .constants import (
     LEGACY_VERSION, SIGNATURE_SCHEME_CODES, SIGNATURE_SCHEME_NAMES, TLS13, ContentType,
 )
 from .constants import ExtensionType as ET
+from .constants import HandshakeType as HT
 from .extensions import PADDING
 from .events import HandshakeComplete
 from .key_exchange import server_exchange
@@ -27,7 +28,7 @@ from .resumption import (
     PSK_DHE_KE, accept_early_data, accept_psk, client_wants_tickets, new_session_tickets,
     psk_mode,
 )
-from .states import SERVER_TRANSITIONS, ServerState, handler_table
+from .states import ServerState, transition
 
 
 EARLY_DATA_SKIP = 1 << 18  # bytes of rejected 0-RTT records skipped at most
@@ -369,4 +370,24 @@ class ServerConnection(Connection):
                 server_name=self._server_name, peer_chain=chain))
 
 
-ServerConnection._handlers = handler_table(ServerConnection, SERVER_TRANSITIONS)
+# RFC 8446 appendix A.2: (state, message) -> the handler and the states it leads to.
+SERVER_TRANSITIONS = {
+    (ServerState.WAIT_CH, HT.client_hello): transition(
+        ServerConnection._on_client_hello,
+        ServerState.WAIT_CH,  # a HelloRetryRequest sent
+        ServerState.WAIT_EOED,  # 0-RTT data accepted
+        ServerState.WAIT_CERT,  # a CertificateRequest sent
+        ServerState.WAIT_FINISHED),
+    (ServerState.WAIT_EOED, HT.end_of_early_data): transition(
+        ServerConnection._on_end_of_early_data, ServerState.WAIT_FINISHED),
+    (ServerState.WAIT_CERT, HT.certificate): transition(
+        ServerConnection._on_certificate,
+        ServerState.WAIT_CV, ServerState.WAIT_FINISHED),  # WAIT_FINISHED: no certificate
+    (ServerState.WAIT_CV, HT.certificate_verify): transition(
+        ServerConnection._on_certificate_verify, ServerState.WAIT_FINISHED),
+    (ServerState.WAIT_FINISHED, HT.finished): transition(
+        ServerConnection._on_finished, ServerState.CONNECTED),
+    (ServerState.CONNECTED, HT.key_update): transition(
+        ServerConnection._on_key_update, ServerState.CONNECTED),
+}
+ServerConnection._transitions = SERVER_TRANSITIONS
