@@ -9,6 +9,8 @@ import signal
 import subprocess
 import sys
 
+from tests._support.certificates import ISSUER, ROOT
+
 TIMEOUT = 20
 
 
@@ -23,8 +25,8 @@ def test_engine_s_client_fetches_the_openssl_www_page(pki, openssl_server):
     assert result.stdout.startswith(b"HTTP/1.0 200 ok")
     assert b"TLSv1.3" in result.stdout
     err = result.stderr.decode()
-    assert "s:CN=localhost" in err and "i:CN=Interop Issuing CA" in err
-    assert "trusted root: CN=Interop Root CA" in err
+    assert "s:CN=localhost" in err and "i:CN=%s" % ISSUER in err
+    assert "trusted root: CN=%s" % ROOT in err
 
 
 def test_openssl_s_client_talks_to_engine_s_server(pki, openssl_client):

@@ -16,6 +16,7 @@ from engine.blocking import Server
 from engine.errors import ProtocolError, TLSError
 from engine.pki import CertificateAuthority, TrustStore
 from engine.tls import ClientConfig, ServerConfig
+from tests._support.peers import ssl_server_context
 
 TIMEOUT = 10.0
 
@@ -27,8 +28,8 @@ def run(coroutine):
 # --- messages -----------------------------------------------------------------------------------
 
 
-def test_a_name_mismatch_names_the_name_expected_and_the_names_held(pki, ssl_server, helpers):
-    server = ssl_server(helpers.ssl_server_context(pki.servers["p256"]))
+def test_a_name_mismatch_names_the_name_expected_and_the_names_held(pki, ssl_server):
+    server = ssl_server(ssl_server_context(pki.servers["p256"]))
     with pytest.raises(ProtocolError) as caught:
         engine.connect("127.0.0.1", server.port, ClientConfig(trust=pki.trust),
                        server_name="www.example.org", timeout=TIMEOUT)
@@ -38,8 +39,8 @@ def test_a_name_mismatch_names_the_name_expected_and_the_names_held(pki, ssl_ser
     assert caught.value.reason == "name_mismatch"
 
 
-def test_an_untrusted_chain_is_said_in_a_plain_sentence_first(pki, ssl_server, helpers):
-    server = ssl_server(helpers.ssl_server_context(pki.stranger))
+def test_an_untrusted_chain_is_said_in_a_plain_sentence_first(pki, ssl_server):
+    server = ssl_server(ssl_server_context(pki.stranger))
     with pytest.raises(ProtocolError) as caught:
         engine.connect("localhost", server.port, ClientConfig(trust=pki.trust),
                        timeout=TIMEOUT)
@@ -115,8 +116,8 @@ def test_a_plaintext_http_client_is_said_not_to_speak_tls(pki, engine_server):
 # --- kinds --------------------------------------------------------------------------------------
 
 
-def test_tls_errors_are_oserrors_as_ssl_errors_are(pki, ssl_server, helpers):
-    server = ssl_server(helpers.ssl_server_context(pki.stranger))
+def test_tls_errors_are_oserrors_as_ssl_errors_are(pki, ssl_server):
+    server = ssl_server(ssl_server_context(pki.stranger))
     try:
         engine.connect("localhost", server.port, ClientConfig(trust=pki.trust),
                        timeout=TIMEOUT)

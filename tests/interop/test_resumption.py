@@ -20,6 +20,7 @@ from engine.tls import (
     ClientConfig, ClientConnection, EarlyDataRejected, HandshakeComplete, ServerConfig,
     SessionTicketReceived,
 )
+from tests._support.peers import ssl_client_context, ssl_server_context
 
 TIMEOUT = 20
 TICKET_ARRIVED = "Post-Handshake New Session Ticket arrived"
@@ -104,9 +105,9 @@ def test_openssl_s_client_early_data_is_accepted(pki, engine_server, openssl_cli
     assert handshake.resumed and handshake.early_data_accepted is True
 
 
-def test_python_ssl_client_reuses_an_engine_session(pki, engine_server, helpers):
+def test_python_ssl_client_reuses_an_engine_session(pki, engine_server):
     server = engine_server(ServerConfig([pki.servers["p256"].keystore]))
-    context = helpers.ssl_client_context(pki.ca_path)
+    context = ssl_client_context(pki.ca_path)
     session, reused = None, []
     for _ in range(3):
         with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as sock:
@@ -142,8 +143,8 @@ def test_engine_client_early_data_is_accepted_by_openssl_s_server(pki, openssl_s
     server.wait_for("0-RTT hello")
 
 
-def test_engine_client_resumes_with_python_ssl_server(pki, ssl_server, helpers):
-    context = helpers.ssl_server_context(pki.servers["p256"])
+def test_engine_client_resumes_with_python_ssl_server(pki, ssl_server):
+    context = ssl_server_context(pki.servers["p256"])
     context.num_tickets = 2
     reused = []
 

@@ -16,12 +16,12 @@ import time
 
 import pytest
 
+from engine.records._suites import plaintext_records
 from engine.tls import ClientConnection, ServerConnection, codec
 from engine.tls.constants import HELLO_RETRY_REQUEST_RANDOM
 from engine.tls.key_exchange import KeyShare
-from engine.records._suites import plaintext_records
 from engine.tls.wire import opaque16
-from tls_pairs import client_config, server_config
+from tests._support.pairs import client_config, server_config
 
 BOUND = 250  # crafted / normal: linear processing measures 5 to 70 here, quadratic over 1000
 BLOCK = 65535 - 300  # what is left of the extensions block beside the fixed extensions

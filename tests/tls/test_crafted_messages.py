@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from engine.tls import codec
 from engine.tls.states import ClientState
-from tls_pairs import client_in_state
+from tests._support.pairs import client_in_state
 
 GROWTH = 8  # cost(4 n) / cost(n): about 4 when linear, about 16 when quadratic
 

@@ -9,16 +9,16 @@ import pytest
 
 from engine import errors
 from engine.errors import BadRecordMacError
+from engine.records._suites import plaintext_records
 from engine.tls import (
     ApplicationData, ClientConnection, EarlyDataReceived, EarlyDataRejected, HandshakeComplete,
     ServerConnection, TicketKeys, codec,
 )
 from engine.tls.constants import ExtensionType
-from engine.records._suites import plaintext_records
 from engine.tls.replay import AntiReplay
 from engine.tls.server import EARLY_DATA_SKIP
 from engine.tls.states import ServerState
-from tls_pairs import client_config, handshake, sealed, server_config, transfer
+from tests._support.pairs import client_config, handshake, sealed, server_config, transfer
 
 
 def fake_early_data(count: int, size: int = 200) -> bytes:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from cryptography.hazmat.primitives.asymmetric import x25519
 from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
-import tls_rfc8448 as V
+from tests.tls import tls_rfc8448 as V
 from engine._backend import key_schedule_kernels
 from engine.tls import key_schedule as ks
 from engine.tls.constants import SUITE_BY_NAME

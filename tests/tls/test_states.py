@@ -9,15 +9,15 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import UnexpectedMessageError
+from engine.records._suites import plaintext_records
 from engine.tls import ClientConnection, ServerConnection
 from engine.tls.codec import handshake
 from engine.tls.constants import HandshakeType
-from engine.records._suites import plaintext_records
 from engine.tls.client import CLIENT_TRANSITIONS
 from engine.tls.server import SERVER_TRANSITIONS
 from engine.tls.states import ClientState, ServerState
-from tls_pairs import client_in_state, connected_pair, server_config, server_in_state
-from tls_pairs import client_config, sealed
+from tests._support.pairs import client_in_state, connected_pair, server_config, server_in_state
+from tests._support.pairs import client_config, sealed
 
 ALL_TYPES = list(HandshakeType) + [3, 99, 255]  # and types no RFC defines
 

@@ -6,10 +6,10 @@ import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from engine.verify import verify_chains
-from test_corpus import BACKENDS
-from verify_factory import DAY, NOW, make_chain, make_crl, make_leaf, make_root
+from tests._support.backends import VERIFY_BACKENDS
+from tests.verify.verify_factory import DAY, NOW, make_chain, make_crl, make_leaf, make_root
 
-pytestmark = pytest.mark.skipif("native" not in BACKENDS,
+pytestmark = pytest.mark.skipif("native" not in VERIFY_BACKENDS,
                                 reason="the native extension with its verifier is not built")
 
 

@@ -11,10 +11,10 @@ import threading
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from test_corpus import BACKENDS
-from verify_factory import NOW, make_chain, make_crl, make_leaf
+from tests._support.backends import VERIFY_BACKENDS
+from tests.verify.verify_factory import NOW, make_chain, make_crl, make_leaf
 
-pytestmark = pytest.mark.skipif("native" not in BACKENDS,
+pytestmark = pytest.mark.skipif("native" not in VERIFY_BACKENDS,
                                 reason="the native extension with its verifier is not built")
 
 

@@ -1,41 +1,23 @@
 """A quick check of the wire format against independent stacks: openssl and Python's ssl.
 
-The full interop matrix lives in tests/interop; these few handshakes catch wire bugs early.
+The sans-I/O connections themselves over sockets, beside the adapters' matrix in this folder:
+these few handshakes catch wire bugs early.
 """
 
 from __future__ import annotations
 
-import shutil
 import socket
 import ssl
 import subprocess
 import threading
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 
 from engine.tls import ApplicationData, ClientConnection, ConnectionClosed, HandshakeComplete
 from engine.tls import ServerConnection
-from tls_pairs import client_config, server_config
+from tests._support.pairs import client_config, server_config
+from tests._support.peers import OPENSSL, needs_openssl
 
-pytestmark = pytest.mark.interop
-
-OPENSSL = shutil.which("openssl")
-needs_openssl = pytest.mark.skipif(OPENSSL is None, reason="the openssl binary is not installed")
-
-
-def pem_files(tmp_path, keystore, ca):
-    cert = tmp_path / "cert.pem"
-    key = tmp_path / "key.pem"
-    root = tmp_path / "ca.pem"
-    cert.write_bytes(keystore.certificate.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "chain.pem").write_bytes(
-        b"".join(c.public_bytes(serialization.Encoding.PEM) for c in keystore.chain))
-    key.write_bytes(keystore.private_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
-    root.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    return str(cert), str(key), str(root)
 
 
 def drive(conn, sock, on_event, rounds=200):
@@ -85,13 +67,11 @@ def client_round_trip(pki, port, request: bytes, **options):
 
 @needs_openssl
 @pytest.mark.parametrize("group,openssl_group", [("x25519", "X25519"), ("secp256r1", "P-256")])
-def test_client_against_openssl_s_server(pki, tmp_path, group, openssl_group):
-    cert, key, _ = pem_files(tmp_path, pki.servers["p256"], pki.root.certificate)
+def test_client_against_openssl_s_server(pki, group, openssl_group):
     port = free_port()
     server = subprocess.Popen(
-        [OPENSSL, "s_server", "-tls1_3", "-accept", str(port), "-naccept", "1", "-cert", cert,
-         "-key", key, "-cert_chain", str(tmp_path / "chain.pem"), "-www", "-groups",
-         openssl_group],
+        [OPENSSL, "s_server", "-tls1_3", "-accept", str(port), "-naccept", "1",
+         *pki.servers["p256"].openssl_args(), "-www", "-groups", openssl_group],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     try:
@@ -107,8 +87,7 @@ def test_client_against_openssl_s_server(pki, tmp_path, group, openssl_group):
 
 
 @needs_openssl
-def test_openssl_s_client_against_our_server(pki, tmp_path):
-    _, _, root = pem_files(tmp_path, pki.servers["p256"], pki.root.certificate)
+def test_openssl_s_client_against_our_server(pki):
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)
@@ -117,7 +96,7 @@ def test_openssl_s_client_against_our_server(pki, tmp_path):
 
     def serve():
         sock, _ = listener.accept()
-        conn = ServerConnection(server_config(pki))
+        conn = ServerConnection(server_config(pki, [pki.servers["p256"].keystore]))
 
         def on_event(event):
             if isinstance(event, HandshakeComplete):
@@ -136,7 +115,8 @@ def test_openssl_s_client_against_our_server(pki, tmp_path):
     thread.start()
     try:
         result = subprocess.run(
-            [OPENSSL, "s_client", "-connect", "127.0.0.1:%d" % port, "-tls1_3", "-CAfile", root,
+            [OPENSSL, "s_client", "-connect", "127.0.0.1:%d" % port, "-tls1_3",
+             "-CAfile", pki.ca_path,
              "-servername", "localhost", "-verify_return_error", "-ign_eof"],
             input=b"ping\n", capture_output=True, timeout=20,
         )
@@ -148,13 +128,11 @@ def test_openssl_s_client_against_our_server(pki, tmp_path):
     assert b"echo:ping" in result.stdout
 
 
-def test_client_against_python_ssl_server(pki, tmp_path):
-    cert, key, _ = pem_files(tmp_path, pki.servers["rsa2048"], pki.root.certificate)
+def test_client_against_python_ssl_server(pki):
+    identity = pki.servers["rsa2048"]
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_3
-    with open(cert, "ab") as bundle:  # leaf, then its issuing CA
-        bundle.write((tmp_path / "chain.pem").read_bytes())
-    context.load_cert_chain(cert, key)
+    context.load_cert_chain(identity.cert_path, identity.key_path)  # leaf, then its issuer
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)
@@ -177,8 +155,7 @@ def test_client_against_python_ssl_server(pki, tmp_path):
 
 
 @pytest.mark.parametrize("groups", [("x25519",), ("secp384r1",)])  # the second needs a retry
-def test_python_ssl_client_against_our_server(pki, tmp_path, groups):
-    _, _, root = pem_files(tmp_path, pki.servers["p384"], pki.root.certificate)
+def test_python_ssl_client_against_our_server(pki, groups):
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)
@@ -186,7 +163,7 @@ def test_python_ssl_client_against_our_server(pki, tmp_path, groups):
 
     def serve():
         sock, _ = listener.accept()
-        conn = ServerConnection(server_config(pki, certificates=[pki.servers["p384"]],
+        conn = ServerConnection(server_config(pki, certificates=[pki.servers["p384"].keystore],
                                               alpn_protocols=("h2",), groups=groups))
 
         def on_event(event):
@@ -203,7 +180,7 @@ def test_python_ssl_client_against_our_server(pki, tmp_path, groups):
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    context = ssl.create_default_context(cafile=root)
+    context = ssl.create_default_context(cafile=pki.ca_path)
     context.minimum_version = ssl.TLSVersion.TLSv1_3
     context.set_alpn_protocols(["h2"])
     try:
@@ -225,16 +202,14 @@ def test_python_ssl_client_against_our_server(pki, tmp_path, groups):
     (["h2", "http/1.1"], "http/1.1"),  # as curl and browsers offer
     (None, None),  # no ALPN: none is answered, the page is served all the same
 ])
-def test_s_server_www_selects_http11_for_a_python_ssl_client(pki, tmp_path, offered, expected):
+def test_s_server_www_selects_http11_for_a_python_ssl_client(pki, offered, expected):
     """``engine s_server --www`` speaks HTTP/1.1 and says so by ALPN when the client offers it."""
     from engine.cli import build_parser
     from engine.cli.s_server import build_config
 
-    cert, key, root = pem_files(tmp_path, pki.servers["p256"], pki.root.certificate)
-    with open(cert, "ab") as fh:
-        fh.write((tmp_path / "chain.pem").read_bytes())
+    identity = pki.servers["p256"]  # its file holds the leaf, then its issuer
     config = build_config(build_parser().parse_args(
-        ["s_server", "--www", "--cert", cert, "--key", key]))
+        ["s_server", "--www", "--cert", identity.cert_path, "--key", identity.key_path]))
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)
@@ -254,7 +229,7 @@ def test_s_server_www_selects_http11_for_a_python_ssl_client(pki, tmp_path, offe
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    context = ssl.create_default_context(cafile=root)
+    context = ssl.create_default_context(cafile=pki.ca_path)
     if offered:
         context.set_alpn_protocols(offered)
     try:
@@ -270,14 +245,14 @@ def test_s_server_www_selects_http11_for_a_python_ssl_client(pki, tmp_path, offe
 
 
 @needs_openssl
-def test_openssl_s_server_reads_our_alert(pki, tmp_path):
+def test_openssl_s_server_reads_our_alert(pki):
     from engine.errors import UnknownCaError
 
-    cert, key, _ = pem_files(tmp_path, pki.untrusted_server, pki.root.certificate)
     port = free_port()
     server = subprocess.Popen(
-        [OPENSSL, "s_server", "-tls1_3", "-accept", str(port), "-naccept", "1", "-cert", cert,
-         "-key", key], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [OPENSSL, "s_server", "-tls1_3", "-accept", str(port), "-naccept", "1",
+         "-cert", pki.stranger.cert_path, "-key", pki.stranger.key_path],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     try:
         for _ in range(5):
@@ -295,12 +270,11 @@ def test_openssl_s_server_reads_our_alert(pki, tmp_path):
 
 
 @needs_openssl
-def test_exported_keying_material_matches_openssl(pki, tmp_path):
-    cert, key, _ = pem_files(tmp_path, pki.servers["p256"], pki.root.certificate)
+def test_exported_keying_material_matches_openssl(pki):
     port = free_port()
     server = subprocess.Popen(
-        [OPENSSL, "s_server", "-tls1_3", "-accept", str(port), "-naccept", "1", "-cert", cert,
-         "-key", key, "-cert_chain", str(tmp_path / "chain.pem"),
+        [OPENSSL, "s_server", "-tls1_3", "-accept", str(port), "-naccept", "1",
+         *pki.servers["p256"].openssl_args(),
          "-keymatexport", "EXPORTER-engine-test", "-keymatexportlen", "32"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
