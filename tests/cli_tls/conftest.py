@@ -1,4 +1,5 @@
-"""Files and processes for the TLS commands: a CA, PEM files, a KeyStore, s_server runs."""
+"""Files and processes for the TLS commands: the session's root CA as PEM files and KeyStores,
+and s_server runs."""
 
 from __future__ import annotations
 
@@ -10,9 +11,8 @@ import subprocess
 import sys
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 
-from engine.pki import CertificateAuthority
+from tests._support.certificates import key_pem, pem, write
 
 TIMEOUT = 20
 
@@ -33,47 +33,31 @@ class Files:
     stranger_ca: str
 
 
-def _write(path, data: bytes) -> str:
-    path.write_bytes(data)
-    return str(path)
-
-
-def _pem(cert) -> bytes:
-    return cert.public_bytes(serialization.Encoding.PEM)
-
-
-def _key(key) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
-
-
 @pytest.fixture(scope="session")
-def files(tmp_path_factory) -> Files:
+def files(certificates, tmp_path_factory) -> Files:
     d = tmp_path_factory.mktemp("cli-tls")
-    ca = CertificateAuthority.create_root("CLI Test Root CA")
-    server = ca.issue_server(["localhost", "127.0.0.1"])
-    client = ca.issue_client("alice")
-    revoked = ca.issue_server(["localhost", "127.0.0.1"])
-    ca.revoke(revoked.serial_number)
+    root = certificates.root
+    server = certificates.server(root)
+    client = certificates.client("alice", root)
+    revoked = certificates.server(root, revoked=True)
     password = b"correct horse battery staple"
     keystore = str(d / "server.p12")
     server.keystore().save(keystore, password, kdf_rounds=1000)
     client_keystore = str(d / "client.p12")
     client.keystore().save(client_keystore, password, kdf_rounds=1000)
     return Files(
-        ca=_write(d / "ca.pem", _pem(ca.certificate)),
-        cert=_write(d / "server.crt", _pem(server.certificate)),
-        key=_write(d / "server.key", _key(server.private_key)),
+        ca=write(d / "ca.pem", pem(root.certificate)),
+        cert=write(d / "server.crt", pem(server.certificate)),
+        key=write(d / "server.key", key_pem(server.private_key)),
         keystore=keystore,
-        password_file=_write(d / "password.txt", password + b"\n"),
-        client_cert=_write(d / "client.crt", _pem(client.certificate)),
-        client_key=_write(d / "client.key", _key(client.private_key)),
+        password_file=write(d / "password.txt", password + b"\n"),
+        client_cert=write(d / "client.crt", pem(client.certificate)),
+        client_key=write(d / "client.key", key_pem(client.private_key)),
         client_keystore=client_keystore,
-        crl=_write(d / "ca.crl", ca.crl().to_pem()),
-        revoked_cert=_write(d / "revoked.crt", _pem(revoked.certificate)),
-        revoked_key=_write(d / "revoked.key", _key(revoked.private_key)),
-        stranger_ca=_write(d / "stranger.pem", _pem(
-            CertificateAuthority.create_root("Stranger CA").certificate)),
+        crl=write(d / "ca.crl", root.crl().to_pem()),
+        revoked_cert=write(d / "revoked.crt", pem(revoked.certificate)),
+        revoked_key=write(d / "revoked.key", key_pem(revoked.private_key)),
+        stranger_ca=write(d / "stranger.pem", pem(certificates.stranger.certificate)),
     )
 
 

@@ -14,7 +14,7 @@ import engine
 from engine import aio
 from engine.blocking import Server
 from engine.errors import ProtocolError, TLSError
-from engine.pki import CertificateAuthority, TrustStore
+from engine.pki import TrustStore
 from engine.tls import ClientConfig, ServerConfig
 from tests._support.peers import ssl_server_context
 
@@ -158,13 +158,14 @@ def test_the_adapters_refuse_a_config_of_the_other_side_at_once(pki):
 # --- reporting ----------------------------------------------------------------------------------
 
 
-def test_a_failed_handshake_on_the_blocking_server_is_logged_by_default(pki, caplog):
+def test_a_failed_handshake_on_the_blocking_server_is_logged_by_default(pki, caplog,
+                                                                         certificates):
     server = Server("127.0.0.1", 0, ServerConfig([pki.servers["p256"].keystore]),
                     lambda tls: None)
     stop = threading.Event()
     thread = threading.Thread(target=server.serve_forever, kwargs={"stop": stop},
                               daemon=True)
-    stranger = TrustStore([CertificateAuthority.create_root("Stranger CA").certificate])
+    stranger = TrustStore([certificates.stranger.certificate])
     with caplog.at_level(logging.INFO, logger="engine"):
         thread.start()
         try:
@@ -184,8 +185,8 @@ def test_a_failed_handshake_on_the_blocking_server_is_logged_by_default(pki, cap
     assert "unknown_ca" in record.getMessage()
 
 
-def test_a_failed_handshake_on_the_aio_server_is_logged_by_default(pki, caplog):
-    stranger = TrustStore([CertificateAuthority.create_root("Stranger CA").certificate])
+def test_a_failed_handshake_on_the_aio_server_is_logged_by_default(pki, caplog, certificates):
+    stranger = TrustStore([certificates.stranger.certificate])
 
     async def main():
         server = await aio.start_server(lambda r, w: None, "127.0.0.1", 0,
