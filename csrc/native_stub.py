@@ -16,6 +16,7 @@ import keyword
 import os
 import re
 import sys
+import textwrap
 
 from pycparser import c_ast, c_parser
 
@@ -80,12 +81,13 @@ def _function(decl: c_ast.Decl) -> str:
             name += "_"
         params.append("%s: %s" % (name, _python_type(param.type)))
     result = _python_type(function.type, const_buffer_ok=False)
-    if not params:
-        return "    def %s(self) -> %s: ..." % (decl.name, result)
-    lines = ["    def %s(" % decl.name, "        self,"]
-    lines += ["        %s," % p for p in params]
-    lines += ["        /,", "    ) -> %s: ..." % result]
-    return "\n".join(lines)
+    if params:
+        params.append("/")
+    # broken between parameters only: the return annotation stays inside the line's parentheses
+    line = "    def %s(%s)\xa0->\xa0%s: ..." % (decl.name, ", ".join(["self"] + params), result)
+    lines = textwrap.wrap(line, 99, subsequent_indent=" " * 8, break_long_words=False,
+                          break_on_hyphens=False)
+    return "\n".join(lines).replace("\xa0", " ")
 
 
 def _struct(name: str, struct: c_ast.Struct) -> list[str]:

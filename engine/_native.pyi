@@ -136,278 +136,60 @@ class _Lib:
     ENGINE_VERIFY_OPENSSL_CRLS: int
     ENGINE_VERIFY_NO_SIGNATURE_MEMO: int
 
-    def engine_ks_expand_label(
-        self,
-        hash: int,
-        secret: Buffer,
-        secret_len: int,
-        label: Buffer,
-        label_len: int,
-        context: Buffer,
-        context_len: int,
-        out: CData,
-        length: int,
-        /,
-    ) -> int: ...
-    def engine_ks_early(
-        self,
-        hash: int,
-        psk: Buffer,
-        psk_len: int,
-        external: int,
-        hello_hash: Buffer,
-        out: CData,
-        out_len: int,
-        /,
-    ) -> int: ...
-    def engine_ks_handshake(
-        self,
-        hash: int,
-        key_len: int,
-        early_secret: Buffer,
-        shared: Buffer,
-        shared_len: int,
-        hello_hash: Buffer,
-        out: CData,
-        out_len: int,
-        /,
-    ) -> int: ...
-    def engine_ks_application(
-        self,
-        hash: int,
-        key_len: int,
-        master_secret: Buffer,
-        finished_hash: Buffer,
-        out: CData,
-        out_len: int,
-        /,
-    ) -> int: ...
-    def engine_ks_traffic(
-        self,
-        hash: int,
-        key_len: int,
-        secret: Buffer,
-        out: CData,
-        out_len: int,
-        /,
-    ) -> int: ...
-    def engine_ks_finished(
-        self,
-        hash: int,
-        base_key: Buffer,
-        transcript_hash: Buffer,
-        out: CData,
-        out_len: int,
-        /,
-    ) -> int: ...
-    def engine_record_key_new(
-        self,
-        suite: int,
-        format: int,
-        key: Buffer,
-        key_len: int,
-        iv: Buffer,
-        iv_len: int,
-        encrypt: int,
-        seq: int,
-        spent: int,
-        /,
-    ) -> CData: ...
-    def engine_record_key_free(
-        self,
-        key: CData,
-        /,
-    ) -> None: ...
-    def engine_record_key_seq(
-        self,
-        key: CData,
-        seq: CData,
-        /,
-    ) -> int: ...
-    def engine_records_seal(
-        self,
-        key: CData,
-        in_: Buffer,
-        in_len: int,
-        content_type: int,
-        max_fragment: int,
-        pad_to: int,
-        out: CData,
-        out_cap: int,
-        threads: int,
-        written: CData,
-        records: CData,
-        /,
-    ) -> int: ...
-    def engine_records_seal_messages(
-        self,
-        key: CData,
-        in_: Buffer,
-        in_len: int,
-        lengths: CData,
-        count: int,
-        content_type: int,
-        pad_to: int,
-        out: CData,
-        out_cap: int,
-        threads: int,
-        written: CData,
-        /,
-    ) -> int: ...
-    def engine_records_open(
-        self,
-        key: CData,
-        in_: Buffer,
-        in_len: int,
-        out: CData,
-        out_cap: int,
-        threads: int,
-        segments: CData,
-        max_segments: int,
-        records: CData,
-        consumed: CData,
-        /,
-    ) -> int: ...
-    def engine_aead_oneshot(
-        self,
-        key: CData,
-        in_: Buffer,
-        in_len: int,
-        out: CData,
-        out_cap: int,
-        written: CData,
-        /,
-    ) -> int: ...
+    def engine_ks_expand_label(self, hash: int, secret: Buffer, secret_len: int, label: Buffer,
+        label_len: int, context: Buffer, context_len: int, out: CData, length: int, /) -> int: ...
+    def engine_ks_early(self, hash: int, psk: Buffer, psk_len: int, external: int, hello_hash:
+        Buffer, out: CData, out_len: int, /) -> int: ...
+    def engine_ks_handshake(self, hash: int, key_len: int, early_secret: Buffer, shared: Buffer,
+        shared_len: int, hello_hash: Buffer, out: CData, out_len: int, /) -> int: ...
+    def engine_ks_application(self, hash: int, key_len: int, master_secret: Buffer, finished_hash:
+        Buffer, out: CData, out_len: int, /) -> int: ...
+    def engine_ks_traffic(self, hash: int, key_len: int, secret: Buffer, out: CData, out_len: int,
+        /) -> int: ...
+    def engine_ks_finished(self, hash: int, base_key: Buffer, transcript_hash: Buffer, out: CData,
+        out_len: int, /) -> int: ...
+    def engine_record_key_new(self, suite: int, format: int, key: Buffer, key_len: int, iv: Buffer,
+        iv_len: int, encrypt: int, seq: int, spent: int, /) -> CData: ...
+    def engine_record_key_free(self, key: CData, /) -> None: ...
+    def engine_record_key_seq(self, key: CData, seq: CData, /) -> int: ...
+    def engine_records_seal(self, key: CData, in_: Buffer, in_len: int, content_type: int,
+        max_fragment: int, pad_to: int, out: CData, out_cap: int, threads: int, written: CData,
+        records: CData, /) -> int: ...
+    def engine_records_seal_messages(self, key: CData, in_: Buffer, in_len: int, lengths: CData,
+        count: int, content_type: int, pad_to: int, out: CData, out_cap: int, threads: int,
+        written: CData, /) -> int: ...
+    def engine_records_open(self, key: CData, in_: Buffer, in_len: int, out: CData, out_cap: int,
+        threads: int, segments: CData, max_segments: int, records: CData, consumed: CData,
+        /) -> int: ...
+    def engine_aead_oneshot(self, key: CData, in_: Buffer, in_len: int, out: CData, out_cap: int,
+        written: CData, /) -> int: ...
     def engine_record_layer_new(self) -> CData: ...
-    def engine_record_layer_free(
-        self,
-        layer: CData,
-        /,
-    ) -> None: ...
-    def engine_record_layer_sizes_of(
-        self,
-        layer: CData,
-        /,
-    ) -> CData: ...
-    def engine_record_layer_set_key(
-        self,
-        layer: CData,
-        write: int,
-        suite: int,
-        key: Buffer,
-        key_len: int,
-        iv: Buffer,
-        iv_len: int,
-        update_after: int,
-        /,
-    ) -> int: ...
-    def engine_record_layer_set_limits(
-        self,
-        layer: CData,
-        max_fragment: int,
-        pad_to: int,
-        /,
-    ) -> int: ...
-    def engine_record_layer_write(
-        self,
-        layer: CData,
-        content_type: int,
-        data: Buffer,
-        len: int,
-        /,
-    ) -> int: ...
-    def engine_record_layer_write_plaintext(
-        self,
-        layer: CData,
-        content_type: int,
-        data: Buffer,
-        len: int,
-        version: int,
-        /,
-    ) -> int: ...
-    def engine_record_layer_take(
-        self,
-        layer: CData,
-        out: CData,
-        cap: int,
-        /,
-    ) -> int: ...
-    def engine_record_layer_read(
-        self,
-        layer: CData,
-        data: Buffer,
-        len: int,
-        out: CData,
-        out_cap: int,
-        result: CData,
-        /,
-    ) -> int: ...
-    def engine_record_layer_seq(
-        self,
-        layer: CData,
-        write: int,
-        seq: CData,
-        /,
-    ) -> int: ...
-    def engine_record_layer_skip_record(
-        self,
-        layer: CData,
-        /,
-    ) -> int: ...
-    def engine_verify_store_new(
-        self,
-        anchor_ders: CData,
-        anchor_lens: CData,
-        n_anchors: int,
-        crl_ders: CData,
-        crl_lens: CData,
-        n_crls: int,
-        bad_index: CData,
-        /,
-    ) -> CData: ...
-    def engine_verify_store_free(
-        self,
-        store: CData,
-        /,
-    ) -> None: ...
-    def engine_verify_batch(
-        self,
-        store: CData,
-        chains: CData,
-        params: CData,
-        results: CData,
-        paths: CData,
-        paths_len: int,
-        /,
-    ) -> int: ...
-    def engine_verify_cert_free(
-        self,
-        cert: CData,
-        /,
-    ) -> None: ...
+    def engine_record_layer_free(self, layer: CData, /) -> None: ...
+    def engine_record_layer_sizes_of(self, layer: CData, /) -> CData: ...
+    def engine_record_layer_set_key(self, layer: CData, write: int, suite: int, key: Buffer,
+        key_len: int, iv: Buffer, iv_len: int, update_after: int, /) -> int: ...
+    def engine_record_layer_set_limits(self, layer: CData, max_fragment: int, pad_to: int,
+        /) -> int: ...
+    def engine_record_layer_write(self, layer: CData, content_type: int, data: Buffer, len: int,
+        /) -> int: ...
+    def engine_record_layer_write_plaintext(self, layer: CData, content_type: int, data: Buffer,
+        len: int, version: int, /) -> int: ...
+    def engine_record_layer_take(self, layer: CData, out: CData, cap: int, /) -> int: ...
+    def engine_record_layer_read(self, layer: CData, data: Buffer, len: int, out: CData, out_cap:
+        int, result: CData, /) -> int: ...
+    def engine_record_layer_seq(self, layer: CData, write: int, seq: CData, /) -> int: ...
+    def engine_record_layer_skip_record(self, layer: CData, /) -> int: ...
+    def engine_verify_store_new(self, anchor_ders: CData, anchor_lens: CData, n_anchors: int,
+        crl_ders: CData, crl_lens: CData, n_crls: int, bad_index: CData, /) -> CData: ...
+    def engine_verify_store_free(self, store: CData, /) -> None: ...
+    def engine_verify_batch(self, store: CData, chains: CData, params: CData, results: CData,
+        paths: CData, paths_len: int, /) -> int: ...
+    def engine_verify_cert_free(self, cert: CData, /) -> None: ...
     def engine_verify_memo_clear(self) -> None: ...
-    def engine_verify_memo_stats(
-        self,
-        hits: CData,
-        misses: CData,
-        /,
-    ) -> None: ...
-    def engine_verify_error_string(
-        self,
-        code: int,
-        /,
-    ) -> CData: ...
-    def engine_verify_signatures(
-        self,
-        store: CData,
-        subjects: CData,
-        issuers: CData,
-        n: int,
-        crl_issuers: CData,
-        n_crl_issuers: int,
-        threads: int,
-        /,
-    ) -> int: ...
+    def engine_verify_memo_stats(self, hits: CData, misses: CData, /) -> None: ...
+    def engine_verify_error_string(self, code: int, /) -> CData: ...
+    def engine_verify_signatures(self, store: CData, subjects: CData, issuers: CData, n: int,
+        crl_issuers: CData, n_crl_issuers: int, threads: int, /) -> int: ...
     def engine_libcrypto_built_number(self) -> int: ...
     def engine_libcrypto_built_text(self) -> CData: ...
     def engine_libcrypto_runtime_number(self) -> int: ...

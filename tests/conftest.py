@@ -43,25 +43,21 @@ def backend(request) -> str:
     return request.param
 
 
-@pytest.fixture
-def engine_server():
-    """``start(config, handler=echo)``: an engine.blocking.Server on a thread."""
-    yield from peers.started(peers.EngineServer)
+def _peers(make, name: str, doc: str):
+    """A fixture that starts peers with ``make`` and stops them at teardown."""
+
+    def fixture():
+        yield from peers.started(make)
+
+    fixture.__doc__ = doc
+    return pytest.fixture(name=name)(fixture)
 
 
-@pytest.fixture
-def ssl_server():
-    """``start(context, handler=None)``: a Python ssl server on a thread."""
-    yield from peers.started(peers.PythonSSLServer)
-
-
-@pytest.fixture
-def openssl_server():
-    """``start(identity, *options)``: ``openssl s_server`` on a free port."""
-    yield from peers.started(peers.OpenSSLServer)
-
-
-@pytest.fixture
-def openssl_client():
-    """``start(port, *options)``: ``openssl s_client`` to 127.0.0.1:port."""
-    yield from peers.started(peers.OpenSSLClient)
+engine_server = _peers(peers.EngineServer, "engine_server",
+                       "``start(config, handler=echo)``: an engine.blocking.Server on a thread.")
+ssl_server = _peers(peers.PythonSSLServer, "ssl_server",
+                    "``start(context, handler=None)``: a Python ssl server on a thread.")
+openssl_server = _peers(peers.OpenSSLServer, "openssl_server",
+                        "``start(identity, *options)``: ``openssl s_server`` on a free port.")
+openssl_client = _peers(peers.OpenSSLClient, "openssl_client",
+                        "``start(port, *options)``: ``openssl s_client`` to 127.0.0.1:port.")

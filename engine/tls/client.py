@@ -509,27 +509,25 @@ class ClientConnection(Connection):
         events.append(SessionTicketReceived(session))
 
 
-# RFC 8446 appendix A.1: (state, message) -> the handler and the states it leads to.
-CLIENT_TRANSITIONS = {
-    (ClientState.WAIT_SH, HT.server_hello): transition(
-        ClientConnection._on_server_hello,
-        ClientState.WAIT_EE, ClientState.WAIT_SH),  # WAIT_SH again after a HelloRetryRequest
-    (ClientState.WAIT_EE, HT.encrypted_extensions): transition(
-        ClientConnection._on_encrypted_extensions,
-        ClientState.WAIT_CERT_CR, ClientState.WAIT_FINISHED),  # WAIT_FINISHED when resumed
-    (ClientState.WAIT_CERT_CR, HT.certificate_request): transition(
-        ClientConnection._on_certificate_request, ClientState.WAIT_CERT),
-    (ClientState.WAIT_CERT_CR, HT.certificate): transition(
-        ClientConnection._on_certificate, ClientState.WAIT_CV),
-    (ClientState.WAIT_CERT, HT.certificate): transition(
-        ClientConnection._on_certificate, ClientState.WAIT_CV),
-    (ClientState.WAIT_CV, HT.certificate_verify): transition(
-        ClientConnection._on_certificate_verify, ClientState.WAIT_FINISHED),
-    (ClientState.WAIT_FINISHED, HT.finished): transition(
-        ClientConnection._on_finished, ClientState.CONNECTED),
-    (ClientState.CONNECTED, HT.new_session_ticket): transition(
-        ClientConnection._on_new_session_ticket, ClientState.CONNECTED),
-    (ClientState.CONNECTED, HT.key_update): transition(
-        ClientConnection._on_key_update, ClientState.CONNECTED),
-}
+def _transitions() -> dict:
+    """RFC 8446 appendix A.1: (state, message) -> the handler and the states it leads to."""
+    C, S = ClientConnection, ClientState
+    return {
+        # WAIT_SH again after a HelloRetryRequest
+        (S.WAIT_SH, HT.server_hello): transition(C._on_server_hello, S.WAIT_EE, S.WAIT_SH),
+        # WAIT_FINISHED when resumed: no Certificate
+        (S.WAIT_EE, HT.encrypted_extensions):
+            transition(C._on_encrypted_extensions, S.WAIT_CERT_CR, S.WAIT_FINISHED),
+        (S.WAIT_CERT_CR, HT.certificate_request):
+            transition(C._on_certificate_request, S.WAIT_CERT),
+        (S.WAIT_CERT_CR, HT.certificate): transition(C._on_certificate, S.WAIT_CV),
+        (S.WAIT_CERT, HT.certificate): transition(C._on_certificate, S.WAIT_CV),
+        (S.WAIT_CV, HT.certificate_verify): transition(C._on_certificate_verify, S.WAIT_FINISHED),
+        (S.WAIT_FINISHED, HT.finished): transition(C._on_finished, S.CONNECTED),
+        (S.CONNECTED, HT.new_session_ticket): transition(C._on_new_session_ticket, S.CONNECTED),
+        (S.CONNECTED, HT.key_update): transition(C._on_key_update, S.CONNECTED),
+    }
+
+
+CLIENT_TRANSITIONS = _transitions()
 ClientConnection._transitions = CLIENT_TRANSITIONS

@@ -370,24 +370,23 @@ class ServerConnection(Connection):
                 server_name=self._server_name, peer_chain=chain))
 
 
-# RFC 8446 appendix A.2: (state, message) -> the handler and the states it leads to.
-SERVER_TRANSITIONS = {
-    (ServerState.WAIT_CH, HT.client_hello): transition(
-        ServerConnection._on_client_hello,
-        ServerState.WAIT_CH,  # a HelloRetryRequest sent
-        ServerState.WAIT_EOED,  # 0-RTT data accepted
-        ServerState.WAIT_CERT,  # a CertificateRequest sent
-        ServerState.WAIT_FINISHED),
-    (ServerState.WAIT_EOED, HT.end_of_early_data): transition(
-        ServerConnection._on_end_of_early_data, ServerState.WAIT_FINISHED),
-    (ServerState.WAIT_CERT, HT.certificate): transition(
-        ServerConnection._on_certificate,
-        ServerState.WAIT_CV, ServerState.WAIT_FINISHED),  # WAIT_FINISHED: no certificate
-    (ServerState.WAIT_CV, HT.certificate_verify): transition(
-        ServerConnection._on_certificate_verify, ServerState.WAIT_FINISHED),
-    (ServerState.WAIT_FINISHED, HT.finished): transition(
-        ServerConnection._on_finished, ServerState.CONNECTED),
-    (ServerState.CONNECTED, HT.key_update): transition(
-        ServerConnection._on_key_update, ServerState.CONNECTED),
-}
+def _transitions() -> dict:
+    """RFC 8446 appendix A.2: (state, message) -> the handler and the states it leads to."""
+    C, S = ServerConnection, ServerState
+    return {
+        # WAIT_CH again after a HelloRetryRequest, WAIT_EOED when 0-RTT data is accepted,
+        # WAIT_CERT after a CertificateRequest
+        (S.WAIT_CH, HT.client_hello):
+            transition(C._on_client_hello, S.WAIT_CH, S.WAIT_EOED, S.WAIT_CERT, S.WAIT_FINISHED),
+        (S.WAIT_EOED, HT.end_of_early_data):
+            transition(C._on_end_of_early_data, S.WAIT_FINISHED),
+        # WAIT_FINISHED after an empty Certificate
+        (S.WAIT_CERT, HT.certificate): transition(C._on_certificate, S.WAIT_CV, S.WAIT_FINISHED),
+        (S.WAIT_CV, HT.certificate_verify): transition(C._on_certificate_verify, S.WAIT_FINISHED),
+        (S.WAIT_FINISHED, HT.finished): transition(C._on_finished, S.CONNECTED),
+        (S.CONNECTED, HT.key_update): transition(C._on_key_update, S.CONNECTED),
+    }
+
+
+SERVER_TRANSITIONS = _transitions()
 ServerConnection._transitions = SERVER_TRANSITIONS

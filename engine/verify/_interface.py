@@ -25,21 +25,11 @@ class VerifierBackend(Protocol):
         """Build (once, then kept) what verifying against these anchors and CRLs needs."""
         ...
 
-    def verify(
-        self,
-        chains: Sequence[Sequence[bytes]],
-        names: Sequence[str | None] | None,
-        anchors: tuple[bytes, ...],
-        crls: tuple[bytes, ...],
-        revocation: RevocationIndex | None,
-        *,
-        at: datetime.datetime,
-        purpose: str,
-        max_depth: int | None,
-        threads: int = 1,
-        options: int = 0,
-        flat: list[bytes] | None = None,
-    ) -> list[Verdict]:
+    def verify(self, chains: Sequence[Sequence[bytes]], names: Sequence[str | None] | None,
+               anchors: tuple[bytes, ...], crls: tuple[bytes, ...],
+               revocation: RevocationIndex | None, *, at: datetime.datetime, purpose: str,
+               max_depth: int | None, threads: int = 1, options: int = 0,
+               flat: list[bytes] | None = None) -> list[Verdict]:
         """One verdict per chain (each a sequence of DER, leaf first), in order.
 
         ``names``: None or one name (or None) per chain. ``crls``: the CRLs' DER, and

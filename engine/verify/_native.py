@@ -186,20 +186,10 @@ class NativeOutcome:
                              result.revoked_at)[1]
 
 
-def verify(
-    chains,
-    names,
-    anchors: tuple[bytes, ...],
-    crls: tuple[bytes, ...],
-    revocation: RevocationIndex | None,
-    *,
-    at: datetime.datetime,
-    purpose: str,
-    max_depth: int | None,
-    threads: int = 1,
-    options: int = 0,
-    flat: list[bytes] | None = None,
-) -> list[Verdict]:
+def verify(chains, names, anchors: tuple[bytes, ...], crls: tuple[bytes, ...],
+           revocation: RevocationIndex | None, *, at: datetime.datetime, purpose: str,
+           max_depth: int | None, threads: int = 1, options: int = 0,
+           flat: list[bytes] | None = None) -> list[Verdict]:
     """One verdict per chain (each a sequence of DER blobs, leaf first), in order; see
     engine.verify._interface.
 

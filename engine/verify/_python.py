@@ -106,10 +106,8 @@ _contexts = BoundedCache(16)
 
 
 def trust_context(ders: tuple[bytes, ...]) -> TrustContext:
-    found = _contexts.get(ders)
-    if found is None:
-        found = _contexts.put(ders, TrustContext(ders))
-    return found
+    """The trust context of these anchors, kept for later calls with the same anchors."""
+    return _contexts.get_or_make(ders, TrustContext)
 
 
 def server_subject(name: str | None, leaf: x509.Certificate):
@@ -272,20 +270,10 @@ def prepare(anchors: tuple[bytes, ...], crls: tuple[bytes, ...]) -> TrustContext
     return trust_context(anchors)
 
 
-def verify(
-    chains,
-    names,
-    anchors: tuple[bytes, ...],
-    crls: tuple[bytes, ...],
-    revocation: RevocationIndex | None,
-    *,
-    at: datetime.datetime,
-    purpose: str,
-    max_depth: int | None,
-    threads: int = 1,
-    options: int = 0,
-    flat: list[bytes] | None = None,
-) -> list[Verdict]:
+def verify(chains, names, anchors: tuple[bytes, ...], crls: tuple[bytes, ...],
+           revocation: RevocationIndex | None, *, at: datetime.datetime, purpose: str,
+           max_depth: int | None, threads: int = 1, options: int = 0,
+           flat: list[bytes] | None = None) -> list[Verdict]:
     """One verdict per chain (each a sequence of DER, leaf first), in order; see
     engine.verify._interface. Chains are verified one after another on this thread, so
     ``threads`` and ``flat`` change nothing; ``options`` are the native batch's alone."""

@@ -177,73 +177,79 @@ class OpenSSLClient(OpenSSLProcess):
         super().__init__(["s_client", "-connect", "127.0.0.1:%d" % port, "-tls1_3", *extra])
 
 
-# --- engine servers on a thread -----------------------------------------------------------------
+# --- servers on a thread -------------------------------------------------------------------------
 
 
-class EngineServer:
+class Recorder:
+    """A server on a thread (``thread``, stopped by setting ``_stop``): what it saw
+    (``errors`` and the like), and waiting for it."""
+
+    def __init__(self):
+        self.errors: list = []
+        self._changed = threading.Condition()
+        self._stop = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def _add(self, seen: list, item) -> None:
+        with self._changed:
+            seen.append(item)
+            self._changed.notify_all()
+
+    def _latest(self, seen: list, timeout: float, failure: str):
+        """The latest item of ``seen`` once there is one; the test fails after ``timeout``."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: seen, timeout):
+                pytest.fail(failure)
+            return seen[-1]
+
+    def wait_error(self, timeout: float = TIMEOUT):
+        return self._latest(self.errors, timeout, "%s saw no error" % type(self).__name__)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.thread.join(TIMEOUT)
+
+
+class EngineServer(Recorder):
     """engine.blocking.Server on 127.0.0.1:0 in a thread, recording handshakes and failures."""
 
     def __init__(self, config, handler=None):
         from engine.blocking import Server
 
-        self.handshakes = []
-        self.errors = []
-        self.done = threading.Event()
+        super().__init__()
+        self.handshakes: list = []
         self._handler = handler or echo
-        self._changed = threading.Condition()
-        self.stop_event = threading.Event()
         self.server = Server("127.0.0.1", 0, config, self._on_connection,
                              handshake_timeout=TIMEOUT, on_error=self._on_error)
         self.port = self.server.port
         self.thread = threading.Thread(target=self.server.serve_forever,
-                                       kwargs={"stop": self.stop_event, "drain_timeout": 2.0},
+                                       kwargs={"stop": self._stop, "drain_timeout": 2.0},
                                        daemon=True)
         self.thread.start()
 
     def _on_connection(self, tls) -> None:
-        with self._changed:
-            self.handshakes.append(tls.handshake)
-            self._changed.notify_all()
+        self._add(self.handshakes, tls.handshake)
         self._handler(tls)
 
     def _on_error(self, address, exc) -> None:
-        with self._changed:
-            self.errors.append(exc)
-            self._changed.notify_all()
-
-    def wait_error(self, timeout: float = TIMEOUT):
-        with self._changed:
-            if not self._changed.wait_for(lambda: self.errors, timeout):
-                pytest.fail("the engine server saw no failed handshake")
-            return self.errors[-1]
+        self._add(self.errors, exc)
 
     def wait_handshake(self, timeout: float = TIMEOUT):
-        with self._changed:
-            if not self._changed.wait_for(lambda: self.handshakes, timeout):
-                pytest.fail("the engine server completed no handshake; errors: %r" % self.errors)
-            return self.handshakes[-1]
-
-    def stop(self) -> None:
-        self.stop_event.set()
-        self.thread.join(TIMEOUT)
+        return self._latest(self.handshakes, timeout, "the engine server completed no "
+                            "handshake; errors: %r" % self.errors)
 
 
-# --- Python ssl servers on a thread -------------------------------------------------------------
-
-
-class PythonSSLServer:
+class PythonSSLServer(Recorder):
     """An ssl.SSLContext server on 127.0.0.1:0 answering one connection at a time."""
 
     def __init__(self, context: ssl.SSLContext, handler=None):
+        super().__init__()
         self.context = context
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.listener.settimeout(0.1)
         self.port = self.listener.getsockname()[1]
-        self.errors = []
-        self.sessions = []
+        self.sessions: list = []
         self._handler = handler or _ssl_echo
-        self._stop = threading.Event()
-        self._changed = threading.Condition()
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
@@ -256,33 +262,21 @@ class PythonSSLServer:
             sock.settimeout(TIMEOUT)
             try:
                 with self.context.wrap_socket(sock, server_side=True) as tls:
-                    with self._changed:
-                        self.sessions.append({"cipher": tls.cipher()[0], "version": tls.version(),
+                    self._add(self.sessions, {"cipher": tls.cipher()[0],
+                                              "version": tls.version(),
                                               "peer": tls.getpeercert()})
-                        self._changed.notify_all()
                     self._handler(tls)
             except (ssl.SSLError, OSError) as exc:
-                with self._changed:
-                    self.errors.append(exc)
-                    self._changed.notify_all()
+                self._add(self.errors, exc)
             finally:
                 sock.close()
 
-    def wait_error(self, timeout: float = TIMEOUT):
-        with self._changed:
-            if not self._changed.wait_for(lambda: self.errors, timeout):
-                pytest.fail("the ssl server saw no error")
-            return self.errors[-1]
-
     def wait_session(self, timeout: float = TIMEOUT):
-        with self._changed:
-            if not self._changed.wait_for(lambda: self.sessions, timeout):
-                pytest.fail("the ssl server completed no handshake; errors: %r" % self.errors)
-            return self.sessions[-1]
+        return self._latest(self.sessions, timeout, "the ssl server completed no handshake; "
+                            "errors: %r" % self.errors)
 
     def stop(self) -> None:
-        self._stop.set()
-        self.thread.join(TIMEOUT)
+        super().stop()
         self.listener.close()
 
 

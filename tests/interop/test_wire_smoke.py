@@ -6,6 +6,7 @@ these few handshakes catch wire bugs early.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import subprocess
@@ -40,10 +41,31 @@ def drive(conn, sock, on_event, rounds=200):
     raise AssertionError("no result after %d reads" % rounds)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+@contextlib.contextmanager
+def serving_one(conn, on_event):
+    """A listener on 127.0.0.1 whose first connection ``conn`` (a ServerConnection) drives
+    until ``on_event(event, sock)`` returns True; yields the port and a dict that gets the
+    HandshakeComplete event as ``"handshake"``."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    seen = {}
+
+    def handle(event, sock):
+        if isinstance(event, HandshakeComplete):
+            seen["handshake"] = event
+        return on_event(event, sock)
+
+    def serve():
+        sock, _ = listener.accept()
+        with sock:
+            drive(conn, sock, lambda event: handle(event, sock))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1], seen
+    finally:
+        thread.join(10)
+        listener.close()
 
 
 def client_round_trip(pki, port, request: bytes, **options):
@@ -65,64 +87,34 @@ def client_round_trip(pki, port, request: bytes, **options):
     return seen
 
 
-@needs_openssl
 @pytest.mark.parametrize("group,openssl_group", [("x25519", "X25519"), ("secp256r1", "P-256")])
-def test_client_against_openssl_s_server(pki, group, openssl_group):
-    port = free_port()
-    server = subprocess.Popen(
-        [OPENSSL, "s_server", "-tls1_3", "-accept", str(port), "-naccept", "1",
-         *pki.servers["p256"].openssl_args(), "-www", "-groups", openssl_group],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    try:
-        for _ in range(5):  # s_server says ACCEPT once it listens
-            if server.stdout.readline().strip() == b"ACCEPT":
-                break
-        seen = client_round_trip(pki, port, b"GET / HTTP/1.0\r\n\r\n")
-    finally:
-        server.kill()
-        server.wait()
+def test_client_against_openssl_s_server(pki, openssl_server, group, openssl_group):
+    server = openssl_server(pki.servers["p256"], "-naccept", "1", "-www",
+                            "-groups", openssl_group)
+    seen = client_round_trip(pki, server.port, b"GET / HTTP/1.0\r\n\r\n")
     assert seen["handshake"].group == group
     assert seen["data"].startswith(b"HTTP/1.0 200")
 
 
 @needs_openssl
 def test_openssl_s_client_against_our_server(pki):
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1)
-    port = listener.getsockname()[1]
-    seen = {}
+    conn = ServerConnection(server_config(pki, [pki.servers["p256"].keystore]))
 
-    def serve():
-        sock, _ = listener.accept()
-        conn = ServerConnection(server_config(pki, [pki.servers["p256"].keystore]))
+    def on_event(event, sock):
+        if isinstance(event, ApplicationData):
+            conn.send_data(b"echo:" + event.data)
+            conn.close()
+            sock.sendall(conn.data_to_send())
+            return True
+        return isinstance(event, ConnectionClosed)
 
-        def on_event(event):
-            if isinstance(event, HandshakeComplete):
-                seen["handshake"] = event
-            if isinstance(event, ApplicationData):
-                conn.send_data(b"echo:" + event.data)
-                conn.close()
-                sock.sendall(conn.data_to_send())
-                return True
-            return isinstance(event, ConnectionClosed)
-
-        with sock:
-            drive(conn, sock, on_event)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
+    with serving_one(conn, on_event) as (port, seen):
         result = subprocess.run(
             [OPENSSL, "s_client", "-connect", "127.0.0.1:%d" % port, "-tls1_3",
              "-CAfile", pki.ca_path,
              "-servername", "localhost", "-verify_return_error", "-ign_eof"],
             input=b"ping\n", capture_output=True, timeout=20,
         )
-    finally:
-        thread.join(10)
-        listener.close()
     assert seen["handshake"].cipher_suite == "TLS_AES_128_GCM_SHA256"
     assert b"Verify return code: 0 (ok)" in result.stdout
     assert b"echo:ping" in result.stdout
@@ -156,43 +148,26 @@ def test_client_against_python_ssl_server(pki):
 
 @pytest.mark.parametrize("groups", [("x25519",), ("secp384r1",)])  # the second needs a retry
 def test_python_ssl_client_against_our_server(pki, groups):
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1)
-    seen = {}
+    conn = ServerConnection(server_config(pki, certificates=[pki.servers["p384"].keystore],
+                                          alpn_protocols=("h2",), groups=groups))
 
-    def serve():
-        sock, _ = listener.accept()
-        conn = ServerConnection(server_config(pki, certificates=[pki.servers["p384"].keystore],
-                                              alpn_protocols=("h2",), groups=groups))
+    def on_event(event, sock):
+        if isinstance(event, ApplicationData):
+            conn.send_data(b"echo:" + event.data)
+            sock.sendall(conn.data_to_send())
+            return True
+        return False
 
-        def on_event(event):
-            if isinstance(event, HandshakeComplete):
-                seen["handshake"] = event
-            if isinstance(event, ApplicationData):
-                conn.send_data(b"echo:" + event.data)
-                sock.sendall(conn.data_to_send())
-                return True
-            return False
-
-        with sock:
-            drive(conn, sock, on_event)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
     context = ssl.create_default_context(cafile=pki.ca_path)
     context.minimum_version = ssl.TLSVersion.TLSv1_3
     context.set_alpn_protocols(["h2"])
-    try:
-        with socket.create_connection(listener.getsockname(), timeout=10) as raw:
+    with serving_one(conn, on_event) as (port, seen):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
             with context.wrap_socket(raw, server_hostname="localhost") as tls:
                 tls.sendall(b"hello")
                 reply = tls.recv(100)
                 assert tls.selected_alpn_protocol() == "h2"
                 assert tls.version() == "TLSv1.3"
-    finally:
-        thread.join(10)
-        listener.close()
     assert reply == b"echo:hello"
     assert seen["handshake"].alpn_protocol == "h2"
     assert seen["handshake"].group == groups[0]
@@ -210,86 +185,41 @@ def test_s_server_www_selects_http11_for_a_python_ssl_client(pki, offered, expec
     identity = pki.servers["p256"]  # its file holds the leaf, then its issuer
     config = build_config(build_parser().parse_args(
         ["s_server", "--www", "--cert", identity.cert_path, "--key", identity.key_path]))
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1)
-    seen = {}
 
-    def serve():
-        sock, _ = listener.accept()
-        conn = ServerConnection(config)
+    def on_event(event, sock):
+        return isinstance(event, ApplicationData)
 
-        def on_event(event):
-            if isinstance(event, HandshakeComplete):
-                seen["handshake"] = event
-            return isinstance(event, ApplicationData)
-
-        with sock:
-            drive(conn, sock, on_event)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
     context = ssl.create_default_context(cafile=pki.ca_path)
     if offered:
         context.set_alpn_protocols(offered)
-    try:
-        with socket.create_connection(listener.getsockname(), timeout=10) as raw:
+    with serving_one(ServerConnection(config), on_event) as (port, seen):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
             with context.wrap_socket(raw, server_hostname="localhost") as tls:
                 tls.sendall(b"GET / HTTP/1.1\r\n\r\n")
                 selected = tls.selected_alpn_protocol()
-    finally:
-        thread.join(10)
-        listener.close()
     assert selected == expected
     assert seen["handshake"].alpn_protocol == expected
 
 
-@needs_openssl
-def test_openssl_s_server_reads_our_alert(pki):
+def test_openssl_s_server_reads_our_alert(pki, openssl_server):
     from engine.errors import UnknownCaError
 
-    port = free_port()
-    server = subprocess.Popen(
-        [OPENSSL, "s_server", "-tls1_3", "-accept", str(port), "-naccept", "1",
-         "-cert", pki.stranger.cert_path, "-key", pki.stranger.key_path],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    try:
-        for _ in range(5):
-            if server.stdout.readline().strip() == b"ACCEPT":
-                break
-        client = ClientConnection(client_config(pki))
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-            with pytest.raises(UnknownCaError):
-                drive(client, sock, lambda event: False)
-            sock.sendall(client.data_to_send())
-            server.wait(timeout=10)
-    finally:
-        server.kill()
-    assert b"alert unknown ca" in server.stdout.read()
+    server = openssl_server(pki.stranger, "-naccept", "1")
+    client = ClientConnection(client_config(pki))
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        with pytest.raises(UnknownCaError):
+            drive(client, sock, lambda event: False)
+        sock.sendall(client.data_to_send())
+        server.wait_for("alert unknown ca")
 
 
-@needs_openssl
-def test_exported_keying_material_matches_openssl(pki):
-    port = free_port()
-    server = subprocess.Popen(
-        [OPENSSL, "s_server", "-tls1_3", "-accept", str(port), "-naccept", "1",
-         *pki.servers["p256"].openssl_args(),
-         "-keymatexport", "EXPORTER-engine-test", "-keymatexportlen", "32"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    try:
-        for _ in range(5):
-            if server.stdout.readline().strip() == b"ACCEPT":
-                break
-        client = ClientConnection(client_config(pki))
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-            drive(client, sock, lambda event: isinstance(event, HandshakeComplete))
-            ours = client.export_keying_material("EXPORTER-engine-test", b"", 32)
-            client.close()
-            sock.sendall(client.data_to_send())
-        server.wait(timeout=10)
-    finally:
-        server.kill()
-    printed = server.stdout.read().decode("ascii", "replace")
-    assert "Keying material: " + ours.hex().upper() in printed
+def test_exported_keying_material_matches_openssl(pki, openssl_server):
+    server = openssl_server(pki.servers["p256"], "-naccept", "1",
+                            "-keymatexport", "EXPORTER-engine-test", "-keymatexportlen", "32")
+    client = ClientConnection(client_config(pki))
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        drive(client, sock, lambda event: isinstance(event, HandshakeComplete))
+        ours = client.export_keying_material("EXPORTER-engine-test", b"", 32)
+        client.close()
+        sock.sendall(client.data_to_send())
+    server.wait_for("Keying material: " + ours.hex().upper())
