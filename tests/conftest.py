@@ -61,3 +61,5 @@ openssl_server = _peers(peers.OpenSSLServer, "openssl_server",
                         "``start(identity, *options)``: ``openssl s_server`` on a free port.")
 openssl_client = _peers(peers.OpenSSLClient, "openssl_client",
                         "``start(port, *options)``: ``openssl s_client`` to 127.0.0.1:port.")
+s_server = _peers(peers.SServer, "s_server",
+                  "``start(*options, env=None)``: ``engine s_server --port 0`` in a subprocess.")

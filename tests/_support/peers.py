@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 import re
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 import time
 
@@ -22,6 +24,7 @@ from .certificates import Identity
 
 OPENSSL = shutil.which("openssl")
 TIMEOUT = 10.0
+COMMAND_TIMEOUT = 20.0  # a command of engine's own, which imports the package first
 
 needs_openssl = pytest.mark.skipif(OPENSSL is None, reason="the openssl binary is not on PATH")
 
@@ -175,6 +178,44 @@ class OpenSSLClient(OpenSSLProcess):
 
     def __init__(self, port: int, *extra: str):
         super().__init__(["s_client", "-connect", "127.0.0.1:%d" % port, "-tls1_3", *extra])
+
+
+# --- engine s_server ------------------------------------------------------------------------------
+
+
+class SServer:
+    """``engine s_server --port 0`` in a subprocess; ``port`` from its ACCEPT line."""
+
+    def __init__(self, *args: str, env=None):
+        """``args``: the options of ``engine s_server`` after ``--port 0``."""
+        self.stderr = ""
+        self.proc = subprocess.Popen([sys.executable, "-m", "engine", "s_server", "--port", "0",
+                                      *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     env=env)
+        self.port = 0
+        line = self.proc.stdout.readline().decode()
+        match = re.match(r"ACCEPT 127\.0\.0\.1:(\d+)", line)
+        if not match:
+            self.stop()
+            pytest.fail("s_server did not start: %r %s" % (line, self.stderr))
+        self.port = int(match.group(1))
+
+    def stop(self) -> int:
+        """SIGTERM, then its exit status; ``stderr`` is what it printed. Once is enough."""
+        if self.proc.stdout.closed:
+            return self.proc.returncode
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(COMMAND_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = self.proc.wait(COMMAND_TIMEOUT)
+        self.stderr = self.proc.stderr.read().decode()
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+        return code
 
 
 # --- servers on a thread -------------------------------------------------------------------------

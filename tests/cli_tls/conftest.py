@@ -1,12 +1,9 @@
-"""Files and processes for the TLS commands: the session's root CA as PEM files and KeyStores,
-and s_server runs."""
+"""Files for the TLS commands: the session's root CA as PEM files and KeyStores; engine
+s_server runs are the s_server fixture of tests/conftest.py."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import re
-import signal
 import subprocess
 import sys
 
@@ -64,51 +61,6 @@ def files(certificates, tmp_path_factory) -> Files:
 def engine_command(*args: str, stdin: bytes = b"", env=None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "engine", *args], input=stdin,
                           capture_output=True, timeout=TIMEOUT, env=env)
-
-
-class SServer:
-    """``engine s_server --port 0`` in a subprocess; ``port`` from its ACCEPT line."""
-
-    def __init__(self, *args: str, env=None):
-        self.stderr = ""
-        self.proc = subprocess.Popen([sys.executable, "-m", "engine", "s_server", "--port", "0",
-                                      *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     env=env)
-        line = self.proc.stdout.readline().decode()
-        match = re.match(r"ACCEPT 127\.0\.0\.1:(\d+)", line)
-        if not match:
-            self.stop()
-            pytest.fail("s_server did not start: %r %s" % (line, self.stderr))
-        self.port = int(match.group(1))
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.proc.send_signal(signal.SIGTERM)
-        try:
-            code = self.proc.wait(TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            code = self.proc.wait(TIMEOUT)
-        self.stderr = self.proc.stderr.read().decode()
-        self.proc.stdout.close()
-        self.proc.stderr.close()
-        return code
-
-
-@pytest.fixture
-def s_server():
-    started = []
-
-    def start(*args: str, env=None) -> SServer:
-        server = SServer(*args, env=env)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        if server.proc.returncode is None:
-            server.stop()
 
 
 @pytest.fixture
