@@ -58,6 +58,17 @@ def _pinned(ffi, obj, size: int, writable: bool = False):
     return ptr
 
 
+def _pinned_pair(ffi, data, length: int, out, capacity: int):
+    """:func:`_pinned` pointers to an input of ``length`` bytes and a writable output of
+    ``capacity`` bytes, both held, or neither when one fails."""
+    data_ptr = _pinned(ffi, data, length)
+    try:
+        return data_ptr, _pinned(ffi, out, capacity, writable=True)
+    except BaseException:
+        ffi.release(data_ptr)
+        raise
+
+
 def _check(rc: int) -> None:
     """Raise what a return code of the record core means (nothing for OK)."""
     if rc == _OK:
@@ -110,12 +121,7 @@ class NativeKey:
                   threads) -> None:
         ffi = self._ffi
         pad_to = min(pad_to, MAX_INNER_PLAINTEXT)  # any larger pads the same; C takes a size_t
-        data_ptr = _pinned(ffi, data, length)
-        try:
-            out_ptr = _pinned(ffi, out, capacity, writable=True)
-        except BaseException:
-            ffi.release(data_ptr)
-            raise
+        data_ptr, out_ptr = _pinned_pair(ffi, data, length, out, capacity)
         try:
             rc = self._lib.engine_records_seal(
                 self._handle, data_ptr, length, content_type, max_fragment, pad_to, out_ptr,
@@ -235,12 +241,7 @@ class NativeKey:
         Every record is opened, however many: the segment slots grow as they fill.
         """
         ffi, lib = self._ffi, self._lib
-        wire_ptr = _pinned(ffi, wire, length)
-        try:
-            out_ptr = _pinned(ffi, out, capacity, writable=True)
-        except BaseException:
-            ffi.release(wire_ptr)
-            raise
+        wire_ptr, out_ptr = _pinned_pair(ffi, wire, length, out, capacity)
         found: list = []
         consumed = opened = base = 0
         try:
