@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from tls_setting import Setting, engine_handshake, memory_handshake, rtls  # noqa: E402
 
 from engine.records import Opener, Sealer  # noqa: E402
-from engine.records._select import choose  # noqa: E402
+from engine._backend import native_records  # noqa: E402
 
 SIZES = (64, 1024, 16384)
 
@@ -134,11 +134,8 @@ def write_rows(setting: Setting, rounds: int, seconds_per_round: float = 0.1,
 def record_rows(rounds: int) -> list[dict]:
     """Microseconds of Sealer.seal and Opener.open of one record, native and Python."""
     backends = ["python"]
-    try:
-        if choose("native") == "native":
-            backends.insert(0, "native")
-    except Exception:  # the extension is not built
-        pass
+    if native_records():
+        backends.insert(0, "native")
     suite, key, iv = "TLS_AES_256_GCM_SHA384", os.urandom(32), os.urandom(12)
     rows = []
     for size in (64, 16384):

@@ -178,7 +178,8 @@ class Bench:
     """The variants over one batch; each call processes the whole batch once."""
 
     def __init__(self, data: dict):
-        from engine.verify import inputs, native_backend
+        from engine import _backend
+        from engine.verify import inputs
 
         self.data = data
         self.chains = data["chains"]
@@ -186,7 +187,7 @@ class Bench:
         self.trust = data["roots"]
         self.crls = data["crls"]
         self.cpus = os.cpu_count() or 1
-        self.native = native_backend.available()
+        self.native = _backend.native_verifier()
         self.parsed = [[inputs.certificate(d) for d in chain] for chain in self.chains]
         self.parsed_roots = [inputs.certificate(d) for d in self.trust]
         if self.native:
@@ -196,14 +197,14 @@ class Bench:
         """Handles for every signature the batch needs once: each leaf's (under its
         intermediate), each intermediate's (under its root), each CRL's (under its issuer)."""
         from engine import _backend
-        from engine.verify import native_backend
+        from engine.verify import _native as native_verifier
 
         ffi, lib = _backend.native()
         self._lib = lib
-        self._store = native_backend.store_handle(tuple(self.trust), tuple(self.crls))
-        leaves = native_backend.handles([c[0] for c in self.chains], self.cpus)
-        inters = native_backend.handles(self.data["intermediates"])
-        roots = native_backend.handles(self.trust)
+        self._store = native_verifier.prepare(tuple(self.trust), tuple(self.crls))
+        leaves = native_verifier.handles([c[0] for c in self.chains], self.cpus)
+        inters = native_verifier.handles(self.data["intermediates"])
+        roots = native_verifier.handles(self.trust)
         by_der = dict(zip(self.data["intermediates"], inters))
         issuers = [by_der[c[1]] for c in self.chains]
         subjects = leaves + inters
@@ -250,21 +251,21 @@ class Bench:
     def _native_options(self, options):
         """native-all with some of the batch shortcuts handed back to OpenSSL."""
         self._lib.engine_verify_memo_clear()
-        from engine.verify import inputs, native_backend
+        from engine.verify import _native as native_verifier, inputs
         from engine.verify.revocation import index_for
 
         anchors = inputs.trust_ders(self.trust)
         crls = inputs.crl_ders(self.crls)
-        verdicts = native_backend.verify(
+        verdicts = native_verifier.verify(
             [tuple(c) for c in self.chains], self.names, anchors, crls, index_for(crls),
             at=AT, purpose="server", max_depth=None, threads=self.cpus, options=options)
         return sum(1 for v in verdicts if v.reason == "revoked")
 
     def native_openssl_signatures(self):
-        return self._native_options(1)
+        return self._native_options(self._lib.ENGINE_VERIFY_OPENSSL_SIGNATURES)
 
     def native_openssl_crls(self):
-        return self._native_options(2)
+        return self._native_options(self._lib.ENGINE_VERIFY_OPENSSL_CRLS)
 
     def crypto_only(self):
         from cryptography.x509.verification import DNSName, PolicyBuilder, Store
@@ -421,11 +422,11 @@ def _cold() -> None:
     """Forget every parsed certificate and remembered signature (run in each process), so that
     each round verifies the batch as a stream of chains never seen before would."""
     from engine import _backend
-    from engine.verify import native_backend
+    from engine.verify import _native as native_verifier
 
     _, lib = _backend.native()
     lib.engine_verify_memo_clear()
-    native_backend._handles.clear()
+    native_verifier._handles.clear()
 
 
 def run_dask(n: int = N, rounds: int = ROUNDS, out=sys.stdout) -> dict:

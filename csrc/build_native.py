@@ -4,6 +4,8 @@ Every ``csrc/*.h`` is one area's public C interface: its declarations are given 
 (preprocessor lines dropped) and it is included by the generated module. A header named
 ``*_internal.h`` is shared by one area's sources only: it is neither given to cdef nor included.
 Every ``csrc/*.c`` is compiled into the one extension, linked against OpenSSL's libcrypto 3.x.
+The extension's type stub, engine/_native.pyi, is written from the same headers by
+native_stub.py.
 
 Where OpenSSL lives: ``OPENSSL_DIR`` (a prefix with include/ and lib/), or ``OPENSSL_INCLUDE_DIR``
 and ``OPENSSL_LIB_DIR``, else ``pkg-config libcrypto``, else the compiler's defaults.

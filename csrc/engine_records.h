@@ -44,16 +44,28 @@ enum {
     ENGINE_RECORDS_EBUSY = -4      /* the key or layer is in use by another thread */
 };
 
+/* The sizes of RFC 8446 section 5 (engine.records._suites names them alike): the record
+ * header, the AEAD tag and static IV of every suite, the most content of one record (5.1) and
+ * the longest TLSCiphertext (5.2). */
+enum {
+    ENGINE_RECORD_HEADER_SIZE = 5,
+    ENGINE_RECORD_TAG_SIZE = 16,
+    ENGINE_RECORD_IV_SIZE = 12,
+    ENGINE_RECORD_MAX_FRAGMENT = 16384,
+    ENGINE_RECORD_MAX_CIPHERTEXT = 16384 + 256
+};
+
 /* Record formats: how the nonce, the additional data and the inner content type are made.
  * TLS 1.3 (RFC 8446 section 5.2): nonce = IV XOR sequence number, additional data = the record
  * header, the content type inside the encrypted inner plaintext. */
 enum { ENGINE_RECORD_TLS13 = 1 };
 
-/* Cipher suites of a key object. */
+/* Cipher suites of a key object, by their TLS code points (RFC 8446 appendix B.4), as
+ * engine.records._suites.SUITE_TABLE numbers them. */
 enum {
-    ENGINE_SUITE_AES_128_GCM = 1,
-    ENGINE_SUITE_AES_256_GCM = 2,
-    ENGINE_SUITE_CHACHA20_POLY1305 = 3
+    ENGINE_SUITE_AES_128_GCM = 0x1301,      /* TLS_AES_128_GCM_SHA256 */
+    ENGINE_SUITE_AES_256_GCM = 0x1302,      /* TLS_AES_256_GCM_SHA384 */
+    ENGINE_SUITE_CHACHA20_POLY1305 = 0x1303 /* TLS_CHACHA20_POLY1305_SHA256 */
 };
 
 /* --- key objects ------------------------------------------------------------------------ */

@@ -14,13 +14,13 @@
 #include "engine_pool_internal.h"
 #include "engine_records.h"
 
-#define HEADER_SIZE 5
-#define TAG_SIZE 16
-#define IV_SIZE 12
+#define HEADER_SIZE ENGINE_RECORD_HEADER_SIZE
+#define TAG_SIZE ENGINE_RECORD_TAG_SIZE
+#define IV_SIZE ENGINE_RECORD_IV_SIZE
 #define APPLICATION_DATA 23
-#define MAX_FRAGMENT 16384u                 /* 2^14 */
-#define MAX_INNER (MAX_FRAGMENT + 1u)       /* TLSInnerPlaintext limit */
-#define MAX_CIPHERTEXT (MAX_FRAGMENT + 256u) /* TLSCiphertext.length limit */
+#define MAX_FRAGMENT ((unsigned)ENGINE_RECORD_MAX_FRAGMENT)     /* 2^14 */
+#define MAX_INNER (MAX_FRAGMENT + 1u)                          /* TLSInnerPlaintext limit */
+#define MAX_CIPHERTEXT ((unsigned)ENGINE_RECORD_MAX_CIPHERTEXT) /* TLSCiphertext.length limit */
 #define RECORD_THREADS ENGINE_POOL_MAX_THREADS /* contexts a key holds: one per pool slot */
 #define PARALLEL_MIN_BYTES 32768            /* smaller batches stay on the calling thread */
 

@@ -33,7 +33,6 @@
 #include "engine_verify_internal.h"
 
 #define SMALL_TRUST_STORE 16
-#define UNKNOWN_CERT (-1000000)
 
 /* ---- the verify step: signatures and validity periods */
 
@@ -145,7 +144,7 @@ static void write_chain(batch *b, size_t c, STACK_OF(X509) *chain, const job *j)
         X509 *x = sk_X509_value(chain, i);
         int index = engine_verify_cert_index(j, x);
         if (index < 0) {
-            index = UNKNOWN_CERT;
+            index = ENGINE_VERIFY_PATH_UNKNOWN;
             for (size_t k = 0; k < b->store->n_anchors; k++) {
                 if (b->store->anchors[k] == x || X509_cmp(b->store->anchors[k], x) == 0) {
                     index = -(int)k - 1;

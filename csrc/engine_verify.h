@@ -49,6 +49,9 @@ enum {
     ENGINE_VERIFY_INTERNAL = 1030
 };
 
+/* A built path's entry that is neither a presented certificate nor a trust anchor. */
+enum { ENGINE_VERIFY_PATH_UNKNOWN = -1000000 };
+
 /* Options of engine_verify_batch, for measuring what the batch shortcuts buy: leave the
  * signature and validity step to OpenSSL (no signature shared across chains), or the
  * revocation check (X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL, every CRL re-checked
@@ -117,7 +120,7 @@ typedef struct {
  * results has n_chains entries. paths has paths_len ints, at least starts[n_chains] + n_chains:
  * chain c's built path goes to paths[starts[c] + c ...], at most its member count plus one
  * entries (results[c].chain_len of them), each an index into certs (>= 0), -(k+1) for trust
- * anchor k, or -1000000 for one that is neither. A name that is not a usable DNS name (LDH
+ * anchor k, or ENGINE_VERIFY_PATH_UNKNOWN for one that is neither. A name that is not a usable DNS name (LDH
  * labels, an underscore let through) or IP address gives ENGINE_VERIFY_UNUSABLE_NAME with
  * no path. Returns 0, or -1 when the arguments are inconsistent or memory ran out. */
 int engine_verify_batch(engine_verify_store *store, const engine_verify_chains *chains,

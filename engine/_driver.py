@@ -382,7 +382,7 @@ class TLSInfo:
 
 
 def _cipher_tuple(name: str) -> tuple:
-    return (name, PROTOCOL_VERSION, SUITE_BY_NAME[name].key_len * 8)
+    return (name, PROTOCOL_VERSION, SUITE_BY_NAME[name].key_size * 8)
 
 
 # --- reading the first bytes --------------------------------------------------------------------

@@ -107,8 +107,13 @@ class TLSError(EngineError, OSError):
     """Base of the TLS connection errors; an OSError, as ``ssl.SSLError`` is.
 
     Made with one argument, the message (OSError reads two as errno and strerror); ``errno`` and
-    ``strerror`` are None.
+    ``strerror`` are None. ``events``: when a connection's ``receive_data`` raised it, the events
+    of that call that came before the fault (application data, say); else empty.
     """
+
+    def __init__(self, *args, events=()):
+        super().__init__(*args)
+        self.events: list = list(events)
 
 
 class TLSEOFError(TLSError, ConnectionAbortedError):
@@ -124,13 +129,14 @@ class LocalProtocolError(TLSError):
 class PeerAlertError(TLSError):
     """The peer sent a fatal alert; the connection is closed."""
 
-    def __init__(self, description: AlertDescription | int, message: str | None = None):
+    def __init__(self, description: AlertDescription | int, message: str | None = None, *,
+                 events=()):
         try:
             description = AlertDescription(description)
             name = description.name
         except ValueError:
             name = "unknown alert %d" % description
-        super().__init__(message or "peer sent alert %s" % name)
+        super().__init__(message or "peer sent alert %s" % name, events=events)
         self.description = description
 
 
@@ -142,61 +148,182 @@ class ProtocolError(TLSError):
 
     alert: AlertDescription = AlertDescription.internal_error
 
-    def __init__(self, message: str, alert: AlertDescription | None = None):
-        super().__init__(message)
+    def __init__(self, message: str, alert: AlertDescription | None = None, *, events=()):
+        super().__init__(message, events=events)
         if alert is not None:
             self.alert = AlertDescription(alert)
 
 
-def _alert_error(name: str, doc: str) -> type:
-    class_name = "".join(part.capitalize() for part in name.split("_"))
-    if not class_name.endswith("Error"):
-        class_name += "Error"
-    return type(
-        class_name,
-        (ProtocolError,),
-        {"alert": AlertDescription[name], "__doc__": doc, "__module__": __name__},
-    )
+class PeerCertificateError(ProtocolError):
+    """Base of the alerts about the peer's certificate (RFC 8446 section 6.2).
+
+    ``reason`` is the verdict reason of engine.verify behind it (``expired``, ``untrusted``,
+    ``malformed``...), or None when no verdict was reached.
+    """
+
+    def __init__(self, message: str, alert: AlertDescription | None = None, *,
+                 reason: str | None = None, events=()):
+        super().__init__(message, alert, events=events)
+        self.reason = reason
 
 
-UnexpectedMessageError = _alert_error("unexpected_message", "A message arrived in the wrong state.")
-BadRecordMacError = _alert_error("bad_record_mac", "A record failed authentication.")
-RecordOverflowError = _alert_error("record_overflow", "A record exceeded the size limit.")
-HandshakeFailureError = _alert_error("handshake_failure", "No acceptable set of parameters.")
-BadCertificateError = _alert_error("bad_certificate", "A certificate was corrupt or failed checks.")
-UnsupportedCertificateError = _alert_error(
-    "unsupported_certificate", "A certificate was of an unsupported type or usage."
-)
-CertificateRevokedError = _alert_error("certificate_revoked", "A certificate was revoked.")
-CertificateExpiredError = _alert_error("certificate_expired", "A certificate is out of its validity.")
-CertificateUnknownError = _alert_error("certificate_unknown", "A certificate could not be checked.")
-IllegalParameterError = _alert_error("illegal_parameter", "A field was out of range or inconsistent.")
-UnknownCaError = _alert_error("unknown_ca", "The chain does not lead to a trusted CA.")
-DecodeError = _alert_error("decode_error", "A message could not be parsed.")
-DecryptError = _alert_error("decrypt_error", "A signature or Finished value did not verify.")
-ProtocolVersionError = _alert_error("protocol_version", "The peer does not speak TLS 1.3.")
-InsufficientSecurityError = _alert_error("insufficient_security", "Parameters are too weak.")
-InternalError = _alert_error("internal_error", "An error unrelated to the peer.")
-MissingExtensionError = _alert_error("missing_extension", "A mandatory extension was absent.")
-UnsupportedExtensionError = _alert_error(
-    "unsupported_extension", "An extension appeared where it is not allowed."
-)
-UnrecognizedNameError = _alert_error("unrecognized_name", "No certificate for the server name.")
-CertificateRequiredError = _alert_error("certificate_required", "A client certificate was required.")
-NoApplicationProtocolError = _alert_error(
-    "no_application_protocol", "No ALPN protocol in common."
-)
+class UnexpectedMessageError(ProtocolError):
+    """A message arrived in the wrong state."""
+
+    alert = AlertDescription.unexpected_message
 
 
-class RecordAuthenticationError(BadRecordMacError, RecordError):
-    """A record failed authentication when opened by engine.records.
+class BadRecordMacError(ProtocolError):
+    """A record failed authentication."""
 
-    ``index`` is the position of the failing record in the batch; ``segments`` and ``consumed``
-    hold what the records before it gave (no plaintext of the failing record is released).
+    alert = AlertDescription.bad_record_mac
+
+
+class RecordOverflowError(ProtocolError):
+    """A record exceeded the size limit."""
+
+    alert = AlertDescription.record_overflow
+
+
+class HandshakeFailureError(ProtocolError):
+    """No acceptable set of parameters."""
+
+    alert = AlertDescription.handshake_failure
+
+
+class BadCertificateError(PeerCertificateError):
+    """A certificate was corrupt or failed checks."""
+
+    alert = AlertDescription.bad_certificate
+
+
+class UnsupportedCertificateError(PeerCertificateError):
+    """A certificate was of an unsupported type or usage."""
+
+    alert = AlertDescription.unsupported_certificate
+
+
+class CertificateRevokedError(PeerCertificateError):
+    """A certificate was revoked."""
+
+    alert = AlertDescription.certificate_revoked
+
+
+class CertificateExpiredError(PeerCertificateError):
+    """A certificate is out of its validity."""
+
+    alert = AlertDescription.certificate_expired
+
+
+class CertificateUnknownError(PeerCertificateError):
+    """A certificate could not be checked."""
+
+    alert = AlertDescription.certificate_unknown
+
+
+class IllegalParameterError(ProtocolError):
+    """A field was out of range or inconsistent."""
+
+    alert = AlertDescription.illegal_parameter
+
+
+class UnknownCaError(PeerCertificateError):
+    """The chain does not lead to a trusted CA."""
+
+    alert = AlertDescription.unknown_ca
+
+
+class DecodeError(ProtocolError):
+    """A message could not be parsed."""
+
+    alert = AlertDescription.decode_error
+
+
+class DecryptError(ProtocolError):
+    """A signature or Finished value did not verify."""
+
+    alert = AlertDescription.decrypt_error
+
+
+class ProtocolVersionError(ProtocolError):
+    """The peer does not speak TLS 1.3."""
+
+    alert = AlertDescription.protocol_version
+
+
+class InsufficientSecurityError(ProtocolError):
+    """Parameters are too weak."""
+
+    alert = AlertDescription.insufficient_security
+
+
+class InternalError(ProtocolError):
+    """An error unrelated to the peer."""
+
+    alert = AlertDescription.internal_error
+
+
+class MissingExtensionError(ProtocolError):
+    """A mandatory extension was absent."""
+
+    alert = AlertDescription.missing_extension
+
+
+class UnsupportedExtensionError(ProtocolError):
+    """An extension appeared where it is not allowed."""
+
+    alert = AlertDescription.unsupported_extension
+
+
+class UnrecognizedNameError(ProtocolError):
+    """No certificate for the server name."""
+
+    alert = AlertDescription.unrecognized_name
+
+
+class CertificateRequiredError(ProtocolError):
+    """A client certificate was required."""
+
+    alert = AlertDescription.certificate_required
+
+
+class NoApplicationProtocolError(ProtocolError):
+    """No ALPN protocol in common."""
+
+    alert = AlertDescription.no_application_protocol
+
+
+# --- a batch of records that stopped (engine.records.Opener) -------------------------------
+
+
+class RecordBatchStop:
+    """What an error of engine.records' Opener says of its batch (a mixin of those errors).
+
+    ``index`` is the position of the record at fault in the batch; ``segments`` and
+    ``consumed`` hold what the records before it gave (no plaintext of the record at fault is
+    released).
     """
 
     def __init__(self, message: str, index: int, segments=(), consumed: int = 0):
-        super().__init__(message)
+        super().__init__(message)  # type: ignore[call-arg]
         self.index = index
         self.segments = list(segments)
         self.consumed = consumed
+
+
+class RecordAuthenticationError(RecordBatchStop, BadRecordMacError, RecordError):
+    """A record failed authentication when opened by engine.records."""
+
+
+class RecordLengthError(RecordBatchStop, RecordOverflowError):
+    """A record longer than 2^14 + 256 bytes, or with an inner plaintext over 2^14 + 1 bytes,
+    opened by engine.records (RFC 8446 section 5.2)."""
+
+
+class RecordContentTypeError(RecordBatchStop, UnexpectedMessageError):
+    """A record whose inner plaintext is all zeros, with no content type, opened by
+    engine.records (RFC 8446 section 5.4)."""
+
+
+class RecordSequenceError(RecordBatchStop, RecordError):
+    """A record that would need a sequence number past 2^64 - 1 (RFC 8446 section 5.3)."""

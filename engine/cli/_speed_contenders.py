@@ -20,7 +20,7 @@ import tempfile
 from typing import Callable
 
 from ..records import Opener, Sealer
-from ..records._select import make_key
+from .._backend import record_key as make_key
 from ..records._suites import suite_named
 from ._speed_limit import limit
 

@@ -18,7 +18,7 @@ class OneCall:
         from ..errors import BackendError
 
         self._ffi, self._lib = ffi, lib = _backend.native()
-        raw = lib.engine_record_key_new(suite_named(suite).native_id, lib.ENGINE_RECORD_TLS13,
+        raw = lib.engine_record_key_new(suite_named(suite).code, lib.ENGINE_RECORD_TLS13,
                                         key, len(key), iv, len(iv), 1 if encrypt else 0, 0, 0)
         if raw == ffi.NULL:
             raise BackendError("libcrypto could not set up %s" % suite)

@@ -18,7 +18,7 @@ import sys
 import time
 
 from ..records import SUITES
-from ..records._select import choose
+from .._backend import record_backend as choose
 from ._speed_contenders import SSL_SUITE, WORKLOADS, Workload, contenders
 
 SAMPLE_SECONDS = 0.004  # each timed sample repeats an operation for at least this long

@@ -155,6 +155,10 @@ class Demo:
         self.workdir = workdir
         self.out = out
         self.failures: list[str] = []
+        # made by setup(): the CA, the server's KeyStore, the client's trust and CRL, and the
+        # certificates the client must refuse
+        self.ca = self.server_keystore = self.trust = self.crl = None
+        self.revoked_keystore = self.stranger_keystore = None
 
     def expect(self, condition: bool, what: str) -> None:
         if not condition:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from ._opener import Opener
 from ._sealer import Sealer
-from ._select import make_record_layer as RecordLayer
+from .._backend import record_layer as RecordLayer
 from ._suites import SUITES, Stop
 
 __all__ = ["SUITES", "Opener", "RecordLayer", "Sealer", "Stop"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from ._select import choose, make_key
+from .. import _backend
 from ._suites import check_key, check_seq, suite_named
 
 
@@ -23,8 +23,8 @@ class Direction:
         self._suite = suite_named(suite)
         key, iv = check_key(self._suite, key, iv)
         seq = check_seq(seq)
-        self.backend = choose(backend)
-        self._key = make_key(self.backend, self._suite, key, iv, self._ENCRYPT, seq)
+        self.backend = _backend.record_backend(backend)
+        self._key = _backend.record_key(self.backend, self._suite, key, iv, self._ENCRYPT, seq)
         self._lock = threading.Lock()
 
     @property

@@ -58,6 +58,17 @@ def _pinned(ffi, obj, size: int, writable: bool = False):
     return ptr
 
 
+def _pinned_pair(ffi, data, length: int, out, capacity: int):
+    """:func:`_pinned` pointers to an input of ``length`` bytes and a writable output of
+    ``capacity`` bytes, both held, or neither when one fails."""
+    data_ptr = _pinned(ffi, data, length)
+    try:
+        return data_ptr, _pinned(ffi, out, capacity, writable=True)
+    except BaseException:
+        ffi.release(data_ptr)
+        raise
+
+
 def _check(rc: int) -> None:
     """Raise what a return code of the record core means (nothing for OK)."""
     if rc == _OK:
@@ -82,7 +93,7 @@ class NativeKey:
     def __init__(self, suite: Suite, key: bytes, iv: bytes, encrypt: bool, seq: int = 0):
         ffi, lib = self._ffi, self._lib = _backend.native()
         spent = seq >= SEQ_LIMIT
-        raw = lib.engine_record_key_new(suite.native_id, _TLS13, key, len(key), iv, len(iv),
+        raw = lib.engine_record_key_new(suite.code, _TLS13, key, len(key), iv, len(iv),
                                         1 if encrypt else 0, 0 if spent else seq,
                                         1 if spent else 0)
         if raw == ffi.NULL:
@@ -110,12 +121,7 @@ class NativeKey:
                   threads) -> None:
         ffi = self._ffi
         pad_to = min(pad_to, MAX_INNER_PLAINTEXT)  # any larger pads the same; C takes a size_t
-        data_ptr = _pinned(ffi, data, length)
-        try:
-            out_ptr = _pinned(ffi, out, capacity, writable=True)
-        except BaseException:
-            ffi.release(data_ptr)
-            raise
+        data_ptr, out_ptr = _pinned_pair(ffi, data, length, out, capacity)
         try:
             rc = self._lib.engine_records_seal(
                 self._handle, data_ptr, length, content_type, max_fragment, pad_to, out_ptr,
@@ -129,10 +135,10 @@ class NativeKey:
     def seal_new(self, data, length, size, content_type, max_fragment, pad_to,
                  threads) -> bytes:
         if not _FILL_BYTES_IN_PLACE or size < 2:
-            out = bytearray(size)
-            self.seal_into(out, size, data, length, content_type, max_fragment, pad_to,
+            gathered = bytearray(size)
+            self.seal_into(gathered, size, data, length, content_type, max_fragment, pad_to,
                            threads)
-            return bytes(out)
+            return bytes(gathered)
         out = bytes(size)
         pinned = data if type(data) is bytes else _pinned(self._ffi, data, length)
         try:
@@ -223,9 +229,9 @@ class NativeKey:
             rest, consumed, records, error = self.open_new(memoryview(wire)[done:],
                                                            length - done, threads)
             return first + rest, done + consumed, n + records, error
-        out = bytearray(length)
-        segments, consumed, records, error = self.open_into(out, length, wire, length, threads)
-        with memoryview(out) as view:
+        into = bytearray(length)
+        segments, consumed, records, error = self.open_into(into, length, wire, length, threads)
+        with memoryview(into) as view:
             return ([(t, bytes(view[o:o + n])) for t, o, n in segments], consumed, records,
                     error)
 
@@ -235,12 +241,7 @@ class NativeKey:
         Every record is opened, however many: the segment slots grow as they fill.
         """
         ffi, lib = self._ffi, self._lib
-        wire_ptr = _pinned(ffi, wire, length)
-        try:
-            out_ptr = _pinned(ffi, out, capacity, writable=True)
-        except BaseException:
-            ffi.release(wire_ptr)
-            raise
+        wire_ptr, out_ptr = _pinned_pair(ffi, wire, length, out, capacity)
         found: list = []
         consumed = opened = base = 0
         try:
@@ -308,7 +309,7 @@ class NativeRecordLayer:
         # write_bytes(content_type, data, len(data)) for immutable bytes: the C call itself,
         # returning its code (0, Stop.UPDATE, or an error for check())
         self.write_bytes = functools.partial(self._write, self._handle)
-        self.stop = Stop.OK
+        self.stop: int = Stop.OK
         self.record: tuple | None = None
         self.stop_length = 0
 
@@ -328,7 +329,7 @@ class NativeRecordLayer:
     def set_key(self, write: bool, suite: Suite, key: bytes, iv: bytes,
                 update_after: int = 0) -> None:
         _check(_lib.engine_record_layer_set_key(self._handle, 1 if write else 0,
-                                                suite.native_id, key, len(key), iv, len(iv),
+                                                suite.code, key, len(key), iv, len(iv),
                                                 update_after))
 
     def set_limits(self, max_fragment: int, pad_to: int) -> None:

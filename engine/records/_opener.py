@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from ..errors import (
     RecordAuthenticationError,
-    RecordError,
-    RecordOverflowError,
-    UnexpectedMessageError,
+    RecordContentTypeError,
+    RecordLengthError,
+    RecordSequenceError,
 )
 from ._direction import Direction
 from ._suites import check_threads, input_buffer, output_buffer, release_view
@@ -23,11 +23,12 @@ class Opener(Direction):
     sequence number of the next record; it advances by the number of records opened, also when
     an error stops the call.
 
-    Errors (each with ``index``, ``segments`` and ``consumed`` for the records before the bad
-    one): RecordAuthenticationError when a record fails authentication (none of its plaintext is
-    released), RecordOverflowError for a record longer than 2^14 + 256 or with an inner plaintext
-    over 2^14 + 1 bytes (section 5.2), UnexpectedMessageError for an inner plaintext of all zeros
-    (section 5.4), RecordError once sequence numbers are used up.
+    Errors (each a RecordBatchStop, with ``index``, ``segments`` and ``consumed`` for the records
+    before the bad one): RecordAuthenticationError when a record fails authentication (none of
+    its plaintext is released), RecordLengthError (a RecordOverflowError) for a record longer
+    than 2^14 + 256 or with an inner plaintext over 2^14 + 1 bytes (section 5.2),
+    RecordContentTypeError (an UnexpectedMessageError) for an inner plaintext of all zeros
+    (section 5.4), RecordSequenceError (a RecordError) once sequence numbers are used up.
     """
 
     _ENCRYPT = False
@@ -89,12 +90,10 @@ class Opener(Direction):
                 "record %d failed authentication" % index, index, segments, consumed
             )
         if error == "overflow":
-            exc = RecordOverflowError("record %d is longer than TLS 1.3 allows" % index)
-        elif error == "unexpected":
-            exc = UnexpectedMessageError("record %d has no content type (all zeros)" % index)
-        else:
-            exc = RecordError("record %d would need a sequence number past 2^64 - 1" % index)
-        exc.index = index
-        exc.segments = list(segments)
-        exc.consumed = consumed
-        return exc
+            return RecordLengthError("record %d is longer than TLS 1.3 allows" % index, index,
+                                     segments, consumed)
+        if error == "unexpected":
+            return RecordContentTypeError("record %d has no content type (all zeros)" % index,
+                                          index, segments, consumed)
+        return RecordSequenceError("record %d would need a sequence number past 2^64 - 1"
+                                   % index, index, segments, consumed)

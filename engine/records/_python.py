@@ -30,27 +30,13 @@ from ._suites import (
     check_seq_room,
     inner_size,
     nonce,
+    plaintext_records,
     sealed_layout,
 )
 
 
 def _header(length: int) -> bytes:
     return bytes((APPLICATION_DATA, 3, 3, length >> 8, length & 0xFF))
-
-
-def plaintext_records(content_type: int, data, version: int = 0x0303) -> bytes:
-    """TLSPlaintext records of at most 2^14 bytes each carrying ``data`` (section 5.1).
-
-    Empty ``data`` gives one empty record.
-    """
-    prefix = bytes((content_type, version >> 8, version & 0xFF))
-    if len(data) <= MAX_FRAGMENT:
-        return prefix + len(data).to_bytes(2, "big") + bytes(data)
-    out = []
-    for start in range(0, len(data), MAX_FRAGMENT):
-        chunk = data[start:start + MAX_FRAGMENT]
-        out.append(prefix + len(chunk).to_bytes(2, "big") + bytes(chunk))
-    return b"".join(out)
 
 
 class PythonKey:
@@ -80,7 +66,7 @@ class PythonKey:
         out, data = memoryview(out).cast("B"), memoryview(data).cast("B")
         pos = 0
         seq = self.seq
-        tails = {}
+        tails: dict[int, bytes] = {}
         for start in range(0, len(data), max_fragment):
             content = data[start : start + max_fragment]
             n = len(content)
@@ -119,17 +105,6 @@ class PythonKey:
                 seq += 1
         self.seq = seq
         return size
-
-    def plaintext_bound(self, wire, length: int) -> int:
-        """An output size enough for every complete record at the front of ``wire``."""
-        total = pos = 0
-        while length - pos >= HEADER_SIZE and wire[pos] == APPLICATION_DATA:
-            size = (wire[pos + 3] << 8) | wire[pos + 4]
-            if length - pos - HEADER_SIZE < size:
-                break
-            total += max(size - TAG_SIZE, 0)
-            pos += HEADER_SIZE + size
-        return total
 
     def open_new(self, wire, length: int, threads: int) -> tuple:
         """(``[(content_type, plaintext), ...]``, consumed, records, error)."""
@@ -214,7 +189,7 @@ class PythonRecordLayer:
         self._out: list[bytes] = []
         self._in = bytearray()
         self._in_start = 0
-        self.stop = Stop.OK
+        self.stop: int = Stop.OK
         self.data_records = 0
         self.record: tuple | None = None
         self.stop_length = 0

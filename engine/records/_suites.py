@@ -1,4 +1,8 @@
-"""The three TLS 1.3 AEAD suites and the arithmetic of record sizes (RFC 8446 sections 5.2-5.4).
+"""The three TLS 1.3 cipher suites and the arithmetic of record sizes (RFC 8446 sections
+5.2-5.4, B.4).
+
+The table of suites here is the project's only one: engine.tls.constants reads it for the
+handshake, and a suite's IANA code point is also its number in csrc/engine_records.h.
 
 Both backends share this module, so the Python twin and the native code agree on every length
 before a byte is written: how many records a plaintext makes, how long each one is, and which
@@ -57,12 +61,16 @@ class Opened(NamedTuple):
 
 @dataclasses.dataclass(frozen=True)
 class Suite:
-    """One AEAD cipher suite: its IANA name, key size, cryptography class and native number."""
+    """One TLS 1.3 cipher suite (RFC 8446 appendix B.4): its IANA name and code point, its
+    AEAD (a cryptography class) and key size, and the hash of its key schedule (section 7.1).
+    """
 
     name: str
+    code: int  # CipherSuite code point; ENGINE_SUITE_* of csrc/engine_records.h too
     key_size: int
     aead: type
-    native_id: int  # ENGINE_SUITE_* of csrc/engine_records.h
+    hash_name: str
+    hash_len: int
     update_after: int  # records per key before a KeyUpdate is due (section 5.5), 0: never
 
 
@@ -70,13 +78,13 @@ class Suite:
 # is due after 2^24. ChaCha20-Poly1305's limit is beyond the sequence number's range.
 AES_GCM_UPDATE_AFTER = 2**24
 
-_SUITES = (
-    Suite("TLS_AES_128_GCM_SHA256", 16, AESGCM, 1, AES_GCM_UPDATE_AFTER),
-    Suite("TLS_AES_256_GCM_SHA384", 32, AESGCM, 2, AES_GCM_UPDATE_AFTER),
-    Suite("TLS_CHACHA20_POLY1305_SHA256", 32, ChaCha20Poly1305, 3, 0),
+SUITE_TABLE = (
+    Suite("TLS_AES_128_GCM_SHA256", 0x1301, 16, AESGCM, "sha256", 32, AES_GCM_UPDATE_AFTER),
+    Suite("TLS_AES_256_GCM_SHA384", 0x1302, 32, AESGCM, "sha384", 48, AES_GCM_UPDATE_AFTER),
+    Suite("TLS_CHACHA20_POLY1305_SHA256", 0x1303, 32, ChaCha20Poly1305, "sha256", 32, 0),
 )
-SUITES = tuple(s.name for s in _SUITES)
-_BY_NAME = {s.name: s for s in _SUITES}
+SUITES = tuple(s.name for s in SUITE_TABLE)
+_BY_NAME = {s.name: s for s in SUITE_TABLE}
 
 
 def suite_named(name: str) -> Suite:
@@ -162,6 +170,21 @@ def sealed_layout(data_len: int, max_fragment: int, pad_to: int) -> tuple[int, i
     if rest:
         total += record_size(rest, pad_to)
     return full + (1 if rest else 0), total
+
+
+def plaintext_records(content_type: int, data, version: int = 0x0303) -> bytes:
+    """TLSPlaintext records of at most 2^14 bytes each carrying ``data`` (section 5.1).
+
+    Empty ``data`` gives one empty record.
+    """
+    prefix = bytes((content_type, version >> 8, version & 0xFF))
+    if len(data) <= MAX_FRAGMENT:
+        return prefix + len(data).to_bytes(2, "big") + bytes(data)
+    out = []
+    for start in range(0, len(data), MAX_FRAGMENT):
+        chunk = data[start:start + MAX_FRAGMENT]
+        out.append(prefix + len(chunk).to_bytes(2, "big") + bytes(chunk))
+    return b"".join(out)
 
 
 def check_capacity(capacity: int, size: int) -> None:

@@ -52,16 +52,15 @@ REASON_SENTENCES = {
 }
 
 
-def certificate_error(reason: str, detail: str = "", sentence: str = "") -> errors.ProtocolError:
-    """The ProtocolError for a verdict reason, with ``.reason`` set: a plain sentence, then the
-    reason and the verifier's detail in parentheses."""
+def certificate_error(reason: str, detail: str = "",
+                      sentence: str = "") -> errors.PeerCertificateError:
+    """The PeerCertificateError for a verdict reason, with ``.reason`` set: a plain sentence,
+    then the reason and the verifier's detail in parentheses."""
     cls = REASON_ERRORS.get(reason, errors.BadCertificateError)
     sentence = sentence or REASON_SENTENCES.get(reason, "the peer's certificate is refused")
     message = "%s (peer certificate rejected: %s%s)" % (sentence, reason,
                                                          "; " + detail if detail else "")
-    error = cls(message)
-    error.reason = reason
-    return error
+    return cls(message, reason=reason)
 
 
 def name_mismatch_sentence(name: str, leaf: x509.Certificate) -> str:
@@ -187,13 +186,11 @@ def load_chain(certificate: codec.Certificate):
             parsed = tuple(x509.load_der_x509_certificate(der) for der in ders)
         public_key = parsed[0].public_key()
     except (ValueError, TypeError) as exc:
-        error = errors.BadCertificateError("the peer's certificate cannot be parsed (%s)" % exc)
-        error.reason = "malformed"
-        raise error from None
+        raise errors.BadCertificateError("the peer's certificate cannot be parsed (%s)" % exc,
+                                         reason="malformed") from None
     except Exception:  # cryptography raises UnsupportedAlgorithm for unknown key types
-        error = errors.UnsupportedCertificateError("peer certificate key is not supported")
-        error.reason = "unsupported"
-        raise error from None
+        raise errors.UnsupportedCertificateError("peer certificate key is not supported",
+                                                 reason="unsupported") from None
     if len(_parsed_chains) >= _PARSED_CHAINS:
         _parsed_chains.clear()  # a bound, not a policy: the next handshakes parse again
     _parsed_chains[ders] = (parsed, public_key)

@@ -8,7 +8,7 @@ import hmac
 import ipaddress
 import os
 
-from .. import errors
+from .. import _backend, errors
 from ..errors import (
     HandshakeFailureError, IllegalParameterError, LocalProtocolError, MissingExtensionError,
     ProtocolVersionError, UnexpectedMessageError, UnsupportedExtensionError,
@@ -23,13 +23,14 @@ from .constants import (
     ContentType,
 )
 from .constants import ExtensionType as ET
+from .constants import HandshakeType as HT
 from .events import EarlyDataRejected, HandshakeComplete, SessionTicketReceived
 from .key_exchange import KeyShare
-from .key_schedule import KeySchedule, kernels
+from .key_schedule import KeySchedule
 from .keylog import write_keylog
 from .resumption import PSK_DHE_KE, PSK_KE, bind, offered_psk, session_from_ticket
 from .session import Session
-from .states import CLIENT_TRANSITIONS, ClientState, handler_table
+from .states import ClientState, transition
 
 _SERVER_HELLO_EXTENSIONS = {ET.supported_versions, ET.key_share}
 # Extensions that RFC 8446 section 4.2 puts in other messages than EncryptedExtensions.
@@ -108,7 +109,7 @@ class ClientConnection(Connection):
         self._client_hello = codec.build_client_hello(self._hello)
         if self._session is not None:
             suite = self._session.suite
-            ks = kernels(self._backend)
+            ks = _backend.key_schedule_kernels(self._backend)
             self._psk_early = ks.early(suite, self._session.psk, False, None)
             self._client_hello = bind(self._client_hello, suite, self._psk_early.binder_key, ks)
         self._retried = None  # the HelloRetryRequest, once one came
@@ -120,6 +121,7 @@ class ClientConnection(Connection):
         self._peer_scheme = None
         self._alpn = None
         self._group = None
+        self._client_hs = self._server_hs = None  # handshake traffic secrets, until Finished
         self._state = ClientState.WAIT_SH
         self._write_plaintext(ContentType.handshake, self._client_hello, 0x0301)
         if self._hello.early_data:
@@ -160,7 +162,7 @@ class ClientConnection(Connection):
         traffic key, and the data given at construction."""
         session = self._session
         suite = session.suite
-        ks = kernels(self._backend)
+        ks = _backend.key_schedule_kernels(self._backend)
         hello_hash = hashlib.new(suite.hash_name, self._client_hello).digest()
         secret = ks.early(suite, session.psk, False, hello_hash).client_early_traffic
         key, iv, _ = ks.traffic(suite, secret)
@@ -328,9 +330,9 @@ class ClientConnection(Connection):
             self._hello.pre_shared_key = offered_psk(session)  # the age now
         self._client_hello = codec.build_client_hello(self._hello)
         if session is not None:
+            kernels = _backend.key_schedule_kernels(self._backend)
             self._client_hello = bind(self._client_hello, session.suite,
-                                      self._psk_early.binder_key, kernels(self._backend),
-                                      self._schedule)
+                                      self._psk_early.binder_key, kernels, self._schedule)
         self._schedule.update(self._client_hello)
         self._send_compat_ccs()
         self._write_plaintext(ContentType.handshake, self._client_hello)
@@ -507,4 +509,25 @@ class ClientConnection(Connection):
         events.append(SessionTicketReceived(session))
 
 
-ClientConnection._handlers = handler_table(ClientConnection, CLIENT_TRANSITIONS)
+def _transitions() -> dict:
+    """RFC 8446 appendix A.1: (state, message) -> the handler and the states it leads to."""
+    C, S = ClientConnection, ClientState
+    return {
+        # WAIT_SH again after a HelloRetryRequest
+        (S.WAIT_SH, HT.server_hello): transition(C._on_server_hello, S.WAIT_EE, S.WAIT_SH),
+        # WAIT_FINISHED when resumed: no Certificate
+        (S.WAIT_EE, HT.encrypted_extensions):
+            transition(C._on_encrypted_extensions, S.WAIT_CERT_CR, S.WAIT_FINISHED),
+        (S.WAIT_CERT_CR, HT.certificate_request):
+            transition(C._on_certificate_request, S.WAIT_CERT),
+        (S.WAIT_CERT_CR, HT.certificate): transition(C._on_certificate, S.WAIT_CV),
+        (S.WAIT_CERT, HT.certificate): transition(C._on_certificate, S.WAIT_CV),
+        (S.WAIT_CV, HT.certificate_verify): transition(C._on_certificate_verify, S.WAIT_FINISHED),
+        (S.WAIT_FINISHED, HT.finished): transition(C._on_finished, S.CONNECTED),
+        (S.CONNECTED, HT.new_session_ticket): transition(C._on_new_session_ticket, S.CONNECTED),
+        (S.CONNECTED, HT.key_update): transition(C._on_key_update, S.CONNECTED),
+    }
+
+
+CLIENT_TRANSITIONS = _transitions()
+ClientConnection._transitions = CLIENT_TRANSITIONS

@@ -20,11 +20,10 @@ from ..errors import (
     UnexpectedMessageError,
 )
 from ..records import RecordLayer, Stop
-from ..records._suites import suite_named
 from . import codec
 from .constants import MAX_HANDSHAKE_MESSAGE, ContentType, HandshakeType, KeyUpdateRequest
 from .events import AlertReceived, ApplicationData, ConnectionClosed, EarlyDataReceived
-from .key_schedule import derive_secret, hkdf_expand_label, kernels, next_traffic_secret
+from .key_schedule import derive_secret, hkdf_expand_label, next_traffic_secret
 from .record_layer import check_plaintext_record, read_error
 
 _CLOSE_NOTIFY = AlertDescription.close_notify
@@ -57,7 +56,7 @@ def _message_name(msg_type: int) -> str:
 class Connection:
     """Base of ClientConnection and ServerConnection."""
 
-    _handlers: dict = {}
+    _transitions: dict = {}  # (state, message type) -> Transition; see states.py
     _connected_state = None
     _closed_state = None
 
@@ -89,6 +88,7 @@ class Connection:
         self._failed: str | None = None
         self.handshake_complete = False
         self.client_random = b""
+        self._state = self._closed_state  # each role's __init__ sets its first state
 
     # --- public API ---------------------------------------------------------------------
 
@@ -139,20 +139,19 @@ class Connection:
                     break
         except ProtocolError as exc:
             self._fail(exc.alert, str(exc))
-            exc.events = events  # what came before the fault, e.g. application data
+            exc.events[:0] = events  # what came before the fault, e.g. application data
             raise
         except PeerAlertError as exc:
             self._failed = "peer sent alert %s" % getattr(exc.description, "name", exc.description)
             self._state = self._closed_state
-            exc.events = events
+            exc.events[:0] = events
             raise
         except Exception as exc:  # a defect of ours: still a typed error and an alert
             self._fail(AlertDescription.internal_error, type(exc).__name__)
-            error = errors.InternalError(
-                "internal error while processing peer data (%s)" % type(exc).__name__
-            )
-            error.events = events
-            raise error from exc
+            raise errors.InternalError(
+                "internal error while processing peer data (%s)" % type(exc).__name__,
+                events=events,
+            ) from exc
         return events
 
     def send_data(self, data) -> None:
@@ -336,7 +335,7 @@ class Connection:
             data = payload
         pos = 0
         end = len(data)
-        handlers = self._handlers
+        transitions = self._transitions
         while end - pos >= 4:
             length = (data[pos + 1] << 16) | (data[pos + 2] << 8) | data[pos + 3]
             if length > MAX_HANDSHAKE_MESSAGE:
@@ -346,12 +345,15 @@ class Connection:
             msg_type = data[pos]
             message = data[pos:pos + 4 + length]
             pos += 4 + length
-            handler = handlers.get((self._state, msg_type))
-            if handler is None:
+            found = transitions.get((self._state, msg_type))
+            if found is None:
                 raise UnexpectedMessageError(
                     "%s in state %s" % (_message_name(msg_type), self._state.name)
                 )
-            handler(self, message, events)
+            found.handler(self, message, events)
+            if self._state not in found.next_states:
+                raise errors.InternalError("%s left the connection in state %s" % (
+                    found.handler.__name__, self._state.name))
             if self._read_keys_changed:
                 self._read_keys_changed = False
                 if pos != end:
@@ -387,16 +389,17 @@ class Connection:
     def _traffic_keys(self, pending: tuple) -> tuple[bytes, bytes]:
         secret, key, iv = pending
         if key is None:
-            key, iv, _ = kernels(self._backend).traffic(self.suite, secret)
+            kernels = _backend.key_schedule_kernels(self._backend)
+            key, iv, _ = kernels.traffic(self.suite, secret)
         return key, iv
 
     def _install_read_key(self) -> None:
         key, iv = self._traffic_keys(self._read_pending)
         self._read_pending = None
-        self._records.set_key(False, suite_named(self.suite.name), key, iv)
+        self._records.set_key(False, self.suite, key, iv)
 
     def _install_write_key(self) -> None:
-        suite = suite_named((self._write_suite or self.suite).name)
+        suite = self._write_suite or self.suite
         key, iv = self._traffic_keys(self._write_pending)
         self._write_pending = None
         limit = suite.update_after if self._update_after is None else self._update_after

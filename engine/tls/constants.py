@@ -6,15 +6,15 @@ the rest of the package speaks of cipher suites, groups and signature schemes by
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import hashlib
+
+from ..records._suites import MAX_FRAGMENT, SUITE_TABLE, Suite
 
 TLS13 = 0x0304
 LEGACY_VERSION = 0x0303
 
-MAX_PLAINTEXT = 1 << 14  # RFC 8446 section 5.1
-MAX_CIPHERTEXT = (1 << 14) + 256  # RFC 8446 section 5.2
+MAX_PLAINTEXT = MAX_FRAGMENT  # RFC 8446 section 5.1
 MAX_HANDSHAKE_MESSAGE = (1 << 16) + 4096  # our bound on one handshake message body
 MAX_TICKET_LIFETIME = 604800  # seconds: seven days (RFC 8446 section 4.6.1)
 
@@ -78,29 +78,12 @@ class KeyUpdateRequest(enum.IntEnum):
     update_requested = 1
 
 
-@dataclasses.dataclass(frozen=True)
-class CipherSuite:
-    """A TLS 1.3 cipher suite: AEAD key length and the hash of its key schedule (B.4)."""
-
-    name: str
-    code: int
-    hash_name: str
-    hash_len: int
-    key_len: int
-    iv_len: int = 12
-
-    def new_hash(self):
-        return hashlib.new(self.hash_name)
-
-
-_SUITES = (
-    CipherSuite("TLS_AES_128_GCM_SHA256", 0x1301, "sha256", 32, 16),
-    CipherSuite("TLS_AES_256_GCM_SHA384", 0x1302, "sha384", 48, 32),
-    CipherSuite("TLS_CHACHA20_POLY1305_SHA256", 0x1303, "sha256", 32, 32),
-)
-SUITE_BY_NAME = {suite.name: suite for suite in _SUITES}
-SUITE_BY_CODE = {suite.code: suite for suite in _SUITES}
-CIPHER_SUITES = tuple(suite.name for suite in _SUITES)
+# Cipher suites (appendix B.4): the one table of engine.records, which the record layer and
+# the key schedule both read.
+CipherSuite = Suite
+SUITE_BY_NAME = {suite.name: suite for suite in SUITE_TABLE}
+SUITE_BY_CODE = {suite.code: suite for suite in SUITE_TABLE}
+CIPHER_SUITES = tuple(suite.name for suite in SUITE_TABLE)
 
 # Named groups (RFC 8446 section 4.2.7; X25519MLKEM768 from draft-ietf-tls-ecdhe-mlkem).
 GROUP_CODES = {

@@ -8,7 +8,7 @@
 Each stage is one kernel call that derives every secret of the stage and the traffic keys and
 IVs that go with them: :class:`NativeKernels` (csrc/engine_key_schedule.c, libcrypto's HMAC) or
 :class:`PythonKernels` (HKDF on OpenSSL's HMAC through :func:`hmac.digest`), giving the same
-bytes. :class:`KeySchedule` keeps one connection's transcript hash (an OpenSSL hash object
+bytes; engine._backend.key_schedule_kernels picks them. :class:`KeySchedule` keeps one connection's transcript hash (an OpenSSL hash object
 through :mod:`hashlib`, copied when a snapshot is needed) and its secrets.
 """
 
@@ -85,8 +85,8 @@ def derive_secret(hash_name: str, secret: bytes, label: bytes, transcript_hash: 
 
 def traffic_key(suite: CipherSuite, secret: bytes) -> tuple[bytes, bytes]:
     """[sender]_write_key and [sender]_write_iv from a traffic secret (section 7.3)."""
-    key = hkdf_expand_label(suite.hash_name, secret, b"key", b"", suite.key_len)
-    iv = hkdf_expand_label(suite.hash_name, secret, b"iv", b"", suite.iv_len)
+    key = hkdf_expand_label(suite.hash_name, secret, b"key", b"", suite.key_size)
+    iv = hkdf_expand_label(suite.hash_name, secret, b"iv", b"", IV_LEN)
     return key, iv
 
 
@@ -224,7 +224,7 @@ class NativeKernels:
     def _stage(self, suite: CipherSuite, out, rc: int) -> Stage:
         if rc != 0:
             raise ValueError("the key schedule kernel failed (code %d)" % rc)
-        n, k = suite.hash_len, suite.key_len
+        n, k = suite.hash_len, suite.key_size
         data = self._ffi.buffer(out)[:]
         keys = 3 * n
         return Stage(TrafficKeys(data[:n], data[keys:keys + k], data[keys + k:keys + k + 12]),
@@ -258,20 +258,20 @@ class NativeKernels:
     def handshake(self, suite: CipherSuite, early_secret: bytes | None, shared: bytes,
                   hello_hash: bytes) -> Stage:
         ffi = self._ffi
-        out = ffi.new("unsigned char[]", 3 * suite.hash_len + 2 * (suite.key_len + IV_LEN))
+        out = ffi.new("unsigned char[]", 3 * suite.hash_len + 2 * (suite.key_size + IV_LEN))
         rc = self._lib.engine_ks_handshake(
-            self._hash(suite), suite.key_len, early_secret if early_secret is not None
+            self._hash(suite), suite.key_size, early_secret if early_secret is not None
             else ffi.NULL, shared, len(shared), hello_hash, out, len(out))
         return self._stage(suite, out, rc)
 
     def application(self, suite: CipherSuite, master: bytes, finished_hash: bytes) -> Stage:
-        out = self._ffi.new("unsigned char[]", 3 * suite.hash_len + 2 * (suite.key_len + IV_LEN))
-        rc = self._lib.engine_ks_application(self._hash(suite), suite.key_len, master,
+        out = self._ffi.new("unsigned char[]", 3 * suite.hash_len + 2 * (suite.key_size + IV_LEN))
+        rc = self._lib.engine_ks_application(self._hash(suite), suite.key_size, master,
                                              finished_hash, out, len(out))
         return self._stage(suite, out, rc)
 
     def traffic(self, suite: CipherSuite, secret: bytes) -> tuple[bytes, bytes, bytes]:
-        k = suite.key_len
+        k = suite.key_size
         out = self._ffi.new("unsigned char[]", k + IV_LEN + suite.hash_len)
         rc = self._lib.engine_ks_traffic(self._hash(suite), k, secret, out, len(out))
         if rc != 0:
@@ -286,25 +286,6 @@ class NativeKernels:
         if rc != 0:
             raise ValueError("the key schedule kernel failed (code %d)" % rc)
         return self._ffi.buffer(out)[:]
-
-
-_KERNELS: dict = {}
-
-
-def kernels(backend: str | None = None):
-    """The key schedule kernels of ``backend`` (None: ENGINE_BACKEND)."""
-    found = _KERNELS.get(backend) if backend is not None else None
-    if found is not None:  # a backend already resolved, as connections keep it
-        return found
-    choice = _backend.resolve(backend)
-    found = _KERNELS.get(choice)
-    if found is None:
-        if choice == "native" and hasattr(_backend.native()[1], "engine_ks_handshake"):
-            found = NativeKernels()
-        else:
-            found = PythonKernels()
-        _KERNELS[choice] = found
-    return found
 
 
 class KeySchedule:
@@ -322,7 +303,7 @@ class KeySchedule:
     def __init__(self, suite: CipherSuite, backend: str | None = None, transcript=None):
         self.suite = suite
         self.hash_name = suite.hash_name
-        self._kernels = kernels(backend)
+        self._kernels = _backend.key_schedule_kernels(backend)
         self._transcript = transcript if transcript is not None else hashlib.new(suite.hash_name)
         self._early_secret: bytes | None = None  # None: no PSK
         self.master_secret: bytes | None = None

@@ -23,21 +23,6 @@ from .constants import MAX_PLAINTEXT, ContentType
 _PLAINTEXT_TYPES = (ContentType.change_cipher_spec, ContentType.alert, ContentType.handshake)
 
 
-def plaintext_records(content_type: int, data: bytes, version: bytes = b"\x03\x03") -> bytes:
-    """TLSPlaintext records of at most 2^14 bytes each carrying ``data`` (section 5.1)."""
-    prefix = bytes((content_type,)) + version
-    if len(data) <= MAX_PLAINTEXT:
-        return prefix + len(data).to_bytes(2, "big") + data
-    out = []
-    for start in range(0, len(data), MAX_PLAINTEXT):
-        chunk = data[start:start + MAX_PLAINTEXT]
-        out.append(prefix + len(chunk).to_bytes(2, "big") + chunk)
-    return b"".join(out)
-
-
-CHANGE_CIPHER_SPEC = plaintext_records(ContentType.change_cipher_spec, b"\x01")
-
-
 def check_plaintext_record(content_type: int, length: int, keys_set: bool) -> None:
     """Refuse a TLSPlaintext record from its header alone (section 5.1), so that a peer that
     does not speak TLS is told at once.

@@ -18,6 +18,7 @@ from .constants import (
     LEGACY_VERSION, SIGNATURE_SCHEME_CODES, SIGNATURE_SCHEME_NAMES, TLS13, ContentType,
 )
 from .constants import ExtensionType as ET
+from .constants import HandshakeType as HT
 from .extensions import PADDING
 from .events import HandshakeComplete
 from .key_exchange import server_exchange
@@ -27,7 +28,7 @@ from .resumption import (
     PSK_DHE_KE, accept_early_data, accept_psk, client_wants_tickets, new_session_tickets,
     psk_mode,
 )
-from .states import SERVER_TRANSITIONS, ServerState, handler_table
+from .states import ServerState, transition
 
 
 EARLY_DATA_SKIP = 1 << 18  # bytes of rejected 0-RTT records skipped at most
@@ -69,6 +70,8 @@ class ServerConnection(Connection):
         self._wants_tickets = False
         self._early_data_accepted = None  # None: no 0-RTT offered
         self._client_hs_keys = None  # while 0-RTT data is read
+        self._client_hs = None  # the client's handshake traffic secret, until its Finished
+        self._client_ap_keys = None  # the client's application keys, from its Finished on
 
     # --- ClientHello (4.1.2) ----------------------------------------------------------------
 
@@ -367,4 +370,23 @@ class ServerConnection(Connection):
                 server_name=self._server_name, peer_chain=chain))
 
 
-ServerConnection._handlers = handler_table(ServerConnection, SERVER_TRANSITIONS)
+def _transitions() -> dict:
+    """RFC 8446 appendix A.2: (state, message) -> the handler and the states it leads to."""
+    C, S = ServerConnection, ServerState
+    return {
+        # WAIT_CH again after a HelloRetryRequest, WAIT_EOED when 0-RTT data is accepted,
+        # WAIT_CERT after a CertificateRequest
+        (S.WAIT_CH, HT.client_hello):
+            transition(C._on_client_hello, S.WAIT_CH, S.WAIT_EOED, S.WAIT_CERT, S.WAIT_FINISHED),
+        (S.WAIT_EOED, HT.end_of_early_data):
+            transition(C._on_end_of_early_data, S.WAIT_FINISHED),
+        # WAIT_FINISHED after an empty Certificate
+        (S.WAIT_CERT, HT.certificate): transition(C._on_certificate, S.WAIT_CV, S.WAIT_FINISHED),
+        (S.WAIT_CV, HT.certificate_verify): transition(C._on_certificate_verify, S.WAIT_FINISHED),
+        (S.WAIT_FINISHED, HT.finished): transition(C._on_finished, S.CONNECTED),
+        (S.CONNECTED, HT.key_update): transition(C._on_key_update, S.CONNECTED),
+    }
+
+
+SERVER_TRANSITIONS = _transitions()
+ServerConnection._transitions = SERVER_TRANSITIONS

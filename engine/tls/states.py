@@ -1,14 +1,17 @@
 """The handshake state machines as data (RFC 8446 appendix A).
 
-Each table maps ``(state, handshake message type)`` to the name of the handler that accepts the
-message; a pair that is not in the table is a message out of place (unexpected_message). The
-handlers, in client.py and server.py, decide the next state. The tables are what the tests
-walk to check that every other message is refused in every state.
+Each role's table maps ``(state, handshake message type)`` to a :class:`Transition`: the
+handler function that accepts the message and the states the connection may be in after it. A
+pair that is not in the table is a message out of place (unexpected_message). The tables stand at
+the foot of client.py (``CLIENT_TRANSITIONS``) and server.py (``SERVER_TRANSITIONS``), beside the
+handlers they name; the tests walk them to check that every other message is refused in every
+state, and :func:`describe` prints them.
 """
 
 from __future__ import annotations
 
 import enum
+from typing import Any, Callable, NamedTuple
 
 from .constants import HandshakeType as HT
 
@@ -38,37 +41,24 @@ class ServerState(enum.Enum):
     CLOSED = "CLOSED"
 
 
-CLIENT_TRANSITIONS = {
-    (ClientState.WAIT_SH, HT.server_hello): "server_hello",
-    (ClientState.WAIT_EE, HT.encrypted_extensions): "encrypted_extensions",
-    (ClientState.WAIT_CERT_CR, HT.certificate_request): "certificate_request",
-    (ClientState.WAIT_CERT_CR, HT.certificate): "certificate",
-    (ClientState.WAIT_CERT, HT.certificate): "certificate",
-    (ClientState.WAIT_CV, HT.certificate_verify): "certificate_verify",
-    (ClientState.WAIT_FINISHED, HT.finished): "finished",
-    (ClientState.CONNECTED, HT.new_session_ticket): "new_session_ticket",
-    (ClientState.CONNECTED, HT.key_update): "key_update",
-}
+class Transition(NamedTuple):
+    """What a handshake message does in a state: ``handler(connection, message, events)``
+    takes it, and the connection is then in one of ``next_states``."""
 
-SERVER_TRANSITIONS = {
-    (ServerState.WAIT_CH, HT.client_hello): "client_hello",
-    (ServerState.WAIT_EOED, HT.end_of_early_data): "end_of_early_data",
-    (ServerState.WAIT_CERT, HT.certificate): "certificate",
-    (ServerState.WAIT_CV, HT.certificate_verify): "certificate_verify",
-    (ServerState.WAIT_FINISHED, HT.finished): "finished",
-    (ServerState.CONNECTED, HT.key_update): "key_update",
-}
+    handler: Callable[[Any, bytes, list], None]
+    next_states: frozenset
 
 
-def handler_table(cls, transitions) -> dict:
-    """Resolve handler names to ``cls._on_<name>`` functions, once per class."""
-    return {key: getattr(cls, "_on_" + name) for key, name in transitions.items()}
+def transition(handler: Callable[[Any, bytes, list], None], *next_states) -> Transition:
+    return Transition(handler, frozenset(next_states))
 
 
-def describe(transitions) -> str:
-    """The table as text, one ``STATE --message--> handler`` line per accepted message."""
+def describe(transitions: dict) -> str:
+    """The table as text, one ``STATE --message--> handler -> NEXT | NEXT`` line per accepted
+    message."""
     lines = []
-    for (state, msg_type), name in transitions.items():
-        lines.append("%-14s --%s--> _on_%s" % (state.name, HT(msg_type).name, name))
+    for (state, msg_type), (handler, next_states) in transitions.items():
+        lines.append("%-14s --%s--> %s -> %s" % (
+            state.name, HT(msg_type).name, handler.__name__,
+            " | ".join(sorted(s.name for s in next_states))))
     return "\n".join(lines)
-

@@ -11,7 +11,7 @@ import os
 import re
 
 from .. import _backend
-from . import inputs, python_backend
+from . import inputs
 from .revocation import index_for
 from .verdict import Verdict, rejected
 
@@ -19,8 +19,6 @@ PURPOSES = ("server", "client")
 
 
 _CPUS = os.cpu_count() or 1
-_UNSET = object()
-_native = _UNSET
 
 
 _DNS_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\Z")
@@ -39,20 +37,6 @@ def usable_name(name: str) -> bool:
     if not 0 < len(name) <= 253:
         return False
     return all(_DNS_LABEL.match(label) for label in name.split("."))
-
-
-def _native_module():
-    """The native verifier, or None when the extension has no batch verifier (looked up once)."""
-    global _native
-    if _native is _UNSET:
-        try:
-            from . import native_backend
-        except ImportError:
-            found = None
-        else:
-            found = native_backend if native_backend.available() else None
-        _native = found
-    return _native
 
 
 def verify_chains(
@@ -84,23 +68,18 @@ def verify_chains(
         raise ValueError("max_depth must be a non-negative integer")
     if threads is not None and (not isinstance(threads, int) or threads < 1):
         raise ValueError("threads must be a positive integer")
-    chosen = _backend.resolve(backend)
-    native = _native_module() if chosen == "native" else None
-    asked = backend if backend is not None else _backend.requested()
-    if chosen == "native" and native is None and asked == "native":
-        from ..errors import BackendError
-
-        raise BackendError("the native extension has no batch verifier; rebuild it")
+    verifier = _backend.verifier(backend)
     chains = chains if type(chains) is list else list(chains)
     names = _checked_names(names, len(chains))
     when = inputs.verification_time(at)
     anchors = inputs.trust_ders(trust)
     crl_set = inputs.crl_ders(crls)
     revocation = index_for(crl_set) if crl_set else None
-    if native is not None:
-        return _verify_native(native, chains, names, anchors, crl_set, revocation, when,
+    if verifier.NAME == "native":
+        return _verify_native(verifier, chains, names, anchors, crl_set, revocation, when,
                               purpose, max_depth, threads)
-    return _verify_python(chains, names, anchors, revocation, when, purpose, max_depth)
+    return _verify_python(verifier, chains, names, anchors, crl_set, revocation, when, purpose,
+                          max_depth)
 
 
 def _checked_names(names, n: int):
@@ -169,7 +148,7 @@ def _normalised(chains) -> tuple[list, dict[int, Verdict]]:
     return out, faults
 
 
-def _verify_python(chains, names, anchors, revocation, when, purpose, max_depth):
+def _verify_python(twin, chains, names, anchors, crl_set, revocation, when, purpose, max_depth):
     """The Python twin, once per distinct (chain, name)."""
     if names is None:
         names = [None] * len(chains)
@@ -195,8 +174,8 @@ def _verify_python(chains, names, anchors, revocation, when, purpose, max_depth)
             jobs.append(key)
         where.append(slot)
 
-    results = python_backend.verify(
-        [ders for ders, _ in jobs], [name for _, name in jobs], anchors, revocation,
+    results = twin.verify(
+        [ders for ders, _ in jobs], [name for _, name in jobs], anchors, crl_set, revocation,
         at=when, purpose=purpose, max_depth=max_depth,
     )
     for position, slot in enumerate(where):

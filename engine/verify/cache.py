@@ -21,6 +21,11 @@ class BoundedCache:
     def get(self, key, default=None):
         return self._items.get(key, default)
 
+    def get_or_make(self, key, make):
+        """The value of ``key``; made by ``make(key)`` and kept when there is none."""
+        found = self._items.get(key)
+        return self.put(key, make(key)) if found is None else found
+
     def get_many(self, keys) -> list:
         """The value (or None) of each key, in one pass."""
         return list(map(self._items.get, keys))

@@ -113,14 +113,10 @@ def _prepare(setup: Setup) -> Setup:
     with _prepared_lock:
         found = _prepared.get(setup.token)
         if found is None:
-            from . import api, python_backend
+            from .. import _backend
             from .revocation import index_for
 
-            native = api._native_module()
-            if native is not None and setup.backend != "python":
-                native.store_handle(setup.anchors, setup.crls)
-            else:
-                python_backend.trust_context(setup.anchors)
+            _backend.verifier(setup.backend).prepare(setup.anchors, setup.crls)
             if setup.crls:
                 index_for(setup.crls)
             _builds[setup.token] += 1

@@ -200,7 +200,4 @@ _indexes = BoundedCache(16)
 
 def index_for(ders: tuple[bytes, ...]) -> RevocationIndex:
     """The index for a CRL set, kept for later calls with the same CRLs."""
-    found = _indexes.get(ders)
-    if found is None:
-        found = _indexes.put(ders, RevocationIndex(ders))
-    return found
+    return _indexes.get_or_make(ders, RevocationIndex)

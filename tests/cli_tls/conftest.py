@@ -1,18 +1,15 @@
-"""Files and processes for the TLS commands: a CA, PEM files, a KeyStore, s_server runs."""
+"""Files for the TLS commands: the session's root CA as PEM files and KeyStores; engine
+s_server runs are the s_server fixture of tests/conftest.py."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import re
-import signal
 import subprocess
 import sys
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 
-from engine.pki import CertificateAuthority
+from tests._support.certificates import key_pem, pem, write
 
 TIMEOUT = 20
 
@@ -33,98 +30,37 @@ class Files:
     stranger_ca: str
 
 
-def _write(path, data: bytes) -> str:
-    path.write_bytes(data)
-    return str(path)
-
-
-def _pem(cert) -> bytes:
-    return cert.public_bytes(serialization.Encoding.PEM)
-
-
-def _key(key) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
-
-
 @pytest.fixture(scope="session")
-def files(tmp_path_factory) -> Files:
+def files(certificates, tmp_path_factory) -> Files:
     d = tmp_path_factory.mktemp("cli-tls")
-    ca = CertificateAuthority.create_root("CLI Test Root CA")
-    server = ca.issue_server(["localhost", "127.0.0.1"])
-    client = ca.issue_client("alice")
-    revoked = ca.issue_server(["localhost", "127.0.0.1"])
-    ca.revoke(revoked.serial_number)
+    root = certificates.root
+    server = certificates.server(root)
+    client = certificates.client("alice", root)
+    revoked = certificates.server(root, revoked=True)
     password = b"correct horse battery staple"
     keystore = str(d / "server.p12")
     server.keystore().save(keystore, password, kdf_rounds=1000)
     client_keystore = str(d / "client.p12")
     client.keystore().save(client_keystore, password, kdf_rounds=1000)
     return Files(
-        ca=_write(d / "ca.pem", _pem(ca.certificate)),
-        cert=_write(d / "server.crt", _pem(server.certificate)),
-        key=_write(d / "server.key", _key(server.private_key)),
+        ca=write(d / "ca.pem", pem(root.certificate)),
+        cert=write(d / "server.crt", pem(server.certificate)),
+        key=write(d / "server.key", key_pem(server.private_key)),
         keystore=keystore,
-        password_file=_write(d / "password.txt", password + b"\n"),
-        client_cert=_write(d / "client.crt", _pem(client.certificate)),
-        client_key=_write(d / "client.key", _key(client.private_key)),
+        password_file=write(d / "password.txt", password + b"\n"),
+        client_cert=write(d / "client.crt", pem(client.certificate)),
+        client_key=write(d / "client.key", key_pem(client.private_key)),
         client_keystore=client_keystore,
-        crl=_write(d / "ca.crl", ca.crl().to_pem()),
-        revoked_cert=_write(d / "revoked.crt", _pem(revoked.certificate)),
-        revoked_key=_write(d / "revoked.key", _key(revoked.private_key)),
-        stranger_ca=_write(d / "stranger.pem", _pem(
-            CertificateAuthority.create_root("Stranger CA").certificate)),
+        crl=write(d / "ca.crl", root.crl().to_pem()),
+        revoked_cert=write(d / "revoked.crt", pem(revoked.certificate)),
+        revoked_key=write(d / "revoked.key", key_pem(revoked.private_key)),
+        stranger_ca=write(d / "stranger.pem", pem(certificates.stranger.certificate)),
     )
 
 
 def engine_command(*args: str, stdin: bytes = b"", env=None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "engine", *args], input=stdin,
                           capture_output=True, timeout=TIMEOUT, env=env)
-
-
-class SServer:
-    """``engine s_server --port 0`` in a subprocess; ``port`` from its ACCEPT line."""
-
-    def __init__(self, *args: str, env=None):
-        self.stderr = ""
-        self.proc = subprocess.Popen([sys.executable, "-m", "engine", "s_server", "--port", "0",
-                                      *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     env=env)
-        line = self.proc.stdout.readline().decode()
-        match = re.match(r"ACCEPT 127\.0\.0\.1:(\d+)", line)
-        if not match:
-            self.stop()
-            pytest.fail("s_server did not start: %r %s" % (line, self.stderr))
-        self.port = int(match.group(1))
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.proc.send_signal(signal.SIGTERM)
-        try:
-            code = self.proc.wait(TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            code = self.proc.wait(TIMEOUT)
-        self.stderr = self.proc.stderr.read().decode()
-        self.proc.stdout.close()
-        self.proc.stderr.close()
-        return code
-
-
-@pytest.fixture
-def s_server():
-    started = []
-
-    def start(*args: str, env=None) -> SServer:
-        server = SServer(*args, env=env)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        if server.proc.returncode is None:
-            server.stop()
 
 
 @pytest.fixture

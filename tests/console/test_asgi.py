@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from engine.asgi import Server, bind_sockets
-from engine.pki import CertificateAuthority, TrustStore
+from engine.pki import TrustStore
 from engine.tls import ServerConfig
 
 from .conftest import eventually
@@ -33,8 +33,8 @@ async def echo_scope(scope, receive, send):
 
 
 @pytest.fixture(scope="module")
-def ca():
-    return CertificateAuthority.create_root("ASGI test CA")
+def ca(certificates):
+    return certificates.root
 
 
 @contextlib.contextmanager

@@ -12,6 +12,7 @@ import pytest
 
 from engine import aio
 from engine.tls import ClientConfig, ServerConfig
+from tests._support.peers import ssl_client_context, ssl_server_context
 
 TIMEOUT = 10.0
 
@@ -24,12 +25,12 @@ def client_config(pki) -> ClientConfig:
     return ClientConfig(trust=pki.trust, crls=pki.crls)
 
 
-def test_get_extra_info_answers_as_asyncios_ssl_transport(pki, ssl_server, helpers):
-    server = ssl_server(helpers.ssl_server_context(pki.servers["p384"]))
+def test_get_extra_info_answers_as_asyncios_ssl_transport(pki, ssl_server):
+    server = ssl_server(ssl_server_context(pki.servers["p384"]))
     names = ("peercert", "cipher", "compression")
 
     async def main():
-        context = helpers.ssl_client_context(pki.ca_path)
+        context = ssl_client_context(pki.ca_path)
         reader, writer = await asyncio.open_connection("127.0.0.1", server.port, ssl=context,
                                                        server_hostname="localhost")
         expected = {name: writer.get_extra_info(name) for name in names}
@@ -128,9 +129,9 @@ class Upgrading(asyncio.Protocol):
             self.tls_transport.write(self.answer(data))
 
 
-def test_start_tls_as_client_with_an_ssl_server_that_upgrades(pki, helpers):
+def test_start_tls_as_client_with_an_ssl_server_that_upgrades(pki):
     """The ssl side is asyncio's own loop.start_tls (server_side=True)."""
-    context = helpers.ssl_server_context(pki.servers["p256"])
+    context = ssl_server_context(pki.servers["p256"])
 
     class UpgradingServer(Upgrading):
         def answer(self, data):
@@ -161,7 +162,7 @@ def test_start_tls_as_client_with_an_ssl_server_that_upgrades(pki, helpers):
     run(main())
 
 
-def test_start_tls_as_server_with_an_ssl_client(pki, helpers):
+def test_start_tls_as_server_with_an_ssl_client(pki):
     config = ServerConfig([pki.servers["p256"].keystore])
 
     class UpgradingServer(Upgrading):
@@ -175,7 +176,7 @@ def test_start_tls_as_server_with_an_ssl_client(pki, helpers):
         with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
             sock.sendall(b"STARTTLS\r\n")
             assert sock.recv(4) == b"OK\r\n"
-            context = helpers.ssl_client_context(pki.ca_path)
+            context = ssl_client_context(pki.ca_path)
             with context.wrap_socket(sock, server_hostname="localhost") as tls:
                 tls.sendall(b"stressed")
                 return tls.recv(100), tls.version()
@@ -208,7 +209,7 @@ def test_start_tls_refuses_a_config_of_the_other_side(pki):
     run(main())
 
 
-def test_uvicorns_http_protocol_serves_https_over_create_server(pki, helpers):
+def test_uvicorns_http_protocol_serves_https_over_create_server(pki):
     uvicorn = pytest.importorskip("uvicorn")
     from uvicorn.server import ServerState
 
@@ -224,7 +225,7 @@ def test_uvicorns_http_protocol_serves_https_over_create_server(pki, helpers):
     state = ServerState()
 
     def fetch(port):
-        context = helpers.ssl_client_context(pki.ca_path)
+        context = ssl_client_context(pki.ca_path)
         connection = http.client.HTTPSConnection("localhost", port, context=context,
                                                   timeout=TIMEOUT)
         try:

@@ -17,6 +17,7 @@ import pytest
 
 from engine import aio
 from engine.tls import ServerConfig
+from tests._support.peers import ssl_client_context
 
 TIMEOUT = 10.0
 REQUEST = b"x" * (16 << 20)  # well over what the socket buffers hold
@@ -29,10 +30,10 @@ def generous_linger(monkeypatch):
         monkeypatch.setattr(module + ".ALERT_LINGER", 30.0, raising=False)
 
 
-def refused_client(pki, helpers, port: int) -> ssl.SSLError:
+def refused_client(pki, port: int) -> ssl.SSLError:
     """An ssl client without a certificate that sends REQUEST right after its handshake; the
     error it ends with."""
-    context = helpers.ssl_client_context(pki.ca_path)
+    context = ssl_client_context(pki.ca_path)
     sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
     with context.wrap_socket(sock, server_hostname="localhost") as tls:
         with pytest.raises(ssl.SSLError) as caught:
@@ -46,15 +47,15 @@ def requiring_config(pki) -> ServerConfig:
                         verify_client="require")
 
 
-def test_blocking_server_alert_reaches_a_client_still_sending(pki, engine_server, helpers,
+def test_blocking_server_alert_reaches_a_client_still_sending(pki, engine_server,
                                                               generous_linger):
     server = engine_server(requiring_config(pki))
-    error = refused_client(pki, helpers, server.port)
+    error = refused_client(pki, server.port)
     assert "certificate required" in str(error).lower()
     assert server.wait_error().alert.name == "certificate_required"
 
 
-def test_aio_server_alert_reaches_a_client_still_sending(pki, helpers, generous_linger):
+def test_aio_server_alert_reaches_a_client_still_sending(pki, generous_linger):
     errors = []
 
     async def never_called(reader, writer):
@@ -66,7 +67,7 @@ def test_aio_server_alert_reaches_a_client_still_sending(pki, helpers, generous_
         port = server.sockets[0].getsockname()[1]
         async with server:
             return await asyncio.get_running_loop().run_in_executor(
-                None, refused_client, pki, helpers, port)
+                None, refused_client, pki, port)
 
     error = asyncio.run(asyncio.wait_for(main(), 60))
     assert "certificate required" in str(error).lower()

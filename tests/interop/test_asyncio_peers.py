@@ -6,6 +6,7 @@ import asyncio
 
 from engine import aio
 from engine.tls import ClientConfig, ServerConfig
+from tests._support.peers import ssl_client_context
 
 TIMEOUT = 10.0
 
@@ -29,7 +30,7 @@ def test_aio_client_with_openssl_server(pki, openssl_server):
     run(main())
 
 
-def test_asyncio_ssl_client_with_aio_server(pki, helpers):
+def test_asyncio_ssl_client_with_aio_server(pki):
     async def echo(reader, writer):
         while data := await reader.read(65536):
             writer.write(data)
@@ -40,7 +41,7 @@ def test_asyncio_ssl_client_with_aio_server(pki, helpers):
                                         ServerConfig([pki.servers["ed25519"].keystore]))
         port = server.sockets[0].getsockname()[1]
         async with server:
-            context = helpers.ssl_client_context(pki.ca_path)
+            context = ssl_client_context(pki.ca_path)
             reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=context,
                                                            server_hostname="localhost")
             assert writer.get_extra_info("ssl_object").version() == "TLSv1.3"

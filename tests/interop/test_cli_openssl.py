@@ -3,11 +3,10 @@
 
 from __future__ import annotations
 
-import contextlib
-import re
-import signal
 import subprocess
 import sys
+
+from tests._support.certificates import ISSUER, ROOT
 
 TIMEOUT = 20
 
@@ -23,37 +22,21 @@ def test_engine_s_client_fetches_the_openssl_www_page(pki, openssl_server):
     assert result.stdout.startswith(b"HTTP/1.0 200 ok")
     assert b"TLSv1.3" in result.stdout
     err = result.stderr.decode()
-    assert "s:CN=localhost" in err and "i:CN=Interop Issuing CA" in err
-    assert "trusted root: CN=Interop Root CA" in err
+    assert "s:CN=localhost" in err and "i:CN=%s" % ISSUER in err
+    assert "trusted root: CN=%s" % ROOT in err
 
 
-def test_openssl_s_client_talks_to_engine_s_server(pki, openssl_client):
+def test_openssl_s_client_talks_to_engine_s_server(pki, openssl_client, s_server):
     identity = pki.servers["rsa2048"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "engine", "s_server", "--port", "0", "--cert", identity.cert_path,
-         "--key", identity.key_path, "--cert2", pki.servers["p256"].cert_path,
-         "--key2", pki.servers["p256"].key_path],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        match = re.match(rb"ACCEPT 127\.0\.0\.1:(\d+)", proc.stdout.readline())
-        assert match, proc.stderr.read1(4000)
-        client = openssl_client(int(match.group(1)), "-CAfile", pki.ca_path,
-                                "-verify_return_error", "-servername", "localhost",
-                                "-sigalgs", "RSA-PSS+SHA256")
-        client.wait_for(r"Verify return code: 0 \(ok\)")
-        client.wait_for("Peer signature type: RSA-PSS")
-        client.write(b"echo through the command\n")
-        client.wait_for(r"\necho through the command\n")
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(TIMEOUT)
-        stderr = proc.stderr.read().decode()
-        proc.stdout.close()
-        proc.stderr.close()
-    assert proc.returncode == 0
-    assert "signature rsa_pss_rsae_sha256" in stderr
+    server = s_server("--cert", identity.cert_path, "--key", identity.key_path,
+                      "--cert2", pki.servers["p256"].cert_path,
+                      "--key2", pki.servers["p256"].key_path)
+    client = openssl_client(server.port, "-CAfile", pki.ca_path,
+                            "-verify_return_error", "-servername", "localhost",
+                            "-sigalgs", "RSA-PSS+SHA256")
+    client.wait_for(r"Verify return code: 0 \(ok\)")
+    client.wait_for("Peer signature type: RSA-PSS")
+    client.write(b"echo through the command\n")
+    client.wait_for(r"\necho through the command\n")
+    assert server.stop() == 0
+    assert "signature rsa_pss_rsae_sha256" in server.stderr

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
-import signal
 import subprocess
-import sys
 
 import pytest
 
@@ -18,26 +15,9 @@ TIMEOUT = 15
 
 
 @pytest.fixture
-def www_server(pki):
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "engine", "s_server", "--www", "--port", "0",
-         "--cert", pki.servers["p256"].cert_path, "--key", pki.servers["p256"].key_path],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        line = proc.stdout.readline().decode()
-        match = re.match(r"ACCEPT 127\.0\.0\.1:(\d+)", line)
-        assert match, "s_server did not start: %r %r" % (line, proc.stderr.read1(4000))
-        yield int(match.group(1))
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(TIMEOUT)
-        proc.stdout.close()
-        proc.stderr.close()
+def www_server(pki, s_server):
+    return s_server("--www", "--cert", pki.servers["p256"].cert_path,
+                    "--key", pki.servers["p256"].key_path).port
 
 
 def curl(*args: str) -> subprocess.CompletedProcess:

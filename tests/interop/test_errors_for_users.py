@@ -14,8 +14,9 @@ import engine
 from engine import aio
 from engine.blocking import Server
 from engine.errors import ProtocolError, TLSError
-from engine.pki import CertificateAuthority, TrustStore
+from engine.pki import TrustStore
 from engine.tls import ClientConfig, ServerConfig
+from tests._support.peers import ssl_server_context
 
 TIMEOUT = 10.0
 
@@ -27,8 +28,8 @@ def run(coroutine):
 # --- messages -----------------------------------------------------------------------------------
 
 
-def test_a_name_mismatch_names_the_name_expected_and_the_names_held(pki, ssl_server, helpers):
-    server = ssl_server(helpers.ssl_server_context(pki.servers["p256"]))
+def test_a_name_mismatch_names_the_name_expected_and_the_names_held(pki, ssl_server):
+    server = ssl_server(ssl_server_context(pki.servers["p256"]))
     with pytest.raises(ProtocolError) as caught:
         engine.connect("127.0.0.1", server.port, ClientConfig(trust=pki.trust),
                        server_name="www.example.org", timeout=TIMEOUT)
@@ -38,8 +39,8 @@ def test_a_name_mismatch_names_the_name_expected_and_the_names_held(pki, ssl_ser
     assert caught.value.reason == "name_mismatch"
 
 
-def test_an_untrusted_chain_is_said_in_a_plain_sentence_first(pki, ssl_server, helpers):
-    server = ssl_server(helpers.ssl_server_context(pki.stranger))
+def test_an_untrusted_chain_is_said_in_a_plain_sentence_first(pki, ssl_server):
+    server = ssl_server(ssl_server_context(pki.stranger))
     with pytest.raises(ProtocolError) as caught:
         engine.connect("localhost", server.port, ClientConfig(trust=pki.trust),
                        timeout=TIMEOUT)
@@ -115,8 +116,8 @@ def test_a_plaintext_http_client_is_said_not_to_speak_tls(pki, engine_server):
 # --- kinds --------------------------------------------------------------------------------------
 
 
-def test_tls_errors_are_oserrors_as_ssl_errors_are(pki, ssl_server, helpers):
-    server = ssl_server(helpers.ssl_server_context(pki.stranger))
+def test_tls_errors_are_oserrors_as_ssl_errors_are(pki, ssl_server):
+    server = ssl_server(ssl_server_context(pki.stranger))
     try:
         engine.connect("localhost", server.port, ClientConfig(trust=pki.trust),
                        timeout=TIMEOUT)
@@ -157,13 +158,14 @@ def test_the_adapters_refuse_a_config_of_the_other_side_at_once(pki):
 # --- reporting ----------------------------------------------------------------------------------
 
 
-def test_a_failed_handshake_on_the_blocking_server_is_logged_by_default(pki, caplog):
+def test_a_failed_handshake_on_the_blocking_server_is_logged_by_default(pki, caplog,
+                                                                         certificates):
     server = Server("127.0.0.1", 0, ServerConfig([pki.servers["p256"].keystore]),
                     lambda tls: None)
     stop = threading.Event()
     thread = threading.Thread(target=server.serve_forever, kwargs={"stop": stop},
                               daemon=True)
-    stranger = TrustStore([CertificateAuthority.create_root("Stranger CA").certificate])
+    stranger = TrustStore([certificates.stranger.certificate])
     with caplog.at_level(logging.INFO, logger="engine"):
         thread.start()
         try:
@@ -183,8 +185,8 @@ def test_a_failed_handshake_on_the_blocking_server_is_logged_by_default(pki, cap
     assert "unknown_ca" in record.getMessage()
 
 
-def test_a_failed_handshake_on_the_aio_server_is_logged_by_default(pki, caplog):
-    stranger = TrustStore([CertificateAuthority.create_root("Stranger CA").certificate])
+def test_a_failed_handshake_on_the_aio_server_is_logged_by_default(pki, caplog, certificates):
+    stranger = TrustStore([certificates.stranger.certificate])
 
     async def main():
         server = await aio.start_server(lambda r, w: None, "127.0.0.1", 0,

@@ -19,6 +19,7 @@ import engine
 from engine import aio
 from engine.errors import TLSEOFError
 from engine.tls import ClientConfig, ServerConfig
+from tests._support.peers import BioPeer, ssl_client_context, ssl_server_context
 
 TIMEOUT = 10.0
 
@@ -36,10 +37,10 @@ def read_to_end(tls) -> bytes:
         received += data
 
 
-def ssl_client(helpers, pki, port: int):
+def ssl_client(pki, port: int):
     """A BioPeer client connected to 127.0.0.1:port, handshake done."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
-    peer = helpers.BioPeer(sock, helpers.ssl_client_context(pki.ca_path), server_side=False,
+    peer = BioPeer(sock, ssl_client_context(pki.ca_path), server_side=False,
                            server_hostname="localhost")
     peer.handshake()
     return peer
@@ -48,15 +49,15 @@ def ssl_client(helpers, pki, port: int):
 class SSLListener:
     """One connection accepted on 127.0.0.1:0 and served by ``serve(BioPeer)`` in a thread."""
 
-    def __init__(self, helpers, pki, serve):
+    def __init__(self, pki, serve):
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.result = []
-        context = helpers.ssl_server_context(pki.servers["p256"])
+        context = ssl_server_context(pki.servers["p256"])
 
         def main():
             sock, _ = self.listener.accept()
-            peer = helpers.BioPeer(sock, context, server_side=True)
+            peer = BioPeer(sock, context, server_side=True)
             try:
                 peer.handshake()
                 self.result.append(serve(peer))
@@ -80,13 +81,13 @@ class SSLListener:
 # --- blocking -----------------------------------------------------------------------------------
 
 
-def test_blocking_server_replies_after_the_clients_close_notify(pki, engine_server, helpers):
+def test_blocking_server_replies_after_the_clients_close_notify(pki, engine_server):
     def answer_whole_request(tls):
         request = read_to_end(tls)  # ends at the client's close_notify
         tls.sendall(b"reply to " + request)
 
     server = engine_server(ServerConfig([pki.servers["p256"].keystore]), answer_whole_request)
-    client = ssl_client(helpers, pki, server.port)
+    client = ssl_client(pki, server.port)
     try:
         client.write(b"the whole request")
         client.send_close_notify()
@@ -96,13 +97,13 @@ def test_blocking_server_replies_after_the_clients_close_notify(pki, engine_serv
     assert server.errors == []
 
 
-def test_blocking_client_replies_after_the_servers_close_notify(pki, helpers):
+def test_blocking_client_replies_after_the_servers_close_notify(pki):
     def ask_then_listen(peer):
         peer.write(b"question")
         peer.send_close_notify()
         return peer.read_to_end()
 
-    listener = SSLListener(helpers, pki, ask_then_listen)
+    listener = SSLListener(pki, ask_then_listen)
     with engine.connect("localhost", listener.port, ClientConfig(trust=pki.trust),
                         timeout=TIMEOUT) as tls:
         assert read_to_end(tls) == b"question"
@@ -110,12 +111,12 @@ def test_blocking_client_replies_after_the_servers_close_notify(pki, helpers):
     assert listener.outcome() == (b"answer after your close_notify", "close_notify")
 
 
-def test_blocking_client_tells_a_transport_close_from_close_notify(pki, helpers):
+def test_blocking_client_tells_a_transport_close_from_close_notify(pki):
     def write_then_drop(peer):
         peer.write(b"partial")
         peer.sock.shutdown(socket.SHUT_RDWR)  # no close_notify
 
-    listener = SSLListener(helpers, pki, write_then_drop)
+    listener = SSLListener(pki, write_then_drop)
     with engine.connect("localhost", listener.port, ClientConfig(trust=pki.trust),
                         timeout=TIMEOUT) as tls:
         assert tls.recv_exactly(7) == b"partial"
@@ -128,14 +129,14 @@ def test_blocking_client_tells_a_transport_close_from_close_notify(pki, helpers)
         peer.write(b"complete")
         peer.send_close_notify()
 
-    listener = SSLListener(helpers, pki, write_then_close)
+    listener = SSLListener(pki, write_then_close)
     with engine.connect("localhost", listener.port, ClientConfig(trust=pki.trust),
                         timeout=TIMEOUT) as tls:
         assert read_to_end(tls) == b"complete"
     listener.outcome()
 
 
-def test_blocking_server_tells_a_transport_close_from_close_notify(pki, engine_server, helpers):
+def test_blocking_server_tells_a_transport_close_from_close_notify(pki, engine_server):
     ends = []
 
     def record_end(tls):
@@ -148,12 +149,12 @@ def test_blocking_server_tells_a_transport_close_from_close_notify(pki, engine_s
     server = engine_server(ServerConfig([pki.servers["p256"].keystore], ticket_count=0),
                            record_end)
     # ssl.SSLSocket.close() sends no close_notify: a transport close.
-    context = helpers.ssl_client_context(pki.ca_path)
+    context = ssl_client_context(pki.ca_path)
     with context.wrap_socket(socket.create_connection(("127.0.0.1", server.port),
                                                       timeout=TIMEOUT),
                              server_hostname="localhost") as tls:
         tls.sendall(b"x")
-    client = ssl_client(helpers, pki, server.port)
+    client = ssl_client(pki, server.port)
     client.write(b"y")
     client.send_close_notify()
     assert client.read_to_end() == (b"", "close_notify")
@@ -168,7 +169,7 @@ def test_blocking_server_tells_a_transport_close_from_close_notify(pki, engine_s
 # --- asyncio ------------------------------------------------------------------------------------
 
 
-def test_aio_server_replies_after_the_clients_close_notify(pki, helpers):
+def test_aio_server_replies_after_the_clients_close_notify(pki):
     async def answer_whole_request(reader, writer):
         request = await reader.read()  # to the client's close_notify
         writer.write(b"reply to " + request)
@@ -181,7 +182,7 @@ def test_aio_server_replies_after_the_clients_close_notify(pki, helpers):
         port = server.sockets[0].getsockname()[1]
         async with server:
             def client():
-                peer = ssl_client(helpers, pki, port)
+                peer = ssl_client(pki, port)
                 try:
                     peer.write(b"the whole request")
                     peer.send_close_notify()
@@ -194,13 +195,13 @@ def test_aio_server_replies_after_the_clients_close_notify(pki, helpers):
     assert run(main()) == (b"reply to the whole request", "close_notify")
 
 
-def test_aio_client_replies_after_the_servers_close_notify(pki, helpers):
+def test_aio_client_replies_after_the_servers_close_notify(pki):
     def ask_then_listen(peer):
         peer.write(b"question")
         peer.send_close_notify()
         return peer.read_to_end()
 
-    listener = SSLListener(helpers, pki, ask_then_listen)
+    listener = SSLListener(pki, ask_then_listen)
 
     async def main():
         reader, writer = await aio.open_connection("localhost", listener.port,
@@ -216,13 +217,13 @@ def test_aio_client_replies_after_the_servers_close_notify(pki, helpers):
     assert listener.outcome() == (b"answer after your close_notify", "close_notify")
 
 
-def test_aio_write_eof_sends_close_notify_and_keeps_reading(pki, helpers):
+def test_aio_write_eof_sends_close_notify_and_keeps_reading(pki):
     def listen_then_answer(peer):
         request, how = peer.read_to_end()
         peer.write(b"%s, ended by %s" % (request, how.encode()))
         peer.send_close_notify()
 
-    listener = SSLListener(helpers, pki, listen_then_answer)
+    listener = SSLListener(pki, listen_then_answer)
 
     async def main():
         reader, writer = await aio.open_connection("localhost", listener.port,
@@ -238,7 +239,7 @@ def test_aio_write_eof_sends_close_notify_and_keeps_reading(pki, helpers):
     listener.outcome()
 
 
-def test_aio_reader_tells_a_transport_close_from_close_notify(pki, helpers):
+def test_aio_reader_tells_a_transport_close_from_close_notify(pki):
     def write_then_drop(peer):
         peer.write(b"partial")
         peer.sock.shutdown(socket.SHUT_RDWR)
@@ -255,10 +256,10 @@ def test_aio_reader_tells_a_transport_close_from_close_notify(pki, helpers):
         finally:
             writer.close()
 
-    listener = SSLListener(helpers, pki, write_then_drop)
+    listener = SSLListener(pki, write_then_drop)
     with pytest.raises(TLSEOFError, match="without close_notify"):
         run(read_all(listener.port))
     listener.outcome()
-    listener = SSLListener(helpers, pki, write_then_close)
+    listener = SSLListener(pki, write_then_close)
     assert run(read_all(listener.port)) == b"complete"
     listener.outcome()

@@ -9,7 +9,7 @@ import pytest
 httpx = pytest.importorskip("httpx")
 
 from engine.httpx import AsyncHTTPTransport, HTTPTransport  # noqa: E402
-from engine.pki import CertificateAuthority, TrustStore  # noqa: E402
+from engine.pki import TrustStore  # noqa: E402
 from engine.tls import ClientConfig, ServerConfig  # noqa: E402
 
 TIMEOUT = 10.0
@@ -57,8 +57,9 @@ def test_a_new_connection_after_the_server_closes_one(pki, https_server):
     assert https_server.connections == 2
 
 
-def test_a_refused_certificate_is_a_connect_error_that_says_why(pki, https_server):
-    stranger = TrustStore([CertificateAuthority.create_root("Stranger CA").certificate])
+def test_a_refused_certificate_is_a_connect_error_that_says_why(pki, https_server,
+                                                                 certificates):
+    stranger = TrustStore([certificates.stranger.certificate])
     url = "https://localhost:%d/hello" % https_server.port
     with httpx.Client(transport=HTTPTransport(ClientConfig(trust=stranger)), trust_env=False,
                       timeout=TIMEOUT) as client:

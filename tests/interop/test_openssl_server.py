@@ -10,11 +10,11 @@ import pytest
 
 import engine
 from engine.errors import PeerAlertError, ProtocolError
+from engine.records import SUITES
 from engine.tls import ClientConfig
+from tests._support.certificates import KEY_TYPES
 
-SUITES = ("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256")
 GROUPS = {"x25519": "X25519", "secp256r1": "P-256", "secp384r1": "P-384"}
-KEY_TYPES = ("p256", "p384", "ed25519", "rsa2048")
 SCHEME = {"p256": "ecdsa_secp256r1_sha256", "p384": "ecdsa_secp384r1_sha384",
           "ed25519": "ed25519", "rsa2048": "rsa_pss_rsae_sha256"}
 TIMEOUT = 10.0

@@ -12,13 +12,14 @@ import ssl
 
 import pytest
 
+from engine.records import SUITES
 import engine
 from engine.errors import PeerAlertError, ProtocolError
 from engine.tls import ClientConfig, ServerConfig
+from tests._support.certificates import KEY_TYPES
+from tests._support.peers import ssl_client_context, ssl_server_context
 
-SUITES = ("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256")
 GROUPS = ("x25519", "secp256r1", "secp384r1")
-KEY_TYPES = ("p256", "p384", "ed25519", "rsa2048")
 TIMEOUT = 10.0
 
 
@@ -54,9 +55,9 @@ def engine_round_trip(tls, payload: bytes) -> None:
 
 
 @pytest.mark.parametrize("key_type", KEY_TYPES)
-def test_engine_client_with_ssl_server_each_key_type(pki, ssl_server, helpers, key_type):
+def test_engine_client_with_ssl_server_each_key_type(pki, ssl_server, key_type):
     identity = pki.servers[key_type]
-    server = ssl_server(helpers.ssl_server_context(identity))
+    server = ssl_server(ssl_server_context(identity))
     with engine.connect("localhost", server.port, client_config(pki), timeout=TIMEOUT) as tls:
         assert tls.peer_chain[0] == identity.certificate
         engine_round_trip(tls, b"key type " + key_type.encode())
@@ -64,8 +65,8 @@ def test_engine_client_with_ssl_server_each_key_type(pki, ssl_server, helpers, k
 
 
 @pytest.mark.parametrize("suite", SUITES)
-def test_engine_client_with_ssl_server_each_cipher_suite(pki, ssl_server, helpers, suite):
-    server = ssl_server(helpers.ssl_server_context(pki.servers["p256"]))
+def test_engine_client_with_ssl_server_each_cipher_suite(pki, ssl_server, suite):
+    server = ssl_server(ssl_server_context(pki.servers["p256"]))
     options = {"cipher_suites": (suite,)}
     with engine.connect("localhost", server.port, client_config(pki, **options),
                         timeout=TIMEOUT) as tls:
@@ -75,8 +76,8 @@ def test_engine_client_with_ssl_server_each_cipher_suite(pki, ssl_server, helper
 
 
 @pytest.mark.parametrize("group", GROUPS)
-def test_engine_client_with_ssl_server_each_group(pki, ssl_server, helpers, group):
-    server = ssl_server(helpers.ssl_server_context(pki.servers["p256"]))
+def test_engine_client_with_ssl_server_each_group(pki, ssl_server, group):
+    server = ssl_server(ssl_server_context(pki.servers["p256"]))
     options = {"groups": (group,), "key_share_groups": (group,)}
     with engine.connect("localhost", server.port, client_config(pki, **options),
                         timeout=TIMEOUT) as tls:
@@ -84,9 +85,8 @@ def test_engine_client_with_ssl_server_each_group(pki, ssl_server, helpers, grou
         engine_round_trip(tls, group.encode())
 
 
-def test_engine_client_sends_and_receives_a_megabyte_through_ssl_server(pki, ssl_server,
-                                                                       helpers):
-    server = ssl_server(helpers.ssl_server_context(pki.servers["p256"]))
+def test_engine_client_sends_and_receives_a_megabyte_through_ssl_server(pki, ssl_server):
+    server = ssl_server(ssl_server_context(pki.servers["p256"]))
     payload = os.urandom(1 << 20)
     with engine.connect("localhost", server.port, client_config(pki), timeout=TIMEOUT) as tls:
         engine_round_trip(tls, payload)
@@ -94,16 +94,16 @@ def test_engine_client_sends_and_receives_a_megabyte_through_ssl_server(pki, ssl
         assert tls.bytes_sent > len(payload)
 
 
-def test_engine_client_key_update_with_ssl_server(pki, ssl_server, helpers):
-    server = ssl_server(helpers.ssl_server_context(pki.servers["p256"]))
+def test_engine_client_key_update_with_ssl_server(pki, ssl_server):
+    server = ssl_server(ssl_server_context(pki.servers["p256"]))
     with engine.connect("localhost", server.port, client_config(pki), timeout=TIMEOUT) as tls:
         for request_peer in (False, True, True):
             tls.key_update(request_peer=request_peer)
             engine_round_trip(tls, b"after update %r" % request_peer)
 
 
-def test_engine_client_authenticates_to_ssl_server(pki, ssl_server, helpers):
-    context = helpers.ssl_server_context(pki.servers["p256"], client_ca=pki.ca_path)
+def test_engine_client_authenticates_to_ssl_server(pki, ssl_server):
+    context = ssl_server_context(pki.servers["p256"], client_ca=pki.ca_path)
     server = ssl_server(context)
     options = {"certificate": pki.client.keystore}
     with engine.connect("localhost", server.port, client_config(pki, **options),
@@ -119,11 +119,11 @@ def test_engine_client_authenticates_to_ssl_server(pki, ssl_server, helpers):
     ("revoked", "certificate_revoked", "revoked"),
     ("expired", "certificate_expired", "expired"),
 ])
-def test_engine_client_refuses_bad_ssl_server_certificate(pki, ssl_server, helpers, case, alert,
+def test_engine_client_refuses_bad_ssl_server_certificate(pki, ssl_server, case, alert,
                                                           reason):
     identity = {"untrusted_ca": pki.stranger, "wrong_name": pki.servers["p256"],
                 "revoked": pki.revoked, "expired": pki.expired}[case]
-    server = ssl_server(helpers.ssl_server_context(identity))
+    server = ssl_server(ssl_server_context(identity))
     name = "wrong.example" if case == "wrong_name" else "localhost"
     with pytest.raises(ProtocolError) as caught:
         engine.connect("127.0.0.1", server.port, client_config(pki), server_name=name,
@@ -140,9 +140,9 @@ def test_engine_client_refuses_bad_ssl_server_certificate(pki, ssl_server, helpe
 
 
 @pytest.mark.parametrize("key_type", KEY_TYPES)
-def test_ssl_client_with_engine_server_each_key_type(pki, engine_server, helpers, key_type):
+def test_ssl_client_with_engine_server_each_key_type(pki, engine_server, key_type):
     server = engine_server(ServerConfig([pki.servers[key_type].keystore]))
-    context = helpers.ssl_client_context(pki.ca_path, crl_path=pki.crl_path)
+    context = ssl_client_context(pki.ca_path, crl_path=pki.crl_path)
     with ssl_connect(server.port, context) as tls:
         assert tls.version() == "TLSv1.3"
         ssl_round_trip(tls, b"key type " + key_type.encode())
@@ -150,30 +150,29 @@ def test_ssl_client_with_engine_server_each_key_type(pki, engine_server, helpers
 
 
 @pytest.mark.parametrize("suite", SUITES)
-def test_ssl_client_with_engine_server_each_cipher_suite(pki, engine_server, helpers, suite):
+def test_ssl_client_with_engine_server_each_cipher_suite(pki, engine_server, suite):
     server = engine_server(ServerConfig([pki.servers["p256"].keystore], cipher_suites=(suite,)))
-    with ssl_connect(server.port, helpers.ssl_client_context(pki.ca_path)) as tls:
+    with ssl_connect(server.port, ssl_client_context(pki.ca_path)) as tls:
         assert tls.cipher()[0] == suite
         ssl_round_trip(tls, suite.encode())
 
 
 @pytest.mark.parametrize("group", GROUPS)
-def test_ssl_client_with_engine_server_each_group(pki, engine_server, helpers, group):
+def test_ssl_client_with_engine_server_each_group(pki, engine_server, group):
     # ssl offers an x25519 key share first: any other group goes through HelloRetryRequest.
     server = engine_server(ServerConfig([pki.servers["p256"].keystore], groups=(group,)))
-    with ssl_connect(server.port, helpers.ssl_client_context(pki.ca_path)) as tls:
+    with ssl_connect(server.port, ssl_client_context(pki.ca_path)) as tls:
         ssl_round_trip(tls, group.encode())
     assert server.wait_handshake().group == group
 
 
-def test_ssl_client_sends_and_receives_a_megabyte_through_engine_server(pki, engine_server,
-                                                                       helpers):
+def test_ssl_client_sends_and_receives_a_megabyte_through_engine_server(pki, engine_server):
     server = engine_server(ServerConfig([pki.servers["p256"].keystore]))
-    with ssl_connect(server.port, helpers.ssl_client_context(pki.ca_path)) as tls:
+    with ssl_connect(server.port, ssl_client_context(pki.ca_path)) as tls:
         ssl_round_trip(tls, os.urandom(1 << 20))
 
 
-def test_engine_server_key_update_is_followed_by_ssl_client(pki, engine_server, helpers):
+def test_engine_server_key_update_is_followed_by_ssl_client(pki, engine_server):
     def update_then_echo(tls):
         while True:
             data = tls.recv(65536)
@@ -183,25 +182,25 @@ def test_engine_server_key_update_is_followed_by_ssl_client(pki, engine_server, 
             tls.sendall(data)
 
     server = engine_server(ServerConfig([pki.servers["p256"].keystore]), update_then_echo)
-    with ssl_connect(server.port, helpers.ssl_client_context(pki.ca_path)) as tls:
+    with ssl_connect(server.port, ssl_client_context(pki.ca_path)) as tls:
         for message in (b"request 1", b"no request", b"request 2", b"after"):
             ssl_round_trip(tls, message)
 
 
-def test_ssl_client_authenticates_to_engine_server(pki, engine_server, helpers):
+def test_ssl_client_authenticates_to_engine_server(pki, engine_server):
     server = engine_server(ServerConfig([pki.servers["p256"].keystore], trust=pki.trust,
                                         verify_client="require"))
-    context = helpers.ssl_client_context(pki.ca_path, identity=pki.client)
+    context = ssl_client_context(pki.ca_path, identity=pki.client)
     with ssl_connect(server.port, context) as tls:
         ssl_round_trip(tls, b"mutual")
     assert server.wait_handshake().peer_chain[0] == pki.client.certificate
 
 
-def test_engine_server_refuses_ssl_client_without_certificate(pki, engine_server, helpers):
+def test_engine_server_refuses_ssl_client_without_certificate(pki, engine_server):
     server = engine_server(ServerConfig([pki.servers["p256"].keystore], trust=pki.trust,
                                         verify_client="require"))
     with pytest.raises(ssl.SSLError, match="(?i)certificate required"):
-        with ssl_connect(server.port, helpers.ssl_client_context(pki.ca_path)) as tls:
+        with ssl_connect(server.port, ssl_client_context(pki.ca_path)) as tls:
             tls.sendall(b"hello")
             tls.recv(100)
     assert server.wait_error().alert.name == "certificate_required"
@@ -211,12 +210,12 @@ def test_engine_server_refuses_ssl_client_without_certificate(pki, engine_server
                                         ("wrong_name", "bad_certificate"),
                                         ("revoked", "certificate_revoked"),
                                         ("expired", "certificate_expired")])
-def test_ssl_client_refuses_bad_engine_server_certificate(pki, engine_server, helpers, case,
+def test_ssl_client_refuses_bad_engine_server_certificate(pki, engine_server, case,
                                                           alert):
     identity = {"untrusted_ca": pki.stranger, "wrong_name": pki.servers["p256"],
                 "revoked": pki.revoked, "expired": pki.expired}[case]
     server = engine_server(ServerConfig([identity.keystore]))
-    context = helpers.ssl_client_context(pki.ca_path, crl_path=pki.crl_path)
+    context = ssl_client_context(pki.ca_path, crl_path=pki.crl_path)
     name = "wrong.example" if case == "wrong_name" else "localhost"
     with pytest.raises(ssl.SSLCertVerificationError):
         ssl_connect(server.port, context, server_hostname=name)

@@ -11,33 +11,34 @@ import ssl
 
 import pytest
 
-KEY_TYPES = ("p256", "p384", "ed25519", "rsa2048")
+from tests._support.certificates import KEY_TYPES
+from tests._support.peers import TIMEOUT, ssl_client_context, ssl_server_context
 
 
 @pytest.mark.parametrize("key_type", KEY_TYPES)
 def test_openssl_server_accepts_python_ssl_client_with_fixture_certificates(
-        pki, openssl_server, helpers, key_type):
+        pki, openssl_server, key_type):
     server = openssl_server(pki.servers[key_type], "-rev")
-    context = helpers.ssl_client_context(pki.ca_path, crl_path=pki.crl_path)
-    with socket.create_connection(("127.0.0.1", server.port), timeout=helpers.TIMEOUT) as sock:
+    context = ssl_client_context(pki.ca_path, crl_path=pki.crl_path)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as sock:
         with context.wrap_socket(sock, server_hostname="localhost") as tls:
             assert tls.version() == "TLSv1.3"
             tls.sendall(b"reference\n")
             assert tls.recv(100) == b"ecnerefer\n"
 
 
-def test_python_ssl_client_refuses_revoked_fixture_certificate(pki, openssl_server, helpers):
+def test_python_ssl_client_refuses_revoked_fixture_certificate(pki, openssl_server):
     server = openssl_server(pki.revoked, "-rev")
-    context = helpers.ssl_client_context(pki.ca_path, crl_path=pki.crl_path)
-    with socket.create_connection(("127.0.0.1", server.port), timeout=helpers.TIMEOUT) as sock:
+    context = ssl_client_context(pki.ca_path, crl_path=pki.crl_path)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as sock:
         with pytest.raises(ssl.SSLCertVerificationError, match="revoked"):
             context.wrap_socket(sock, server_hostname="localhost")
     server.wait_for("alert certificate revoked")
 
 
 def test_openssl_client_verifies_python_ssl_server_with_client_certificate(
-        pki, ssl_server, openssl_client, helpers):
-    context = helpers.ssl_server_context(pki.servers["p256"], client_ca=pki.ca_path)
+        pki, ssl_server, openssl_client):
+    context = ssl_server_context(pki.servers["p256"], client_ca=pki.ca_path)
     server = ssl_server(context)
     client = openssl_client(server.port, "-CAfile", pki.ca_path, "-verify_return_error",
                             "-servername", "localhost", "-verify_hostname", "localhost",

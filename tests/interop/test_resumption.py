@@ -5,8 +5,6 @@ session and early-data options."""
 from __future__ import annotations
 
 import contextlib
-import re
-import signal
 import socket
 import ssl
 import subprocess
@@ -20,6 +18,7 @@ from engine.tls import (
     ClientConfig, ClientConnection, EarlyDataRejected, HandshakeComplete, ServerConfig,
     SessionTicketReceived,
 )
+from tests._support.peers import SServer, ssl_client_context, ssl_server_context
 
 TIMEOUT = 20
 TICKET_ARRIVED = "Post-Handshake New Session Ticket arrived"
@@ -104,9 +103,9 @@ def test_openssl_s_client_early_data_is_accepted(pki, engine_server, openssl_cli
     assert handshake.resumed and handshake.early_data_accepted is True
 
 
-def test_python_ssl_client_reuses_an_engine_session(pki, engine_server, helpers):
+def test_python_ssl_client_reuses_an_engine_session(pki, engine_server):
     server = engine_server(ServerConfig([pki.servers["p256"].keystore]))
-    context = helpers.ssl_client_context(pki.ca_path)
+    context = ssl_client_context(pki.ca_path)
     session, reused = None, []
     for _ in range(3):
         with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as sock:
@@ -142,8 +141,8 @@ def test_engine_client_early_data_is_accepted_by_openssl_s_server(pki, openssl_s
     server.wait_for("0-RTT hello")
 
 
-def test_engine_client_resumes_with_python_ssl_server(pki, ssl_server, helpers):
-    context = helpers.ssl_server_context(pki.servers["p256"])
+def test_engine_client_resumes_with_python_ssl_server(pki, ssl_server):
+    context = ssl_server_context(pki.servers["p256"])
     context.num_tickets = 2
     reused = []
 
@@ -206,26 +205,16 @@ def test_engine_s_client_with_a_damaged_session_file_is_a_usage_error(pki, tmp_p
 
 @contextlib.contextmanager
 def engine_s_server(pki, *extra: str):
+    """``engine s_server`` with the p256 certificate: yields its port and a dict that gets
+    what it printed on stderr (``"stderr"``) once it has stopped."""
     identity = pki.servers["p256"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "engine", "s_server", "--port", "0", "--cert", identity.cert_path,
-         "--key", identity.key_path, *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    server = SServer("--cert", identity.cert_path, "--key", identity.key_path, *extra)
     log = {}
     try:
-        match = re.match(rb"ACCEPT 127\.0\.0\.1:(\d+)", proc.stdout.readline())
-        assert match, proc.stderr.read1(4000)
-        yield int(match.group(1)), log
+        yield server.port, log
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(TIMEOUT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(TIMEOUT)
-        log["stderr"] = proc.stderr.read().decode()
-        proc.stdout.close()
-        proc.stderr.close()
+        server.stop()
+        log["stderr"] = server.stderr
 
 
 def test_engine_s_client_resumes_with_engine_s_server(pki, tmp_path):

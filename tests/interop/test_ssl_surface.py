@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 import engine
 from engine.blocking import TLSSocket
 from engine.tls import ClientConfig, ClientConnection, ServerConfig
+from tests._support.peers import echo, ssl_client_context, ssl_server_context
 
 TIMEOUT = 10.0
 
@@ -32,9 +33,9 @@ def ssl_connect(port: int, context: ssl.SSLContext) -> ssl.SSLSocket:
 # --- what the handshake agreed, as ssl says it ---------------------------------------------------
 
 
-def test_getpeercert_and_cipher_are_what_ssl_gives_for_the_same_server(pki, ssl_server, helpers):
-    server = ssl_server(helpers.ssl_server_context(pki.servers["p384"]))
-    with ssl_connect(server.port, helpers.ssl_client_context(pki.ca_path)) as reference:
+def test_getpeercert_and_cipher_are_what_ssl_gives_for_the_same_server(pki, ssl_server):
+    server = ssl_server(ssl_server_context(pki.servers["p384"]))
+    with ssl_connect(server.port, ssl_client_context(pki.ca_path)) as reference:
         expected = (reference.getpeercert(), reference.getpeercert(binary_form=True),
                     reference.cipher(), reference.version(), reference.shared_ciphers())
     with engine.connect("localhost", server.port, client_config(pki), timeout=TIMEOUT) as tls:
@@ -47,8 +48,8 @@ def test_getpeercert_and_cipher_are_what_ssl_gives_for_the_same_server(pki, ssl_
         assert tls.server_hostname == "localhost" and not tls.server_side
 
 
-def test_getpeercert_is_empty_when_the_certificate_was_not_verified(pki, ssl_server, helpers):
-    server = ssl_server(helpers.ssl_server_context(pki.servers["p256"]))
+def test_getpeercert_is_empty_when_the_certificate_was_not_verified(pki, ssl_server):
+    server = ssl_server(ssl_server_context(pki.servers["p256"]))
     with engine.connect("localhost", server.port, ClientConfig(verify=False),
                         timeout=TIMEOUT) as tls:
         assert tls.getpeercert() == {}  # as ssl with CERT_NONE
@@ -65,19 +66,19 @@ def test_getpeercert_before_the_handshake_is_a_value_error(pki):
         assert tls.version() is None and tls.cipher() is None
 
 
-def test_server_side_facts_match_ssl_for_an_ssl_client(pki, engine_server, helpers):
+def test_server_side_facts_match_ssl_for_an_ssl_client(pki, engine_server):
     seen = {}
 
     def record(tls):
         seen.update(shared=tls.shared_ciphers(), peer=tls.getpeercert(), side=tls.server_side,
                     alpn=tls.selected_alpn_protocol(), hostname=tls.server_hostname,
                     reused=tls.session_reused, session=tls.session)
-        helpers.echo(tls)
+        echo(tls)
 
     config = ServerConfig([pki.servers["p256"].keystore], trust=pki.trust,
                           verify_client="require", alpn_protocols=("h2", "http/1.1"))
     server = engine_server(config, record)
-    context = helpers.ssl_client_context(pki.ca_path, identity=pki.client)
+    context = ssl_client_context(pki.ca_path, identity=pki.client)
     context.set_alpn_protocols(["http/1.1"])
     with ssl_connect(server.port, context) as tls:
         tls.sendall(b"x")
@@ -99,8 +100,8 @@ def test_server_side_facts_match_ssl_for_an_ssl_client(pki, engine_server, helpe
 # --- socket calls -------------------------------------------------------------------------------
 
 
-def test_recv_into_send_pending_and_the_context_manager(pki, ssl_server, helpers):
-    server = ssl_server(helpers.ssl_server_context(pki.servers["p256"]))
+def test_recv_into_send_pending_and_the_context_manager(pki, ssl_server):
+    server = ssl_server(ssl_server_context(pki.servers["p256"]))
     with engine.connect("localhost", server.port, client_config(pki), timeout=TIMEOUT) as tls:
         assert tls.send(b"0123456789") == 10
         buffer = bytearray(4)
@@ -117,15 +118,14 @@ def test_recv_into_send_pending_and_the_context_manager(pki, ssl_server, helpers
     assert tls.closed
 
 
-def test_unwrap_returns_the_socket_for_plaintext_after_both_close_notifies(pki, ssl_server,
-                                                                          helpers):
+def test_unwrap_returns_the_socket_for_plaintext_after_both_close_notifies(pki, ssl_server):
     def end_tls(tls):  # the ssl side of a STARTTLS-like protocol that leaves TLS
         assert tls.recv(100) == b"end tls"
         plain = tls.unwrap()
         assert plain.recv(100) == b"plain ping"
         plain.sendall(b"plain pong")
 
-    server = ssl_server(helpers.ssl_server_context(pki.servers["p256"]), end_tls)
+    server = ssl_server(ssl_server_context(pki.servers["p256"]), end_tls)
     tls = engine.connect("localhost", server.port, client_config(pki), timeout=TIMEOUT)
     tls.sendall(b"end tls")
     plain = tls.unwrap()

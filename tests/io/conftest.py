@@ -1,4 +1,4 @@
-"""A small PKI in memory for the I/O adapter tests."""
+"""The I/O adapter tests' view of the session's certificates."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from engine.pki import CertificateAuthority, TrustStore
+from engine.pki import TrustStore
 
 
 @dataclasses.dataclass
@@ -18,12 +18,10 @@ class Credentials:
 
 
 @pytest.fixture(scope="session")
-def creds() -> Credentials:
-    ca = CertificateAuthority.create_root("I/O Test Root CA")
-    stranger = CertificateAuthority.create_root("Stranger CA")
+def creds(certificates) -> Credentials:
     return Credentials(
-        trust=TrustStore([ca.certificate]),
-        server=ca.issue_server(["localhost", "127.0.0.1"]).keystore(),
-        client=ca.issue_client("alice").keystore(),
-        stranger_trust=TrustStore([stranger.certificate]),
+        trust=TrustStore([certificates.root.certificate]),
+        server=certificates.server().keystore(),
+        client=certificates.client("alice").keystore(),
+        stranger_trust=TrustStore([certificates.stranger.certificate]),
     )

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
 
 import pytest
 
@@ -14,13 +13,7 @@ import engine
 import engine.aio
 from engine.blocking import Server
 from engine.tls import ClientConfig, ServerConfig
-
-TIMEOUT = 10.0
-
-
-def echo(tls) -> None:
-    while data := tls.recv(65536):
-        tls.sendall(data)
+from tests._support.peers import TIMEOUT, echo, serving
 
 
 @contextlib.contextmanager
@@ -28,14 +21,8 @@ def running(config, handler):
     """A blocking Server on 127.0.0.1:0 in a thread: yields (port, errors)."""
     errors = []
     server = Server("127.0.0.1", 0, config, handler, on_error=lambda a, e: errors.append(e))
-    stop = threading.Event()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"stop": stop}, daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield server.port, errors
-    finally:
-        stop.set()
-        thread.join(TIMEOUT)
 
 
 @pytest.fixture

@@ -9,19 +9,10 @@ import threading
 import pytest
 
 import engine
-from engine.blocking import Server, TLSSocket
+from engine.blocking import Server
 from engine.errors import PeerAlertError, ProtocolError
 from engine.tls import ClientConfig, HandshakeComplete, ServerConfig
-
-TIMEOUT = 10.0
-
-
-def echo(tls: TLSSocket) -> None:
-    while True:
-        data = tls.recv(65536)
-        if not data:
-            return
-        tls.sendall(data)
+from tests._support.peers import TIMEOUT, echo, wait_for
 
 
 @contextlib.contextmanager
@@ -48,15 +39,6 @@ def running(config, handler=echo, **serve_options):
         stop.set()
         thread.join(TIMEOUT)
         assert not thread.is_alive()
-
-
-def wait_for(condition, timeout: float = TIMEOUT) -> None:
-    event = threading.Event()
-    for _ in range(int(timeout / 0.02)):
-        if condition():
-            return
-        event.wait(0.02)
-    raise AssertionError("condition not met in time")
 
 
 def test_connect_runs_the_handshake_and_exposes_what_was_agreed(creds):

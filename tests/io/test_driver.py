@@ -52,7 +52,7 @@ def test_the_handshake_reaches_both_callbacks_and_both_sets_of_facts(creds):
     info = TLSInfo(client.driver)
     assert info.version() == "TLSv1.3" and info.server_hostname == "localhost"
     assert info.cipher() == (info.cipher_suite, "TLSv1.3",
-                             SUITE_BY_NAME[info.cipher_suite].key_len * 8)
+                             SUITE_BY_NAME[info.cipher_suite].key_size * 8)
     assert TLSInfo(server.driver).server_side and TLSInfo(server.driver).server_hostname is None
 
 

@@ -3,7 +3,6 @@ connections served at once, how fast it stops, and where it listens."""
 
 from __future__ import annotations
 
-import contextlib
 import select
 import socket
 import threading
@@ -12,37 +11,9 @@ import time
 import pytest
 
 import engine
-from engine.blocking import Server, TLSSocket
+from engine.blocking import Server
 from engine.tls import ClientConfig, ClientConnection, ServerConfig
-
-TIMEOUT = 10.0
-
-
-@contextlib.contextmanager
-def serving(server: Server, **options):
-    stop = threading.Event()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"stop": stop, **options},
-                              daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        stop.set()
-        thread.join(TIMEOUT)
-        assert not thread.is_alive()
-
-
-def wait_for(condition, timeout: float = TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
-
-
-def echo(tls: TLSSocket) -> None:
-    while data := tls.recv(65536):
-        tls.sendall(data)
+from tests._support.peers import TIMEOUT, echo, serving, wait_for
 
 
 def closed_by_peer(sock: socket.socket, wait: float) -> bool:

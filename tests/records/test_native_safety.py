@@ -22,12 +22,9 @@ IV = bytes(range(100, 112))
 
 @pytest.fixture
 def native():
-    from engine.records._select import choose
+    from engine._backend import native_records
 
-    try:
-        if choose("native") != "native":
-            raise RuntimeError
-    except Exception:
+    if not native_records():
         pytest.skip("the native extension with record protection is not built")
     from engine.records._native import NativeKey
     from engine.records._suites import suite_named

@@ -11,15 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.records import SUITES, Opener, RecordLayer, Sealer, Stop
-from engine.records._select import choose
+from engine._backend import native_records
 from engine.records._suites import suite_named
-
-
-def _native_built() -> bool:
-    try:
-        return choose("native") == "native"
-    except Exception:
-        return False
 
 
 KEY_SIZES = {"TLS_AES_128_GCM_SHA256": 16, "TLS_AES_256_GCM_SHA384": 32,
@@ -29,7 +22,7 @@ SETTINGS = settings(max_examples=60, deadline=None,
 SUITE = "TLS_AES_128_GCM_SHA256"
 KEY, IV = bytes(range(16)), bytes(range(50, 62))
 needs_native = pytest.mark.skipif(
-    not _native_built(), reason="the native extension with record protection is not built "
+    not native_records(), reason="the native extension with record protection is not built "
     "(python setup.py build_ext --inplace)")
 
 
@@ -234,6 +227,27 @@ def test_the_stop_codes_are_the_extensions_own():
     _, lib = native()
     for stop in Stop:
         assert getattr(lib, "ENGINE_RECORDS_" + stop.name) == stop
-    assert [s.native_id for s in map(suite_named, SUITES)] == [
+    assert [s.code for s in map(suite_named, SUITES)] == [
         lib.ENGINE_SUITE_AES_128_GCM, lib.ENGINE_SUITE_AES_256_GCM,
-        lib.ENGINE_SUITE_CHACHA20_POLY1305]
+        lib.ENGINE_SUITE_CHACHA20_POLY1305] == [0x1301, 0x1302, 0x1303]
+
+
+@pytest.mark.parametrize("backend", ["python", pytest.param("native", marks=needs_native)])
+def test_both_backends_provide_the_record_key_and_layer_interfaces(backend):
+    from engine import _backend
+    from engine.records._interface import RecordKey, RecordLayerCore
+
+    suite = suite_named(SUITE)
+    for encrypt in (True, False):
+        assert isinstance(_backend.record_key(backend, suite, KEY, IV, encrypt), RecordKey)
+    assert isinstance(RecordLayer(backend), RecordLayerCore)
+
+
+@needs_native
+def test_the_record_sizes_are_the_extensions_own():
+    from engine._backend import native
+    from engine.records import _suites
+
+    _, lib = native()
+    for name in ("HEADER_SIZE", "TAG_SIZE", "IV_SIZE", "MAX_FRAGMENT", "MAX_CIPHERTEXT"):
+        assert getattr(lib, "ENGINE_RECORD_" + name) == getattr(_suites, name)

@@ -14,17 +14,10 @@ from engine.errors import (
     UnexpectedMessageError,
 )
 from engine.records import SUITES, Opener, Sealer
-from engine.records._select import choose
+from engine._backend import native_records
 
 KEY_SIZES = {"TLS_AES_128_GCM_SHA256": 16, "TLS_AES_256_GCM_SHA384": 32,
              "TLS_CHACHA20_POLY1305_SHA256": 32}
-
-
-def native_built() -> bool:
-    try:
-        return choose("native") == "native"
-    except BackendError:
-        return False
 
 
 def pair(backend, suite="TLS_AES_128_GCM_SHA256", seq=0, opener_backend=None):
@@ -315,7 +308,7 @@ def test_the_environment_picks_the_backend(monkeypatch):
     monkeypatch.setenv("ENGINE_BACKEND", "python")
     assert Sealer("TLS_AES_128_GCM_SHA256", bytes(16), bytes(12)).backend == "python"
     monkeypatch.setenv("ENGINE_BACKEND", "native")
-    if native_built():
+    if native_records():
         assert Opener("TLS_AES_128_GCM_SHA256", bytes(16), bytes(12)).backend == "native"
     else:
         with pytest.raises(BackendError):

@@ -9,7 +9,9 @@ from engine.errors import (
     CertificateRevokedError, HandshakeFailureError, PeerAlertError, UnknownCaError,
 )
 from engine.tls import ApplicationData, ClientConnection, HandshakeComplete, ServerConnection
-from tls_pairs import client_config, connected_pair, run_to_failure, server_config, transfer
+from tests._support.pairs import (
+    client_config, connected_pair, run_to_failure, server_config, transfer,
+)
 
 
 def completed(events) -> HandshakeComplete:

@@ -7,7 +7,7 @@ from cryptography import x509
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import tls_rfc8448 as V
+from tests.tls import tls_rfc8448 as V
 from engine.errors import DecodeError, IllegalParameterError
 from engine.tls import codec, signatures
 from engine.tls.constants import HELLO_RETRY_REQUEST_RANDOM, is_grease

@@ -10,18 +10,18 @@ say) costs a thousand and more.
 
 from __future__ import annotations
 
-import gc
 import os
 import time
 
 import pytest
 
+from engine.records._suites import plaintext_records
 from engine.tls import ClientConnection, ServerConnection, codec
 from engine.tls.constants import HELLO_RETRY_REQUEST_RANDOM
 from engine.tls.key_exchange import KeyShare
-from engine.tls.record_layer import plaintext_records
 from engine.tls.wire import opaque16
-from tls_pairs import client_config, server_config
+from tests._support.pairs import client_config, server_config
+from tests._support.timing import least_ratio
 
 BOUND = 250  # crafted / normal: linear processing measures 5 to 70 here, quadratic over 1000
 BLOCK = 65535 - 300  # what is left of the extensions block beside the fixed extensions
@@ -73,23 +73,6 @@ def answer_time(config, hello: bytes) -> float:
     server.receive_data(hello)
     server.data_to_send()
     return time.perf_counter() - start
-
-
-def least_ratio(crafted, normal, rounds: int = 7) -> float:
-    """The least, over interleaved rounds, of ``crafted()`` over the best of three
-    ``normal()``: each ratio is taken while the machine is as busy for both."""
-    best = float("inf")
-    gc.collect()
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        for _ in range(rounds):
-            baseline = min(normal() for _ in range(3))
-            best = min(best, crafted() / baseline)
-    finally:
-        if enabled:
-            gc.enable()
-    return best
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ sixteen times, so the bound sits between the two.
 
 from __future__ import annotations
 
-import gc
 import time
 
 import pytest
@@ -16,7 +15,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from engine.tls import codec
 from engine.tls.states import ClientState
-from tls_pairs import client_in_state
+from tests._support.pairs import client_in_state
+from tests._support.timing import least_ratio
 
 GROWTH = 8  # cost(4 n) / cost(n): about 4 when linear, about 16 when quadratic
 
@@ -32,20 +32,10 @@ def take_time(pki, message: bytes, state) -> float:
     return spent
 
 
-def growth(pki, full: bytes, quarter: bytes, state, rounds: int = 7) -> float:
+def growth(pki, full: bytes, quarter: bytes, state) -> float:
     """The least, over interleaved rounds, of the time for ``full`` over that for ``quarter``."""
-    best = float("inf")
-    gc.collect()
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        for _ in range(rounds):
-            small = min(take_time(pki, quarter, state) for _ in range(2))
-            best = min(best, take_time(pki, full, state) / small)
-    finally:
-        if enabled:
-            gc.enable()
-    return best
+    return least_ratio(lambda: take_time(pki, full, state),
+                       lambda: take_time(pki, quarter, state), baseline_repeats=2)
 
 
 def certificate_request(count: int, kind: str) -> bytes:

@@ -9,16 +9,16 @@ import pytest
 
 from engine import errors
 from engine.errors import BadRecordMacError
+from engine.records._suites import plaintext_records
 from engine.tls import (
     ApplicationData, ClientConnection, EarlyDataReceived, EarlyDataRejected, HandshakeComplete,
     ServerConnection, TicketKeys, codec,
 )
 from engine.tls.constants import ExtensionType
-from engine.tls.record_layer import plaintext_records
 from engine.tls.replay import AntiReplay
 from engine.tls.server import EARLY_DATA_SKIP
 from engine.tls.states import ServerState
-from tls_pairs import client_config, handshake, sealed, server_config, transfer
+from tests._support.pairs import client_config, handshake, sealed, server_config, transfer
 
 
 def fake_early_data(count: int, size: int = 200) -> bytes:
@@ -33,7 +33,7 @@ def client_offering_early_data(pki):
     client.data_to_send()
     client._hello.other_extensions.append((ExtensionType.early_data, b""))
     client._client_hello = codec.build_client_hello(client._hello)
-    return client, plaintext_records(22, client._client_hello, b"\x03\x01")
+    return client, plaintext_records(22, client._client_hello, 0x0301)
 
 
 def test_early_data_is_skipped_and_the_handshake_completes(pki):

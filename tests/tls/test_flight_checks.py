@@ -8,7 +8,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from engine import errors
 from engine.tls import codec
 from engine.tls.states import ClientState, ServerState
-from tls_pairs import client_in_state, server_in_state
+from tests._support.pairs import client_in_state, server_in_state
 
 
 def rogue(pki, state, *messages):

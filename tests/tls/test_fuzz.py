@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from engine.errors import EngineError, InternalError, PeerAlertError, ProtocolError
 from engine.tls import ClientConnection, ServerConnection
-from tls_pairs import client_config, connected_pair, handshake, server_config, transfer
+from tests._support.pairs import client_config, connected_pair, handshake, server_config, transfer
 
 SETTINGS = settings(max_examples=int(__import__("os").environ.get("TLS_FUZZ_EXAMPLES", "150")), deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -9,7 +9,7 @@ from engine.tls import (
     CIPHER_SUITES, GROUPS, AlertReceived, ApplicationData, ClientConnection, ConnectionClosed,
     HandshakeComplete, ServerConnection, SessionTicketReceived,
 )
-from tls_pairs import client_config, connected_pair, handshake, server_config, transfer
+from tests._support.pairs import client_config, connected_pair, handshake, server_config, transfer
 
 
 def completed(events) -> HandshakeComplete:
@@ -282,7 +282,7 @@ def test_a_new_session_ticket_is_reported_as_a_session(pki):
     client, server, _, _ = connected_pair(pki)
     ticket = codec.build_new_session_ticket(codec.NewSessionTicket(
         7200, 1234, b"\x00", b"ticket-bytes", max_early_data=1024))
-    from tls_pairs import sealed
+    from tests._support.pairs import sealed
 
     wire = sealed(server, ticket, content_type=22)
     server.send_data(b"after the ticket")
@@ -304,7 +304,7 @@ def test_user_canceled_is_reported_and_the_connection_goes_on(pki):
 
 
 def test_handshake_messages_coalesced_and_fragmented_across_records(pki):
-    from engine.tls.record_layer import plaintext_records
+    from engine.records._suites import plaintext_records
 
     client = ClientConnection(client_config(pki))
     server = ServerConnection(server_config(pki))
@@ -365,7 +365,7 @@ def test_records_after_a_key_update_are_opened_in_one_call_per_key(pki):
 @pytest.mark.parametrize("name,acknowledged", [("localhost", True), ("unknown.example", False)])
 def test_server_acknowledges_the_server_name_it_used(pki, name, acknowledged):
     from engine.tls import codec
-    from tls_pairs import open_all, records
+    from tests._support.pairs import open_all, records
 
     client = ClientConnection(client_config(pki, server_name=name, verify=False, trust=None))
     server = ServerConnection(server_config(pki))

@@ -9,12 +9,14 @@ import pytest
 from engine import errors
 from engine.errors import AlertDescription
 from engine.records import Sealer
+from engine.records._suites import plaintext_records
 from engine.tls import ApplicationData, ClientConnection, ServerConnection, codec
 from engine.tls.constants import DOWNGRADE_TLS11, DOWNGRADE_TLS12, HELLO_RETRY_REQUEST_RANDOM
 from engine.tls.key_exchange import KeyShare
 from engine.tls.key_schedule import traffic_key
-from engine.tls.record_layer import plaintext_records
-from tls_pairs import client_config, connected_pair, run_to_failure, server_config, transfer
+from tests._support.pairs import (
+    client_config, connected_pair, run_to_failure, server_config, transfer,
+)
 
 
 def alert_of(conn) -> int:
@@ -320,7 +322,7 @@ def test_handshake_message_spanning_a_key_change_is_unexpected(pki):
 
 def test_zero_length_and_padded_records_are_accepted(pki):
     client, server, _, _ = connected_pair(pki)
-    from tls_pairs import protected, sealed
+    from tests._support.pairs import protected, sealed
 
     wire = protected(client, b"\x17")  # one record with an empty inner content
     assert len(wire) == 5 + 1 + 16
@@ -372,7 +374,7 @@ def test_a_large_handshake_message_in_one_byte_records_is_reassembled(pki):
     from engine.tls import codec as c
 
     ticket = c.build_new_session_ticket(c.NewSessionTicket(1, 2, b"", b"t" * 20000, []))
-    from tls_pairs import sealed
+    from tests._support.pairs import sealed
 
     wire = sealed(server, ticket, content_type=22, max_fragment=1)
     assert len(wire) > 20000 * 22  # linear time: each record is looked at a bounded number of times

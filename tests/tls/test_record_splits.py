@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.tls.events import ApplicationData, HandshakeComplete
-from tls_pairs import client_config, connected_pair, server_config
+from tests._support.pairs import client_config, connected_pair, server_config
 
 SETTINGS = settings(max_examples=40, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture,

@@ -7,15 +7,17 @@ import pytest
 
 from engine import errors
 from engine.errors import AlertDescription
+from engine.records._suites import plaintext_records
 from engine.tls import (
     ApplicationData, ClientConnection, HandshakeComplete, ServerConnection, Session,
     SessionTicketReceived, TicketKeys, codec,
 )
 from engine.tls.constants import HandshakeType
-from engine.tls.record_layer import plaintext_records
 from engine.tls.session import SessionCache
 from engine.tls.tickets import TicketState, new_key_file_line
-from tls_pairs import client_config, handshake, open_all, records, run_to_failure, server_config
+from tests._support.pairs import (
+    client_config, handshake, open_all, records, run_to_failure, server_config,
+)
 
 
 def connect(client_cfg, server_cfg, **client_options):
@@ -354,7 +356,7 @@ def test_a_server_selecting_a_psk_identity_out_of_range_is_illegal_parameter(con
 
 
 def test_a_ticket_with_a_lifetime_of_zero_is_dropped(pki, configs):
-    from tls_pairs import sealed
+    from tests._support.pairs import sealed
 
     client, server, _, _ = connect(client_config(pki, session_cache_size=0), configs[1])
     ticket = codec.build_new_session_ticket(codec.NewSessionTicket(0, 1, b"\x00", b"t"))

@@ -14,12 +14,12 @@ import pytest
 
 from engine import errors
 from engine.errors import AlertDescription
+from engine.records._suites import plaintext_records
 from engine.tls import ServerConnection, codec
 from engine.tls.constants import HELLO_RETRY_REQUEST_RANDOM
 from engine.tls.key_exchange import KeyShare
-from engine.tls.record_layer import plaintext_records
 from engine.tls.wire import opaque8, opaque16, u16, uint16_list
-from tls_pairs import server_config
+from tests._support.pairs import server_config
 
 RANDOM = os.urandom(32)
 SESSION_ID = os.urandom(32)

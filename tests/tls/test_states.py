@@ -9,13 +9,15 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import UnexpectedMessageError
+from engine.records._suites import plaintext_records
 from engine.tls import ClientConnection, ServerConnection
 from engine.tls.codec import handshake
 from engine.tls.constants import HandshakeType
-from engine.tls.record_layer import plaintext_records
-from engine.tls.states import CLIENT_TRANSITIONS, SERVER_TRANSITIONS, ClientState, ServerState
-from tls_pairs import client_in_state, connected_pair, server_config, server_in_state
-from tls_pairs import client_config, sealed
+from engine.tls.client import CLIENT_TRANSITIONS
+from engine.tls.server import SERVER_TRANSITIONS
+from engine.tls.states import ClientState, ServerState
+from tests._support.pairs import client_in_state, connected_pair, server_config, server_in_state
+from tests._support.pairs import client_config, sealed
 
 ALL_TYPES = list(HandshakeType) + [3, 99, 255]  # and types no RFC defines
 
@@ -84,15 +86,35 @@ def test_server_connected(pki, msg_type):
     expect_unexpected(server, sealed(client, wrong_message(msg_type), content_type=22))
 
 
-def test_the_tables_name_real_handlers():
-    for table, cls in ((CLIENT_TRANSITIONS, ClientConnection), (SERVER_TRANSITIONS, ServerConnection)):
-        for name in table.values():
-            assert callable(getattr(cls, "_on_" + name))
+def test_the_tables_name_real_handlers_and_states():
+    for table, cls, states in ((CLIENT_TRANSITIONS, ClientConnection, ClientState),
+                               (SERVER_TRANSITIONS, ServerConnection, ServerState)):
+        assert cls._transitions is table
+        for (state, _), (handler, next_states) in table.items():
+            assert getattr(cls, handler.__name__) is handler
+            assert state in states and next_states and next_states <= set(states)
 
 
 def test_the_tables_describe_themselves():
     from engine.tls.states import describe
 
     text = describe(CLIENT_TRANSITIONS)
-    assert "WAIT_SH        --server_hello--> _on_server_hello" in text
+    assert "WAIT_SH        --server_hello--> _on_server_hello -> WAIT_EE | WAIT_SH" in text
     assert len(text.splitlines()) == len(CLIENT_TRANSITIONS)
+
+
+def test_a_handler_that_leaves_a_state_the_table_does_not_name_is_an_internal_error(pki):
+    from engine.errors import InternalError
+
+    client, server, _, _ = connected_pair(pki)
+
+    def stray(connection, message, events):
+        connection._state = ServerState.WAIT_CH
+
+    original = SERVER_TRANSITIONS[(ServerState.CONNECTED, HandshakeType.key_update)]
+    server._transitions = dict(SERVER_TRANSITIONS)
+    server._transitions[(ServerState.CONNECTED, HandshakeType.key_update)] = \
+        original._replace(handler=stray)
+    client.key_update()
+    with pytest.raises(InternalError, match="state WAIT_CH"):
+        server.receive_data(client.data_to_send())

@@ -13,7 +13,7 @@ import pytest
 import engine.verify
 from engine.errors import CertificateExpiredError, CertificateRevokedError, UnknownCaError
 from engine.tls import ClientConnection, ServerConnection
-from tls_pairs import client_config, handshake, run_to_failure, server_config
+from tests._support.pairs import client_config, handshake, run_to_failure, server_config
 
 
 @pytest.fixture

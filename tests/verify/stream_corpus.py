@@ -9,7 +9,7 @@ import json
 
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from verify_corpus import all_cases
+from tests.verify.verify_corpus import all_cases
 
 
 def der(certificate) -> bytes:

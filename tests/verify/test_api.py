@@ -10,8 +10,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 import engine
 from engine.errors import BackendError, CRLError, TrustStoreError
 from engine.verify import REASONS, Verdict, verify_chains
-from test_corpus import BACKENDS
-from verify_factory import DAY, NOW, make_chain, make_crl, make_leaf, make_root
+from tests._support.backends import VERIFY_BACKENDS
+from tests.verify.verify_factory import DAY, NOW, make_chain, make_crl, make_leaf, make_root
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def _der(certificates) -> list[bytes]:
     return [c.public_bytes(Encoding.DER) for c in certificates]
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", VERIFY_BACKENDS)
 def test_chains_given_as_der_pem_and_objects_get_the_same_verdict(chain, backend):
     forms = [
         chain.presented,
@@ -41,7 +41,7 @@ def test_chains_given_as_der_pem_and_objects_get_the_same_verdict(chain, backend
     assert len({v.chain for v in verdicts}) == 1
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", VERIFY_BACKENDS)
 def test_the_built_chain_runs_from_the_leaf_to_the_trust_anchor(chain, backend):
     verdict = verify_chains([chain.presented], [chain.root.certificate], at=NOW,
                             backend=backend)[0]
@@ -50,7 +50,7 @@ def test_the_built_chain_runs_from_the_leaf_to_the_trust_anchor(chain, backend):
     assert (verdict.reason, verdict.depth) == (None, None)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", VERIFY_BACKENDS)
 def test_verdicts_come_back_in_the_order_of_the_chains(chain, backend):
     other = make_chain(2, root=make_root("Unrelated Root"))
     expired = make_chain(2, leaf_kw=dict(not_before=NOW - 9 * DAY, not_after=NOW - DAY),
@@ -60,14 +60,14 @@ def test_verdicts_come_back_in_the_order_of_the_chains(chain, backend):
     assert [v.reason for v in verdicts] == [None, "untrusted", "expired", None]
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", VERIFY_BACKENDS)
 def test_identical_chains_with_different_names_are_judged_separately(chain, backend):
     verdicts = verify_chains([chain.presented] * 2, [chain.root.certificate], at=NOW,
                              names=[chain.name, "other.example.com"], backend=backend)
     assert [v.reason for v in verdicts] == [None, "name_mismatch"]
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", VERIFY_BACKENDS)
 def test_a_trust_store_and_revocation_lists_from_engine_pki_are_accepted(backend):
     from engine.pki import CertificateAuthority, TrustStore
 
@@ -84,7 +84,7 @@ def test_a_trust_store_and_revocation_lists_from_engine_pki_are_accepted(backend
     assert "key_compromise" in verdicts[1].detail
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", VERIFY_BACKENDS)
 def test_a_client_certificate_from_engine_pki_passes_as_a_client(backend):
     from engine.pki import CertificateAuthority
 
@@ -96,7 +96,7 @@ def test_a_client_certificate_from_engine_pki_passes_as_a_client(backend):
     assert not server.ok
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", VERIFY_BACKENDS)
 def test_crls_are_accepted_as_pem_der_and_objects(backend):
     chain = make_chain(2)
     crls = [make_crl(chain.issuer, [chain.leaf]), make_crl(chain.root)]
@@ -109,7 +109,7 @@ def test_crls_are_accepted_as_pem_der_and_objects(backend):
         assert verdict.reason == "revoked"
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", VERIFY_BACKENDS)
 def test_an_unreadable_certificate_in_a_chain_is_a_malformed_verdict_not_an_error(chain,
                                                                                   backend):
     chains = [[b"\x30\x03\x02\x01\x00"], [b"not a certificate at all"], [], chain.presented]
@@ -117,12 +117,12 @@ def test_an_unreadable_certificate_in_a_chain_is_a_malformed_verdict_not_an_erro
     assert [v.reason for v in verdicts] == ["malformed", "malformed", "malformed", None]
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", VERIFY_BACKENDS)
 def test_an_empty_batch_gives_no_verdicts(chain, backend):
     assert verify_chains([], [chain.root.certificate], backend=backend) == []
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", VERIFY_BACKENDS)
 def test_a_naive_time_is_taken_as_utc(chain, backend):
     naive = NOW.replace(tzinfo=None)
     later = (NOW + 400 * DAY).replace(tzinfo=None)
@@ -131,13 +131,13 @@ def test_a_naive_time_is_taken_as_utc(chain, backend):
     assert [v.reason for v in verdicts] == [None, "expired"]
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", VERIFY_BACKENDS)
 def test_an_empty_trust_store_trusts_nothing(chain, backend):
     verdict = verify_chains([chain.presented], [], at=NOW, backend=backend)[0]
     assert verdict.reason == "untrusted"
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", VERIFY_BACKENDS)
 def test_of_several_certificates_out_of_date_the_one_nearest_the_root_is_named(chain, backend):
     verdict = verify_chains([chain.presented], [chain.root.certificate],
                             at=NOW - 60 * DAY, backend=backend)[0]
@@ -200,7 +200,7 @@ def test_the_python_backend_is_chosen_through_the_environment(chain, monkeypatch
     assert verdict.ok
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", VERIFY_BACKENDS)
 def test_a_leaf_issued_by_the_trust_anchor_itself_verifies(backend):
     chain = make_chain(1)
     verdict = verify_chains([chain.presented], [chain.root.certificate], at=NOW,
@@ -208,7 +208,7 @@ def test_a_leaf_issued_by_the_trust_anchor_itself_verifies(backend):
     assert verdict.ok and len(verdict.chain) == 2
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", VERIFY_BACKENDS)
 def test_a_leaf_presented_without_its_intermediate_is_untrusted(backend):
     chain = make_chain(2)
     verdict = verify_chains([[chain.leaf.certificate]], [chain.root.certificate], at=NOW,
@@ -216,7 +216,7 @@ def test_a_leaf_presented_without_its_intermediate_is_untrusted(backend):
     assert (verdict.reason, verdict.depth) == ("untrusted", 0)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", VERIFY_BACKENDS)
 def test_verification_time_defaults_to_now(backend):
     chain = make_chain(2)
     late = make_leaf("late", chain.issuer,
@@ -227,7 +227,7 @@ def test_verification_time_defaults_to_now(backend):
     assert verdict.reason == "expired"
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", VERIFY_BACKENDS)
 def test_a_trust_store_that_gains_an_anchor_is_read_again(backend):
     from engine.pki import TrustStore
 
@@ -238,7 +238,7 @@ def test_a_trust_store_that_gains_an_anchor_is_read_again(backend):
     assert verify_chains([second.presented], store, at=NOW, backend=backend)[0].ok
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", VERIFY_BACKENDS)
 def test_a_list_of_anchors_changed_in_place_is_read_again(backend):
     first, second = make_chain(1), make_chain(1)
     anchors = [first.root.certificate]
@@ -247,3 +247,19 @@ def test_a_list_of_anchors_changed_in_place_is_read_again(backend):
     verdict = verify_chains([first.presented], anchors, at=NOW, backend=backend)[0]
     assert verdict.reason == "untrusted"
     assert verify_chains([second.presented], anchors, at=NOW, backend=backend)[0].ok
+
+
+def test_both_verifier_backends_take_the_same_arguments():
+    import inspect
+
+    from engine.verify import _native, _python
+    from engine.verify._interface import VerifierBackend
+
+    def parameters(function):
+        return [(p.name, p.kind, p.default)
+                for p in inspect.signature(function).parameters.values()]
+
+    assert parameters(_native.verify) == parameters(_python.verify)
+    assert parameters(_native.prepare) == parameters(_python.prepare)
+    assert (_native.NAME, _python.NAME) == ("native", "python")
+    assert isinstance(_native, VerifierBackend) and isinstance(_python, VerifierBackend)

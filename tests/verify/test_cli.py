@@ -8,7 +8,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from engine.cli import main
-from test_corpus import BACKENDS
+from tests._support.backends import VERIFY_BACKENDS
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def _run(capsys, *argv):
     return status, out, err
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", VERIFY_BACKENDS)
 def test_all_valid_chains_exit_zero_with_a_summary(pki, capsys, backend):
     status, out, _ = _run(capsys, "--trust", str(pki / "ca.pem"), "--backend", backend,
                           str(pki / "chains"))
@@ -49,7 +49,7 @@ def test_all_valid_chains_exit_zero_with_a_summary(pki, capsys, backend):
     assert out.strip().splitlines()[-1] == "3 chains: ok 3"
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", VERIFY_BACKENDS)
 def test_a_revoked_chain_exits_one_and_is_counted(pki, capsys, backend):
     status, out, _ = _run(capsys, "--trust", str(pki / "ca.pem"), "--crl", str(pki / "issuing.crl"),
                           "--crl", str(pki / "root.crl"), "--backend", backend,

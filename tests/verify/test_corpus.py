@@ -4,24 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from engine import _backend
 from engine.verify import verify_chains
-from verify_corpus import NOW, all_cases
+from tests._support.backends import VERIFY_BACKENDS
+from tests.verify.verify_corpus import NOW, all_cases
 
-
-def _backends():
-    found = ["python"]
-    try:
-        from engine.verify import native_backend
-
-        if _backend.resolve("auto") == "native" and native_backend.available():
-            found.append("native")
-    except ImportError:
-        pass
-    return found
-
-
-BACKENDS = _backends()
 CASES = all_cases()
 
 
@@ -32,7 +18,7 @@ def _verdict(case, backend):
     )[0]
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", VERIFY_BACKENDS)
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_expected_verdict(case, backend):
     verdict = _verdict(case, backend)
@@ -41,7 +27,8 @@ def test_expected_verdict(case, backend):
         assert verdict.depth == case.depth, verdict.detail
 
 
-@pytest.mark.skipif(len(BACKENDS) < 2, reason="the native extension with its verifier is not built")
+@pytest.mark.skipif(len(VERIFY_BACKENDS) < 2,
+                    reason="the native extension with its verifier is not built")
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_backends_agree(case):
     python, native = (_verdict(case, b) for b in ("python", "native"))

@@ -15,8 +15,8 @@ from cryptography.x509.oid import NameOID
 from engine.errors import CRLError
 from engine.tls import ClientConfig, ServerConfig
 from engine.verify import verify_chains
-from test_corpus import BACKENDS
-from verify_factory import make_chain
+from tests._support.backends import VERIFY_BACKENDS
+from tests.verify.verify_factory import make_chain
 
 
 def _crl_with_unreadable_issuer() -> bytes:
@@ -59,7 +59,7 @@ def test_a_server_config_refuses_it(bad_crl):
                      verify_client="require")
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", VERIFY_BACKENDS)
 def test_verify_chains_refuses_it_with_a_crl_error(bad_crl, backend):
     chain = make_chain(1)
     with pytest.raises(CRLError):

@@ -16,9 +16,9 @@ pytest.importorskip("distributed", reason="dask.distributed is not installed "
 from engine.cli import main  # noqa: E402
 from engine.verify import iter_verify, verify_chains  # noqa: E402
 from engine.verify import dask as verify_dask  # noqa: E402
-from stream_corpus import biggest, groups, jsonl_lines, valid_chain  # noqa: E402
-from test_corpus import BACKENDS  # noqa: E402
-from verify_factory import NOW  # noqa: E402
+from tests._support.backends import VERIFY_BACKENDS  # noqa: E402
+from tests.verify.stream_corpus import biggest, groups, jsonl_lines, valid_chain  # noqa: E402
+from tests.verify.verify_factory import NOW  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,7 @@ def _args(group, backend):
                 max_depth=group["max_depth"], backend=backend)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", VERIFY_BACKENDS)
 def test_a_list_gives_the_local_verdicts_in_order_on_every_fault_kind(client, backend):
     reasons = set()
     for group in groups():

@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.verify import verify_chains
-from test_corpus import BACKENDS
-from verify_factory import DAY, NOW, make_intermediate, make_root, new_key
+from tests._support.backends import VERIFY_BACKENDS
+from tests.verify.verify_factory import DAY, NOW, make_intermediate, make_root, new_key
 
-pytestmark = pytest.mark.skipif(len(BACKENDS) < 2,
+pytestmark = pytest.mark.skipif(len(VERIFY_BACKENDS) < 2,
                                 reason="the native extension with its verifier is not built")
 
 

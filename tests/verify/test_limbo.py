@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from test_corpus import BACKENDS
+from tests._support.backends import VERIFY_BACKENDS
 
 REPO = Path(__file__).resolve().parents[2]
 LIMBO = REPO.parent / "shared" / "limbo" / "limbo.json.gz"
@@ -42,17 +42,17 @@ def limbo():
 @pytest.fixture(scope="module")
 def reports(limbo):
     runner, cases = limbo
-    return {backend: runner.run(backend, cases) for backend in BACKENDS}
+    return {backend: runner.run(backend, cases) for backend in VERIFY_BACKENDS}
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", VERIFY_BACKENDS)
 def test_agreement_with_the_expected_results_meets_the_goal(reports, backend):
     report = reports[backend]
     assert report.agreement >= GOALS[backend], report.line() + "\n" + "\n".join(
         "%s: expected %s, got %s" % item[:3] for item in report.disagreements)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", VERIFY_BACKENDS)
 def test_every_revocation_case_is_right(limbo, reports, backend):
     _, cases = limbo
     crl_cases = [c for c in cases if "has-crl" in (c.get("features") or [])]
@@ -62,13 +62,13 @@ def test_every_revocation_case_is_right(limbo, reports, backend):
         c["id"]: c["expected_result"] for c in crl_cases}
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", VERIFY_BACKENDS)
 def test_every_skip_names_the_feature_it_lacks(reports, backend):
     skipped = [r for r in reports[backend].results if r["actual_result"] == "SKIPPED"]
     assert all(r["context"].startswith("feature:") for r in skipped), skipped
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", VERIFY_BACKENDS)
 def test_no_case_takes_a_second(reports, backend):
     report = reports[backend]
     assert report.slowest_s < 1.0, report.line()

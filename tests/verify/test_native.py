@@ -6,10 +6,10 @@ import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from engine.verify import verify_chains
-from test_corpus import BACKENDS
-from verify_factory import DAY, NOW, make_chain, make_crl, make_leaf, make_root
+from tests._support.backends import VERIFY_BACKENDS
+from tests.verify.verify_factory import DAY, NOW, make_chain, make_crl, make_leaf, make_root
 
-pytestmark = pytest.mark.skipif("native" not in BACKENDS,
+pytestmark = pytest.mark.skipif("native" not in VERIFY_BACKENDS,
                                 reason="the native extension with its verifier is not built")
 
 
@@ -48,26 +48,26 @@ def test_the_native_verdicts_match_the_python_ones_on_a_mixed_batch(batch):
 
 
 def test_the_store_for_a_trust_and_crl_set_is_built_once(batch):
-    from engine.verify import inputs, native_backend
+    from engine.verify import _native as native_verifier, inputs
 
     chain, chains, names, crls, _ = batch
     verify_chains(chains[:2], [chain.root.certificate], crls=crls, at=NOW, backend="native")
     anchors = inputs.trust_ders([chain.root.certificate])
     crl_set = inputs.crl_ders(crls)
-    first = native_backend.store_handle(anchors, crl_set)
+    first = native_verifier.prepare(anchors, crl_set)
     verify_chains(chains[2:4], [chain.root.certificate], crls=crls, at=NOW, backend="native")
-    assert native_backend.store_handle(anchors, crl_set) is first
+    assert native_verifier.prepare(anchors, crl_set) is first
 
 
 def test_parsed_certificates_are_kept_for_later_calls(batch):
-    from engine.verify import native_backend
+    from engine.verify import _native as native_verifier
 
     chain, chains, names, crls, _ = batch
     verify_chains(chains[:3], [chain.root.certificate], at=NOW, backend="native")
     ders = [c.public_bytes(Encoding.DER) for c in chains[0]]
-    handles = native_backend.handles(ders)
+    handles = native_verifier.handles(ders)
     assert all(h is not None for h in handles)
-    assert native_backend.handles(ders) == handles
+    assert native_verifier.handles(ders) == handles
 
 
 def test_repeated_batches_are_stable(batch):
@@ -79,10 +79,10 @@ def test_repeated_batches_are_stable(batch):
 
 
 def test_a_batch_larger_than_the_handle_cache_still_verifies(monkeypatch):
-    from engine.verify import native_backend
+    from engine.verify import _native as native_verifier
     from engine.verify.cache import BoundedCache
 
-    monkeypatch.setattr(native_backend, "_handles", BoundedCache(3))
+    monkeypatch.setattr(native_verifier, "_handles", BoundedCache(3))
     chain = make_chain(2)
     leaves = [make_leaf("evicted-%d" % i, chain.issuer) for i in range(10)]
     chains = [[leaf.certificate, chain.issuer.certificate] for leaf in leaves]
@@ -181,3 +181,16 @@ def test_a_forked_child_verifies_with_the_memo_it_inherited():
         os._exit(0 if verdict.ok else 1)
     _, status = os.waitpid(pid, 0)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+def test_every_project_code_of_the_extension_has_a_reason():
+    from engine import _backend
+    from engine.verify import reasons
+
+    _, lib = _backend.native()
+    names = {name[len("ENGINE_VERIFY_"):] for name in dir(lib)
+             if name.startswith("ENGINE_VERIFY_")}
+    not_results = {"OPENSSL_SIGNATURES", "OPENSSL_CRLS", "NO_SIGNATURE_MEMO", "PATH_UNKNOWN"}
+    assert names - not_results == set(reasons.PROJECT)
+    codes = [getattr(lib, "ENGINE_VERIFY_" + name) for name in reasons.PROJECT]
+    assert len(set(codes)) == len(codes) and min(codes) > 999  # beside OpenSSL's X509_V_ERR_*

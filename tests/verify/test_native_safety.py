@@ -11,10 +11,10 @@ import threading
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from test_corpus import BACKENDS
-from verify_factory import NOW, make_chain, make_crl, make_leaf
+from tests._support.backends import VERIFY_BACKENDS
+from tests.verify.verify_factory import NOW, make_chain, make_crl, make_leaf
 
-pytestmark = pytest.mark.skipif("native" not in BACKENDS,
+pytestmark = pytest.mark.skipif("native" not in VERIFY_BACKENDS,
                                 reason="the native extension with its verifier is not built")
 
 
@@ -39,11 +39,11 @@ def c_batch(world):
     """A consistent batch of one chain for engine_verify_batch: its chains and parameters as
     dicts of fields, and the output arrays."""
     from engine import _backend
-    from engine.verify import native_backend
+    from engine.verify import _native as native_verifier
 
     ffi, lib = _backend.native()
     _, chains, names, anchors, _ = world
-    store = native_backend.store_handle(anchors, ())
+    store = native_verifier.prepare(anchors, ())
     certs = ffi.new("void *[]", 2)
     der = b"".join(chains[0])
     name = names[0].encode() + b"\0"
@@ -147,33 +147,33 @@ def test_a_store_with_a_missing_der_is_refused_with_its_index(world):
 
 
 def test_a_name_with_a_nul_is_not_checked_as_its_prefix(world):
-    from engine.verify import native_backend
+    from engine.verify import _native as native_verifier
 
     _, chains, names, anchors, _ = world
     with pytest.raises(ValueError, match="NUL"):
-        native_backend.verify([chains[0]], [names[0] + "\0.evil.example"], anchors, (), None,
+        native_verifier.verify([chains[0]], [names[0] + "\0.evil.example"], anchors, (), None,
                               at=NOW, purpose="server", max_depth=None, threads=1)
     with pytest.raises(ValueError, match="NUL"):
-        native_backend.verify(chains[:2], [names[0] + "\0x", None], anchors, (), None,
+        native_verifier.verify(chains[:2], [names[0] + "\0x", None], anchors, (), None,
                               at=NOW, purpose="server", max_depth=None, threads=1)
 
 
 def test_any_thread_count_is_taken(world):
-    from engine.verify import native_backend
+    from engine.verify import _native as native_verifier
 
     _, chains, names, anchors, _ = world
     for threads in (0, -5, 2**40):
-        verdicts = native_backend.verify(chains[:2], names[:2], anchors, (), None, at=NOW,
+        verdicts = native_verifier.verify(chains[:2], names[:2], anchors, (), None, at=NOW,
                                          purpose="server", max_depth=None, threads=threads)
         assert [v.reason for v in verdicts] == [None, None]
 
 
 def test_a_negative_depth_limit_is_a_value_error(world):
-    from engine.verify import native_backend
+    from engine.verify import _native as native_verifier
 
     _, chains, names, anchors, _ = world
     with pytest.raises(ValueError):
-        native_backend.verify(chains[:1], names[:1], anchors, (), None, at=NOW,
+        native_verifier.verify(chains[:1], names[:1], anchors, (), None, at=NOW,
                               purpose="server", max_depth=-1, threads=1)
 
 

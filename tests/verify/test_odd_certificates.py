@@ -13,8 +13,8 @@ from engine.errors import CertificateError, TrustStoreError
 from engine.pki import TrustStore
 from engine.pki.certfile import read_certificates
 from engine.verify import verify_chains
-from odd_certificates import KINDS, issuer, odd
-from test_corpus import BACKENDS
+from tests._support.backends import VERIFY_BACKENDS
+from tests.verify.odd_certificates import KINDS, issuer, odd
 
 EXPECTED = {"invalid-version": "malformed", "duplicate-extension": "malformed",
             "unsupported-algorithm": "unsupported", "ip-network-san": "malformed"}
@@ -37,7 +37,7 @@ def odd_files(tmp_path_factory):
     return folder, ca, made
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", VERIFY_BACKENDS)
 @pytest.mark.parametrize("kind", KINDS)
 def test_verify_chains_gives_a_verdict_with_a_reason(odd_files, kind, backend):
     _, ca, made = odd_files

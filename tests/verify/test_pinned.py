@@ -21,7 +21,7 @@ import engine
 from engine.errors import TrustStoreError
 from engine.pki import KeyStore, TrustStore
 from engine.verify import verify_chains
-from test_corpus import BACKENDS
+from tests._support.backends import VERIFY_BACKENDS
 
 NOW = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
 DAY = datetime.timedelta(days=1)
@@ -79,7 +79,7 @@ def test_a_ca_false_certificate_of_another_issuer_is_still_refused():
     assert other in TrustStore([other])
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", VERIFY_BACKENDS)
 @pytest.mark.parametrize("ca", [True, False, None], ids=["ca-true", "ca-false", "no-bc"])
 def test_a_pinned_certificate_is_the_whole_chain(ca, backend):
     certificate, _ = self_signed(ca)
@@ -92,7 +92,7 @@ def test_a_pinned_certificate_is_the_whole_chain(ca, backend):
     assert verdict.ok, verdict.detail
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", VERIFY_BACKENDS)
 def test_a_pinned_certificate_is_still_checked(backend):
     wrong_name, _ = self_signed(True)
     expired, _ = self_signed(True, not_after=NOW - DAY)
@@ -114,7 +114,7 @@ def test_a_pinned_certificate_is_still_checked(backend):
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="no openssl binary")
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", VERIFY_BACKENDS)
 def test_what_openssl_req_x509_makes_is_accepted(tmp_path, backend):
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",

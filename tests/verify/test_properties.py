@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.verify import verify_chains
-from test_corpus import BACKENDS
-from verify_factory import DAY, NOW, make_intermediate, make_leaf, make_root, new_key
+from tests._support.backends import VERIFY_BACKENDS
+from tests.verify.verify_factory import DAY, NOW, make_intermediate, make_leaf, make_root, new_key
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def test_a_valid_path_is_found_whenever_its_certificates_are_presented(hierarchy
     chain = [leaf.certificate] + [nodes[n].certificate for n in chosen]
     verdicts = {b: verify_chains([chain], [root.certificate], at=NOW,
                                  names=["leaf-props.example.com"], backend=b)[0]
-                for b in BACKENDS}
+                for b in VERIFY_BACKENDS}
     reachable = "upper" in chosen and "lower" in chosen
     for verdict in verdicts.values():
         assert verdict.ok == reachable, verdict.detail

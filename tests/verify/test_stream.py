@@ -14,9 +14,9 @@ import pytest
 from engine.verify import iter_verify, verify_chains
 from engine.verify import stream as stream_module
 from engine.verify.sources import line_ranges, read_jsonl
-from stream_corpus import biggest, groups, jsonl_lines, valid_chain
-from test_corpus import BACKENDS
-from verify_factory import NOW
+from tests._support.backends import VERIFY_BACKENDS
+from tests.verify.stream_corpus import biggest, groups, jsonl_lines, valid_chain
+from tests.verify.verify_factory import NOW
 
 
 def _call(group, backend, **kw):
@@ -24,7 +24,7 @@ def _call(group, backend, **kw):
                 max_depth=group["max_depth"], backend=backend, **kw)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", VERIFY_BACKENDS)
 def test_the_stream_gives_the_verdicts_of_one_call_on_every_fault_kind(backend):
     for group in groups():
         expected = verify_chains(group["chains"], group["trust"], names=group["names"],
@@ -79,7 +79,7 @@ def test_memory_does_not_grow_with_the_length_of_the_stream():
     assert long < 1.5 * short, (short, long)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", VERIFY_BACKENDS)
 def test_a_jsonl_file_gives_a_verdict_per_line_with_bad_lines_named(tmp_path, backend):
     group = biggest()
     lines = jsonl_lines(group["chains"], group["names"], bad_lines=[

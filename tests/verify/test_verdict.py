@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from engine.verify import Verdict, verify_chains
 from engine.verify.verdict import accepted, rejected
-from test_corpus import BACKENDS
-from verify_factory import NOW, make_chain
+from tests._support.backends import VERIFY_BACKENDS
+from tests.verify.verify_factory import NOW, make_chain
 
 
 @pytest.fixture(scope="module")
@@ -87,14 +87,14 @@ def test_construction_keeps_its_rules():
     assert not Verdict(False, "expired", "", 0, chain=())
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("backend", VERIFY_BACKENDS)
 def test_verified_chains_read_back_as_the_built_path(chain, backend):
     verdict, = verify_chains([chain.presented], [chain.root.certificate], at=NOW,
                              backend=backend)
     assert verdict.ok and verdict.chain == _path(chain)
 
 
-@pytest.mark.skipif("native" not in BACKENDS, reason="the native extension is not built")
+@pytest.mark.skipif("native" not in VERIFY_BACKENDS, reason="the native extension is not built")
 def test_the_native_backend_parses_a_path_only_when_it_is_read(chain, monkeypatch):
     from engine.verify import inputs
 

@@ -12,7 +12,7 @@ import functools
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from verify_factory import (
+from tests.verify.verify_factory import (
     DAY,
     KEY_TYPES,
     NOW,

@@ -4,7 +4,6 @@ names the problem, never a JSONDecodeError, KeyError or AttributeError."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 
 import pytest

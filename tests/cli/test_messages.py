@@ -12,23 +12,6 @@ import pytest
 
 from engine.cli import main
 
-PASSWORD = "cli-messages-secret"
-
-
-@pytest.fixture(scope="module")
-def files(tmp_path_factory):
-    root = tmp_path_factory.mktemp("messages")
-    (root / "pw").write_text(PASSWORD + "\n")
-    (root / "junk.pem").write_bytes(b"junk")
-    pw = ["--password-file", str(root / "pw")]
-    assert main(["ca", "init", str(root / "ca"), "--kdf-rounds", "1000"] + pw) == 0
-    assert main(["ca", "issue", str(root / "ca"), "--server", "localhost",
-                 "--out", str(root / "srv")] + pw) == 0
-    (root / "trust").mkdir()
-    (root / "trust" / "root.pem").write_bytes((root / "ca" / "ca.pem").read_bytes())
-    return root
-
-
 def run(capsys, *argv):
     status = main([str(a) for a in argv])
     out, err = capsys.readouterr()

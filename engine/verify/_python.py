@@ -11,6 +11,7 @@ set of anchors, and kept for later calls.
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
 import threading
 
@@ -31,6 +32,7 @@ from .cache import BoundedCache
 from .revocation import RevocationIndex
 from .verdict import Verdict, accepted, rejected
 
+NAME = "python"
 _VERIFIER_CACHE_SIZE = 256
 
 
@@ -104,10 +106,8 @@ _contexts = BoundedCache(16)
 
 
 def trust_context(ders: tuple[bytes, ...]) -> TrustContext:
-    found = _contexts.get(ders)
-    if found is None:
-        found = _contexts.put(ders, TrustContext(ders))
-    return found
+    """The trust context of these anchors, kept for later calls with the same anchors."""
+    return _contexts.get_or_make(ders, TrustContext)
 
 
 def server_subject(name: str | None, leaf: x509.Certificate):
@@ -265,18 +265,23 @@ def explain(message: str, leaf, intermediates, anchors, at, max_depth=None, name
     return rejected(reason, detail, depth, path)
 
 
-def verify(
-    chains: list[tuple[bytes, ...]],
-    names: list[str | None],
-    trust_ders: tuple[bytes, ...],
-    revocation: RevocationIndex | None,
-    *,
-    at,
-    purpose: str,
-    max_depth: int | None,
-) -> list[Verdict]:
-    """One verdict per chain (already in DER), in order."""
-    context = trust_context(trust_ders)
+def prepare(anchors: tuple[bytes, ...], crls: tuple[bytes, ...]) -> TrustContext:
+    """The trust context of ``anchors``, built once (CRLs are indexed by the caller)."""
+    return trust_context(anchors)
+
+
+def verify(chains, names, anchors: tuple[bytes, ...], crls: tuple[bytes, ...],
+           revocation: RevocationIndex | None, *, at: datetime.datetime, purpose: str,
+           max_depth: int | None, threads: int = 1, options: int = 0,
+           flat: list[bytes] | None = None) -> list[Verdict]:
+    """One verdict per chain (each a sequence of DER, leaf first), in order; see
+    engine.verify._interface. Chains are verified one after another on this thread, so
+    ``threads`` and ``flat`` change nothing; ``options`` are the native batch's alone."""
+    if options:
+        raise ValueError("the Python verifier takes no measuring options")
+    context = trust_context(anchors)
+    if names is None:
+        names = [None] * len(chains)
     return [
         verify_one(context, ders, name, revocation, at=at, purpose=purpose, max_depth=max_depth)
         for ders, name in zip(chains, names)

@@ -12,30 +12,30 @@ chain seen again costs its checks but not its signatures; every other check runs
 from __future__ import annotations
 
 import datetime
+import functools
 import itertools
 
 from .. import _backend
 from ..errors import CRLError, TrustStoreError
 from . import reasons
 from .cache import BoundedCache
+from .revocation import RevocationIndex
 from .verdict import Verdict, accepted, deferred
 
+NAME = "native"
 DEFAULT_MAX_DEPTH = 8  # cryptography's default, so that both backends agree
 HANDLE_CACHE_SIZE = 16384
 STORE_CACHE_SIZE = 8
 MAX_THREADS = 256  # the C side's own limit
-_UNKNOWN = -1000000
 
 _handles = BoundedCache(HANDLE_CACHE_SIZE)
 _stores = BoundedCache(STORE_CACHE_SIZE)
 
 
-def available() -> bool:
-    try:
-        _, lib = _backend.native()
-    except Exception:
-        return False
-    return hasattr(lib, "engine_verify_batch")
+@functools.lru_cache(maxsize=None)
+def _codes() -> reasons.NativeCodes:
+    """The extension's result codes (csrc/engine_verify.h), read once."""
+    return reasons.NativeCodes(*_backend.native())
 
 
 def _store(anchors: tuple[bytes, ...], crls: tuple[bytes, ...]):
@@ -64,8 +64,8 @@ def _store(anchors: tuple[bytes, ...], crls: tuple[bytes, ...]):
     return _stores.put(key, store)
 
 
-def store_handle(anchors: tuple[bytes, ...], crls: tuple[bytes, ...]):
-    """The C store for (anchors, CRLs), for the bench's signature bound."""
+def prepare(anchors: tuple[bytes, ...], crls: tuple[bytes, ...]):
+    """The C store for (anchors, CRLs), built once (also the bench's signature bound's)."""
     return _store(anchors, crls)
 
 
@@ -92,7 +92,8 @@ def _certificates(ffi, lib, ders: list[bytes]):
     missing = [i for i, handle in enumerate(found) if handle is None]
     NULL = ffi.NULL
     certs = ffi.new("void *[]", [NULL if h is None else h for h in found] or [NULL])
-    keep = {"handles": found, "missing": missing, "der": None, "offsets": None}
+    keep: dict[str, object] = {"handles": found, "missing": missing, "der": None,
+                               "offsets": None}
     if missing:
         sizes = [0] * len(ders)
         for i in missing:
@@ -163,11 +164,13 @@ class NativeOutcome:
     def path(self, c: int) -> tuple[bytes, ...]:
         """Chain ``c``'s built path as DER; for a failure without one, its leaf alone."""
         ffi, _ = _backend.native()
+        codes = _codes()
         result = self.results[c]
         entries = ffi.unpack(self.paths + self.starts[c] + c, result.chain_len)
         ders, anchors = self.ders, self.anchors
-        built = tuple(ders[e] if e >= 0 else anchors[-e - 1] for e in entries if e != _UNKNOWN)
-        if not built and result.code not in (0, reasons.UNUSABLE_NAME) \
+        built = tuple(ders[e] if e >= 0 else anchors[-e - 1] for e in entries
+                      if e != codes.path_unknown)
+        if not built and result.code not in (0, codes.unusable_name) \
                 and self.starts[c] < self.starts[c + 1]:
             built = (ders[self.members[self.starts[c]]],)  # the leaf alone
         return built
@@ -176,31 +179,19 @@ class NativeOutcome:
         result = self.results[c]
         if result.code == 0:
             return accepted(()).detail
-        if result.code == reasons.UNUSABLE_NAME:
+        codes = _codes()
+        if result.code == codes.unusable_name:
             return "%r is not a usable DNS name or IP address" % (self.names[c],)
-        _, lib = _backend.native()
-        return reasons.from_native(lib, result.code, result.depth, result.crl_reason,
-                                   result.revoked_at)[1]
+        return codes.explain(result.code, result.depth, result.crl_reason,
+                             result.revoked_at)[1]
 
 
-def verify(
-    chains,
-    names,
-    anchors: tuple[bytes, ...],
-    crls: tuple[bytes, ...],
-    revocation,
-    *,
-    at: datetime.datetime,
-    purpose: str,
-    max_depth: int | None,
-    threads: int,
-    options: int = 0,
-    flat: list[bytes] | None = None,
-) -> list[Verdict]:
-    """One verdict per chain (each a sequence of DER blobs, leaf first), in order. ``names``:
-    None or one name (or None) per chain. ``options``: the C side's ENGINE_VERIFY_OPENSSL_*
-    bits, for the benchmark only. ``flat``: every certificate of every chain in order, when
-    the caller has that list already.
+def verify(chains, names, anchors: tuple[bytes, ...], crls: tuple[bytes, ...],
+           revocation: RevocationIndex | None, *, at: datetime.datetime, purpose: str,
+           max_depth: int | None, threads: int = 1, options: int = 0,
+           flat: list[bytes] | None = None) -> list[Verdict]:
+    """One verdict per chain (each a sequence of DER blobs, leaf first), in order; see
+    engine.verify._interface.
 
     The work per chain in Python is a handful of whole-list operations (flattening, one
     dictionary of distinct certificates, the handle cache looked up in bulk); names are
@@ -247,5 +238,5 @@ def verify(
     codes = ints[0::step].tolist()
     depths = ints[1::step].tolist()
     return list(map(deferred, itertools.repeat(outcome), range(n),
-                    map(reasons.REASON_BY_CODE.get, codes, itertools.repeat("unsupported")),
+                    map(_codes().reason_by_code.get, codes, itertools.repeat("unsupported")),
                     depths))

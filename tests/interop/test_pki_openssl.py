@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from engine.errors import KeyStoreError
-from engine.pki import KEY_TYPES, CertificateAuthority, KeyStore
+from engine.pki import KEY_TYPES, KeyStore
 
 OPENSSL = shutil.which("openssl")
 pytestmark = [
@@ -40,8 +40,8 @@ def verify_leaf(tmp_path, root, intermediate, leaf, crl, check=True):
 
 
 @pytest.mark.parametrize("key_type", KEY_TYPES)
-def test_openssl_accepts_chain_and_crl_of_every_key_type(tmp_path, key_type):
-    root = CertificateAuthority.create_root("Root %s" % key_type, key_type=key_type)
+def test_openssl_accepts_chain_and_crl_of_every_key_type(tmp_path, key_type, certificates):
+    root = certificates.ca("Root %s" % key_type, key_type=key_type)
     intermediate = root.create_intermediate("Issuing %s" % key_type, key_type=key_type)
     leaf = intermediate.issue_server(["localhost", "127.0.0.1"], key_type=key_type)
     result = verify_leaf(tmp_path, root, intermediate, leaf, intermediate.crl())

@@ -5,7 +5,6 @@ is a TypeError or LocalProtocolError and changes nothing."""
 from __future__ import annotations
 
 import pytest
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -13,50 +12,19 @@ from engine.errors import (
     AlertDescription, DecodeError, EngineError, IllegalParameterError, InternalError,
     LocalProtocolError, PeerAlertError, ProtocolError, UnexpectedMessageError,
 )
-from engine.tls import ClientConfig, ClientConnection, ServerConfig, ServerConnection
+from engine.tls import ClientConfig, ClientConnection
 from engine.tls.events import AlertReceived, ApplicationData, ConnectionClosed
-from engine.tls.key_schedule import next_traffic_secret, traffic_key
+from engine.tls.key_schedule import next_traffic_secret
+from tests._support.pairs import connected_pair, protected, sealed
 
 SETTINGS = settings(max_examples=80, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
-@pytest.fixture(scope="module")
-def keystore(small_pki):
-    return small_pki.issuer.issue_server(["localhost"], key_type="p256").keystore()
-
-
-def connected(small_pki, keystore):
-    client = ClientConnection(ClientConfig(trust=small_pki.trust, server_name="localhost"))
-    server = ServerConnection(ServerConfig(certificates=[keystore]))
-    for _ in range(3):
-        for sender, receiver in ((client, server), (server, client)):
-            data = sender.data_to_send()
-            if data:
-                receiver.receive_data(data)
+def connected(pki):
+    client, server, _, _ = connected_pair(pki)
     assert client.handshake_complete and server.handshake_complete
     return client, server
-
-
-def sealed(conn, data: bytes) -> bytes:
-    """Application data records written through ``conn``'s record layer, returned."""
-    assert not conn._records.to_send
-    conn.send_data(data)
-    return conn.data_to_send()
-
-
-def protected(sender, inner: bytes) -> bytes:
-    """One record of ``inner`` (TLSInnerPlaintext, section 5.2) under the sender's write key,
-    built here so that inner plaintexts the record layer will not make can be sent."""
-    if sender._write_pending is not None:
-        sender._install_write_key()
-    key, iv = traffic_key(sender.suite, sender._write_secret)
-    seq = sender._records.seq(True)
-    sealed(sender, b"-")  # spent: the sender's next genuine record follows this one
-    nonce = bytes(a ^ b for a, b in zip(iv, seq.to_bytes(12, "big")))
-    header = b"\x17\x03\x03" + (len(inner) + 16).to_bytes(2, "big")
-    aead = AESGCM(key) if "AES" in sender.suite.name else ChaCha20Poly1305(key)
-    return header + aead.encrypt(nonce, inner, header)
 
 
 def expect_failure(receiver, wire: bytes, error, alert: AlertDescription):
@@ -88,32 +56,32 @@ def expect_failure(receiver, wire: bytes, error, alert: AlertDescription):
     (b"xx\xff", UnexpectedMessageError, AlertDescription.unexpected_message),
     (bytes(8), UnexpectedMessageError, AlertDescription.unexpected_message),  # no content type
 ])
-def test_malformed_inner_content_after_the_handshake(small_pki, keystore, inner, error, alert):
-    client, server = connected(small_pki, keystore)
+def test_malformed_inner_content_after_the_handshake(pki, inner, error, alert):
+    client, server = connected(pki)
     expect_failure(server, protected(client, inner), error, alert)
 
 
-def test_change_cipher_spec_in_plaintext_after_the_handshake_is_unexpected(small_pki, keystore):
-    client, server = connected(small_pki, keystore)
+def test_change_cipher_spec_in_plaintext_after_the_handshake_is_unexpected(pki):
+    client, server = connected(pki)
     expect_failure(server, b"\x14\x03\x03\x00\x01\x01", UnexpectedMessageError,
                    AlertDescription.unexpected_message)
 
 
-def test_a_handshake_message_cut_by_application_data_is_unexpected(small_pki, keystore):
-    client, server = connected(small_pki, keystore)
+def test_a_handshake_message_cut_by_application_data_is_unexpected(pki):
+    client, server = connected(pki)
     wire = protected(client, b"\x18\x00\x00\x16") + protected(client, b"hi\x17")
     expect_failure(server, wire, UnexpectedMessageError, AlertDescription.unexpected_message)
 
 
-def test_events_before_the_fault_travel_on_the_error(small_pki, keystore):
-    client, server = connected(small_pki, keystore)
+def test_events_before_the_fault_travel_on_the_error(pki):
+    client, server = connected(pki)
     wire = protected(client, b"first\x17") + protected(client, b"\x16")
     error = expect_failure(server, wire, UnexpectedMessageError, AlertDescription.unexpected_message)
     assert error.events == [ApplicationData(b"first")]
 
 
-def test_a_key_update_flood_is_answered_in_bounded_memory(small_pki, keystore):
-    client, server = connected(small_pki, keystore)
+def test_a_key_update_flood_is_answered_in_bounded_memory(pki):
+    client, server = connected(pki)
     count, wire = 300, []
     for _ in range(count):  # each a KeyUpdate(update_requested), the keys moving on after it
         wire.append(protected(client, b"\x18\x00\x00\x01\x01\x16"))
@@ -127,8 +95,8 @@ def test_a_key_update_flood_is_answered_in_bounded_memory(small_pki, keystore):
     assert len(replies) == count * len(protected(server, b"\x18\x00\x00\x01\x00\x16"))
 
 
-def test_data_after_close_notify_is_ignored(small_pki, keystore):
-    client, server = connected(small_pki, keystore)
+def test_data_after_close_notify_is_ignored(pki):
+    client, server = connected(pki)
     wire = protected(client, b"\x01\x00\x15") + protected(client, b"late\x17") + b"\xff" * 40
     assert server.receive_data(wire) == [
         AlertReceived(AlertDescription.close_notify), ConnectionClosed()]
@@ -139,8 +107,8 @@ def test_data_after_close_notify_is_ignored(small_pki, keystore):
 @given(records=st.lists(st.tuples(st.binary(max_size=40), st.integers(0, 255),
                                   st.integers(0, 3)), min_size=1, max_size=4),
        to_client=st.booleans())
-def test_any_inner_plaintext_after_the_handshake(small_pki, keystore, records, to_client):
-    client, server = connected(small_pki, keystore)
+def test_any_inner_plaintext_after_the_handshake(pki, records, to_client):
+    client, server = connected(pki)
     sender, receiver = (server, client) if to_client else (client, server)
     wire = b"".join(protected(sender, content + bytes((kind,)) + bytes(pad))
                     for content, kind, pad in records)
@@ -159,9 +127,9 @@ def test_any_inner_plaintext_after_the_handshake(small_pki, keystore, records, t
 
 
 @pytest.mark.parametrize("data", ["text", None, 5, [1, 2]])
-def test_receive_data_of_a_non_bytes_is_a_type_error_that_changes_nothing(small_pki, keystore,
+def test_receive_data_of_a_non_bytes_is_a_type_error_that_changes_nothing(pki,
                                                                           data):
-    client, server = connected(small_pki, keystore)
+    client, server = connected(pki)
     with pytest.raises(TypeError, match="bytes-like"):
         server.receive_data(data)
     assert not server.closed
@@ -170,23 +138,23 @@ def test_receive_data_of_a_non_bytes_is_a_type_error_that_changes_nothing(small_
 
 
 @pytest.mark.parametrize("data", ["text", None, 5])
-def test_send_data_of_a_non_bytes_is_a_type_error(small_pki, keystore, data):
-    client, _ = connected(small_pki, keystore)
+def test_send_data_of_a_non_bytes_is_a_type_error(pki, data):
+    client, _ = connected(pki)
     with pytest.raises(TypeError, match="bytes-like"):
         client.send_data(data)
     assert client.data_to_send() == b"" and not client.closed
 
 
-def test_calls_before_the_handshake_are_local_protocol_errors(small_pki):
-    client = ClientConnection(ClientConfig(trust=small_pki.trust, server_name="localhost"))
+def test_calls_before_the_handshake_are_local_protocol_errors(pki):
+    client = ClientConnection(ClientConfig(trust=pki.trust, server_name="localhost"))
     for call in (lambda: client.send_data(b"x"), client.key_update,
                  lambda: client.export_keying_material(b"label")):
         with pytest.raises(LocalProtocolError):
             call()
 
 
-def test_calls_after_a_fatal_error_are_local_protocol_errors(small_pki, keystore):
-    client, server = connected(small_pki, keystore)
+def test_calls_after_a_fatal_error_are_local_protocol_errors(pki):
+    client, server = connected(pki)
     with pytest.raises(ProtocolError):
         server.receive_data(b"\x17\x03\x03\x00\x20" + bytes(32))
     alert = server.data_to_send()
@@ -198,8 +166,8 @@ def test_calls_after_a_fatal_error_are_local_protocol_errors(small_pki, keystore
     assert alert and server.data_to_send() == b""  # nothing after the fatal alert
 
 
-def test_calls_after_close_are_local_protocol_errors(small_pki, keystore):
-    client, _ = connected(small_pki, keystore)
+def test_calls_after_close_are_local_protocol_errors(pki):
+    client, _ = connected(pki)
     client.close()
     client.close()
     assert len(client.data_to_send()) > 0
@@ -208,8 +176,8 @@ def test_calls_after_close_are_local_protocol_errors(small_pki, keystore):
             call()
 
 
-def test_exporter_arguments_are_checked(small_pki, keystore):
-    client, server = connected(small_pki, keystore)
+def test_exporter_arguments_are_checked(pki):
+    client, server = connected(pki)
     with pytest.raises(LocalProtocolError, match="ASCII"):
         client.export_keying_material("é")
     with pytest.raises(TypeError):
