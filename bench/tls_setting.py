@@ -108,21 +108,19 @@ def memory_handshake(module, client_context, server_context, session=None):
     options = {"session": session} if session is not None else {}
     client = client_context.wrap_bio(c_in, c_out, server_hostname="localhost", **options)
     server = server_context.wrap_bio(s_in, s_out, server_side=True)
+    def step(side) -> bool:
+        """One do_handshake call: whether that side is done."""
+        try:
+            side.do_handshake()
+            return True
+        except module.SSLWantReadError:
+            return False
+
     client_done = server_done = False
     for _ in range(MAX_FLIGHTS):
-        if not client_done:
-            try:
-                client.do_handshake()
-                client_done = True
-            except module.SSLWantReadError:
-                pass
+        client_done = client_done or step(client)
         s_in.write(c_out.read())
-        if not server_done:
-            try:
-                server.do_handshake()
-                server_done = True
-            except module.SSLWantReadError:
-                pass
+        server_done = server_done or step(server)
         c_in.write(s_out.read())
         if client_done and server_done:
             return client, server, (c_in, c_out, s_in, s_out)

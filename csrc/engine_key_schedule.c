@@ -160,6 +160,19 @@ static int hkdf_begin(hkdf *h, int hash)
     return h->ctx != NULL;
 }
 
+/* hkdf_begin for a call whose output is `hashes` secrets of the hash's length and `extra`
+ * bytes more: 0 (nothing held) if the hash is unknown or out_len is not that size. */
+static int hkdf_begin_sized(hkdf *h, int hash, size_t out_len, size_t hashes, size_t extra)
+{
+    if (!hkdf_begin(h, hash))
+        return 0;
+    if (out_len != hashes * h->kind->len + extra) {
+        EVP_MAC_CTX_free(h->ctx);
+        return 0;
+    }
+    return 1;
+}
+
 static int hkdf_end(hkdf *h, int ok, unsigned char *out, size_t out_len)
 {
     EVP_MAC_CTX_free(h->ctx);
@@ -209,13 +222,10 @@ int engine_ks_early(int hash, const unsigned char *psk, size_t psk_len, int exte
                     const unsigned char *hello_hash, unsigned char *out, size_t out_len)
 {
     hkdf h;
-    if ((psk == NULL && psk_len > 0) || out == NULL || !hkdf_begin(&h, hash))
+    if ((psk == NULL && psk_len > 0) || out == NULL
+        || !hkdf_begin_sized(&h, hash, out_len, 4, 0))
         return ENGINE_KS_EINVAL;
     size_t n = h.kind->len;
-    if (out_len != 4 * n) {
-        EVP_MAC_CTX_free(h.ctx);
-        return ENGINE_KS_EINVAL;
-    }
     unsigned char zeros[MAX_HASH] = {0}, binder[MAX_HASH];
     memset(out, 0, out_len);
     int ok = extract(&h, zeros, n, psk_len ? psk : zeros, psk_len ? psk_len : n, out);
@@ -238,13 +248,9 @@ int engine_ks_handshake(int hash, size_t key_len, const unsigned char *early_sec
 {
     hkdf h;
     if (shared == NULL || hello_hash == NULL || out == NULL || !valid_key_len(key_len)
-        || !hkdf_begin(&h, hash))
+        || !hkdf_begin_sized(&h, hash, out_len, 3, 2 * (key_len + IV_LEN)))
         return ENGINE_KS_EINVAL;
     size_t n = h.kind->len;
-    if (out_len != 3 * n + 2 * (key_len + IV_LEN)) {
-        EVP_MAC_CTX_free(h.ctx);
-        return ENGINE_KS_EINVAL;
-    }
     unsigned char derived[MAX_HASH], secret[MAX_HASH], zeros[MAX_HASH] = {0};
     int ok = 1;
     if (early_secret == NULL)
@@ -270,13 +276,9 @@ int engine_ks_application(int hash, size_t key_len, const unsigned char *master_
 {
     hkdf h;
     if (master_secret == NULL || finished_hash == NULL || out == NULL || !valid_key_len(key_len)
-        || !hkdf_begin(&h, hash))
+        || !hkdf_begin_sized(&h, hash, out_len, 3, 2 * (key_len + IV_LEN)))
         return ENGINE_KS_EINVAL;
     size_t n = h.kind->len;
-    if (out_len != 3 * n + 2 * (key_len + IV_LEN)) {
-        EVP_MAC_CTX_free(h.ctx);
-        return ENGINE_KS_EINVAL;
-    }
     unsigned char *keys = out + 3 * n;
     int ok = derive_secret(&h, master_secret, LABEL("c ap traffic"), finished_hash, out)
              && derive_secret(&h, master_secret, LABEL("s ap traffic"), finished_hash, out + n)
@@ -291,13 +293,10 @@ int engine_ks_traffic(int hash, size_t key_len, const unsigned char *secret,
                       unsigned char *out, size_t out_len)
 {
     hkdf h;
-    if (secret == NULL || out == NULL || !valid_key_len(key_len) || !hkdf_begin(&h, hash))
+    if (secret == NULL || out == NULL || !valid_key_len(key_len)
+        || !hkdf_begin_sized(&h, hash, out_len, 1, key_len + IV_LEN))
         return ENGINE_KS_EINVAL;
     size_t n = h.kind->len;
-    if (out_len != key_len + IV_LEN + n) {
-        EVP_MAC_CTX_free(h.ctx);
-        return ENGINE_KS_EINVAL;
-    }
     int ok = traffic_key(&h, key_len, secret, out)
              && expand_label(&h, secret, LABEL("traffic upd"), NULL, 0,
                              out + key_len + IV_LEN, n);
@@ -309,13 +308,10 @@ int engine_ks_finished(int hash, const unsigned char *base_key,
                        size_t out_len)
 {
     hkdf h;
-    if (base_key == NULL || transcript_hash == NULL || out == NULL || !hkdf_begin(&h, hash))
+    if (base_key == NULL || transcript_hash == NULL || out == NULL
+        || !hkdf_begin_sized(&h, hash, out_len, 1, 0))
         return ENGINE_KS_EINVAL;
     size_t n = h.kind->len;
-    if (out_len != n) {
-        EVP_MAC_CTX_free(h.ctx);
-        return ENGINE_KS_EINVAL;
-    }
     unsigned char key[MAX_HASH];
     int ok = expand_label(&h, base_key, LABEL("finished"), NULL, 0, key, n)
              && hmac(&h, key, n, transcript_hash, n, NULL, 0, out);
