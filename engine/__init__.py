@@ -11,6 +11,7 @@ The public names are imported on first use, so ``import engine`` stays cheap.
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING, Any
 
 from . import errors
 from ._backend import info as backend_info
@@ -38,8 +39,15 @@ _SUBMODULES = ("aio", "asgi", "blocking", "httpx", "pki", "records", "tls", "ver
 
 __all__ = ["__version__", "backend_info", "errors", *_EXPORTS, *_SUBMODULES]
 
+if TYPE_CHECKING:  # what type checkers see of the names imported on first use
+    from . import aio, asgi, blocking, httpx, pki, records, tls, verify
+    from .blocking import TLSSocket, connect, serve
+    from .pki import CertificateAuthority, KeyStore, RevocationList, TrustStore
+    from .tls import ClientConfig, ClientConnection, ServerConfig, ServerConnection, Session
+    from .verify import Verdict, verify_chains
 
-def __getattr__(name: str):
+
+def __getattr__(name: str) -> Any:
     if name in _SUBMODULES:
         return importlib.import_module("engine." + name)
     module = _EXPORTS.get(name)
@@ -50,5 +58,5 @@ def __getattr__(name: str):
     return value
 
 
-def __dir__() -> list:
+def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
