@@ -20,8 +20,9 @@ it is written here once:
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable, Literal, overload
 
+from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from ._listen import format_address
@@ -33,6 +34,9 @@ from .tls import (
     EarlyDataReceived, EarlyDataRejected, HandshakeComplete, ServerConfig, ServerConnection,
 )
 from .tls.constants import SUITE_BY_CODE, SUITE_BY_NAME, ContentType, HandshakeType
+
+if TYPE_CHECKING:
+    from .tls.session import Session
 
 __all__ = ["ALERT_LINGER", "Driver", "TLSInfo", "check_config", "client_connection",
            "server_connection", "report_failure", "log"]
@@ -290,12 +294,12 @@ class TLSInfo:
         return handshake.signature_scheme if handshake else None
 
     @property
-    def peer_chain(self) -> tuple:
+    def peer_chain(self) -> tuple[x509.Certificate, ...]:
         handshake = self._driver.handshake
         return handshake.peer_chain if handshake else ()
 
     @property
-    def peer_certificate(self):
+    def peer_certificate(self) -> x509.Certificate | None:
         """The peer's end-entity certificate, or None (a client that sent none)."""
         chain = self.peer_chain
         return chain[0] if chain else None
@@ -312,12 +316,12 @@ class TLSInfo:
         return self._driver.server_hostname
 
     @property
-    def context(self):
+    def context(self) -> ClientConfig | ServerConfig:
         """The ClientConfig or ServerConfig (what ``ssl`` calls the context)."""
         return self._driver.config
 
     @property
-    def session(self):
+    def session(self) -> Session | None:
         """The session to resume a later connection with: the latest ticket a client received
         (:class:`engine.tls.Session`), None until one came (and on a server)."""
         return getattr(self._driver.connection, "session", None)
@@ -331,12 +335,12 @@ class TLSInfo:
     def version(self) -> str | None:
         return PROTOCOL_VERSION if self._driver.handshake else None
 
-    def cipher(self) -> tuple | None:
+    def cipher(self) -> tuple[str, str, int] | None:
         """``(cipher suite, protocol, secret bits)``, as ``ssl`` gives it."""
         handshake = self._driver.handshake
         return _cipher_tuple(handshake.cipher_suite) if handshake else None
 
-    def shared_ciphers(self) -> list | None:
+    def shared_ciphers(self) -> list[tuple[str, str, int]] | None:
         """On a server, the cipher suites both sides support, as ``cipher()`` tuples in our
         order of preference; None on a client, as ``ssl`` has it."""
         offered = self._driver.offered_suites
@@ -360,7 +364,14 @@ class TLSInfo:
         over at once)."""
         return 0
 
-    def getpeercert(self, binary_form: bool = False):
+    @overload
+    def getpeercert(self, binary_form: Literal[False] = ...) -> dict[str, Any] | None: ...
+    @overload
+    def getpeercert(self, binary_form: Literal[True]) -> bytes | None: ...
+    @overload
+    def getpeercert(self, binary_form: bool) -> dict[str, Any] | bytes | None: ...
+
+    def getpeercert(self, binary_form: bool = False) -> dict[str, Any] | bytes | None:
         """The peer's certificate: DER bytes with ``binary_form``, else the dict ``ssl`` gives
         (empty when the certificate was not verified); None when the peer sent none."""
         if self._driver.handshake is None:
@@ -376,12 +387,13 @@ class TLSInfo:
 
         return certificate_dict(leaf)
 
-    def export_keying_material(self, label, context: bytes = b"", length: int = 32) -> bytes:
+    def export_keying_material(self, label: bytes | str, context: bytes = b"",
+                               length: int = 32) -> bytes:
         """TLS-Exporter (RFC 8446 section 7.5)."""
         return self._driver.connection.export_keying_material(label, context, length)
 
 
-def _cipher_tuple(name: str) -> tuple:
+def _cipher_tuple(name: str) -> tuple[str, str, int]:
     return (name, PROTOCOL_VERSION, SUITE_BY_NAME[name].key_size * 8)
 
 

@@ -15,9 +15,13 @@ import io
 import socket
 import threading
 import time
+from typing import TYPE_CHECKING, Any
 
 from ._driver import ALERT_LINGER, Driver, TLSInfo
 from .errors import ProtocolError, TLSError
+
+if TYPE_CHECKING:
+    from .tls import ClientConfig, ClientConnection, ServerConfig, ServerConnection
 
 __all__ = ["TLSSocket"]
 
@@ -100,8 +104,9 @@ class TLSSocket(TLSInfo):
     of every record, handshake included.
     """
 
-    def __init__(self, sock: socket.socket, connection, *, server_hostname: str | None = None,
-                 config=None):
+    def __init__(self, sock: socket.socket, connection: ClientConnection | ServerConnection, *,
+                 server_hostname: str | None = None,
+                 config: ClientConfig | ServerConfig | None = None) -> None:
         self._sock = sock
         self._lock = threading.RLock()  # the connection state and the outbox
         self._send_lock = threading.Lock()  # one thread writing to the socket at a time
@@ -119,7 +124,7 @@ class TLSSocket(TLSInfo):
     # --- counters and the connection ----------------------------------------------------------
 
     @property
-    def connection(self):
+    def connection(self) -> ClientConnection | ServerConnection:
         """The sans-I/O connection underneath (engine.tls ClientConnection or ServerConnection)."""
         return self._driver.connection
 
@@ -153,10 +158,10 @@ class TLSSocket(TLSInfo):
     def fileno(self) -> int:
         return self._sock.fileno()
 
-    def getpeername(self):
+    def getpeername(self) -> Any:
         return self._sock.getpeername()
 
-    def getsockname(self):
+    def getsockname(self) -> Any:
         return self._sock.getsockname()
 
     def settimeout(self, timeout: float | None) -> None:
@@ -165,18 +170,18 @@ class TLSSocket(TLSInfo):
     def gettimeout(self) -> float | None:
         return self._sock.gettimeout()
 
-    def setsockopt(self, *args) -> None:
+    def setsockopt(self, *args: Any) -> None:
         self._sock.setsockopt(*args)
 
-    def getsockopt(self, *args):
+    def getsockopt(self, *args: Any) -> Any:
         return self._sock.getsockopt(*args)
 
     @property
-    def family(self):
+    def family(self) -> socket.AddressFamily:
         return self._sock.family
 
     @property
-    def type(self):
+    def type(self) -> socket.SocketKind:
         return self._sock.type
 
     @property
@@ -213,7 +218,7 @@ class TLSSocket(TLSInfo):
         if deadline is not None:
             self._sock.settimeout(before)
 
-    def sendall(self, data, flags: int = 0) -> None:
+    def sendall(self, data: bytes | bytearray | memoryview, flags: int = 0) -> None:
         """Encrypt and send all of ``data`` (allowed after the peer's close_notify)."""
         _no_flags(flags, "sendall")
         data = memoryview(data).cast("B")
@@ -225,7 +230,7 @@ class TLSSocket(TLSInfo):
                 self._outbox += self._driver.data_to_send()
             self._send_pending(wait=True)
 
-    def send(self, data, flags: int = 0) -> int:
+    def send(self, data: bytes | bytearray | memoryview, flags: int = 0) -> int:
         """As :meth:`sendall` (a blocking TLS socket writes everything); the length sent."""
         self.sendall(data, flags)
         return memoryview(data).nbytes
@@ -246,7 +251,7 @@ class TLSSocket(TLSInfo):
     def read(self, size: int = 1024) -> bytes:
         return self.recv(size)
 
-    def recv_into(self, buffer, nbytes: int = 0, flags: int = 0) -> int:
+    def recv_into(self, buffer: bytearray | memoryview, nbytes: int = 0, flags: int = 0) -> int:
         """Read up to ``nbytes`` (default: the buffer's size) into ``buffer``; the count read."""
         _no_flags(flags, "recv_into")
         with memoryview(buffer) as view, view.cast("B") as target:
@@ -269,8 +274,9 @@ class TLSSocket(TLSInfo):
             size -= len(data)
         return b"".join(parts)
 
-    def makefile(self, mode: str = "r", buffering: int | None = None, *, encoding=None,
-                 errors=None, newline=None):
+    def makefile(self, mode: str = "r", buffering: int | None = None, *,
+                 encoding: str | None = None, errors: str | None = None,
+                 newline: str | None = None) -> Any:
         """A file object over the plaintext stream, as ``socket.makefile`` gives one.
 
         The TLS connection stays open while such a file is: :meth:`close` sends close_notify

@@ -30,6 +30,7 @@ close_notify reaches ``connection_lost`` as :class:`~engine.errors.TLSEOFError`.
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Sequence, TypeVar
 
 from ._driver import (
     ALERT_LINGER, Driver, TLSInfo, check_config, client_connection, report_failure,
@@ -37,6 +38,13 @@ from ._driver import (
 )
 from .errors import ProtocolError, TLSEOFError, TLSError
 from .tls import ClientConfig, ServerConfig
+
+if TYPE_CHECKING:
+    from .tls.session import Session
+
+_Protocol = TypeVar("_Protocol", bound=asyncio.BaseProtocol)
+#: ``on_error(peername, exception)``: where a failed handshake is reported.
+ErrorHandler = Callable[[Any, BaseException], object]
 
 __all__ = ["TLSProtocol", "TLSTransport", "open_connection", "start_server",
            "create_connection", "create_server", "start_tls"]
@@ -54,13 +62,13 @@ class TLSTransport(asyncio.Transport):
         super().__init__()
         self._tls = tls_protocol
 
-    def get_extra_info(self, name, default=None):
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
         return self._tls.get_extra_info(name, default)
 
-    def write(self, data) -> None:
+    def write(self, data: bytes | bytearray | memoryview) -> None:
         self._tls.write_plaintext(bytes(data))
 
-    def writelines(self, list_of_data) -> None:
+    def writelines(self, list_of_data: Iterable[bytes | bytearray | memoryview]) -> None:
         self.write(b"".join(bytes(d) for d in list_of_data))
 
     def can_write_eof(self) -> bool:
@@ -83,10 +91,10 @@ class TLSTransport(asyncio.Transport):
     def abort(self) -> None:
         self._tls.abort()
 
-    def set_protocol(self, protocol) -> None:
+    def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
         self._tls.app_protocol = protocol
 
-    def get_protocol(self):
+    def get_protocol(self) -> asyncio.BaseProtocol:
         return self._tls.app_protocol
 
     def is_reading(self) -> bool:
@@ -101,7 +109,7 @@ class TLSTransport(asyncio.Transport):
         if self._tls.raw_transport is not None:
             self._tls.raw_transport.resume_reading()
 
-    def set_write_buffer_limits(self, high=None, low=None) -> None:
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
         if self._tls.raw_transport is not None:
             self._tls.raw_transport.set_write_buffer_limits(high, low)
 
@@ -109,7 +117,7 @@ class TLSTransport(asyncio.Transport):
         raw = self._tls.raw_transport
         return raw.get_write_buffer_size() if raw is not None else 0
 
-    def get_write_buffer_limits(self):
+    def get_write_buffer_limits(self) -> tuple[int, int]:
         raw = self._tls.raw_transport
         return raw.get_write_buffer_limits() if raw is not None else (0, 0)
 
@@ -383,10 +391,12 @@ class _StreamProtocol(asyncio.StreamReaderProtocol):
 # --- protocols ----------------------------------------------------------------------------------
 
 
-async def create_connection(protocol_factory, host: str, port: int, config, *,
-                            server_name: str | None = None, server_hostname: str | None = None,
+async def create_connection(protocol_factory: Callable[[], _Protocol], host: str, port: int,
+                            config: ClientConfig, *, server_name: str | None = None,
+                            server_hostname: str | None = None,
                             handshake_timeout: float | None = _HANDSHAKE_TIMEOUT,
-                            session=None, early_data=None, **kwargs):
+                            session: Session | None = None, early_data: bytes | None = None,
+                            **kwargs: Any) -> tuple[TLSTransport, _Protocol]:
     """Connect, run the TLS handshake and return ``(transport, protocol)``, as
     ``loop.create_connection(..., ssl=...)``: ``protocol`` (from ``protocol_factory()``) gets
     ``connection_made`` once the handshake is complete.
@@ -417,9 +427,12 @@ async def create_connection(protocol_factory, host: str, port: int, config, *,
     return protocol.tls_transport, app_protocol
 
 
-async def create_server(protocol_factory, host=None, port=None, config=None, *,
-                        handshake_timeout: float | None = _HANDSHAKE_TIMEOUT, on_error=None,
-                        **kwargs) -> asyncio.AbstractServer:
+async def create_server(protocol_factory: Callable[[], asyncio.BaseProtocol],
+                        host: str | Sequence[str] | None = None, port: int | None = None,
+                        config: ServerConfig | None = None, *,
+                        handshake_timeout: float | None = _HANDSHAKE_TIMEOUT,
+                        on_error: ErrorHandler | None = None,
+                        **kwargs: Any) -> asyncio.Server:
     """Start a TLS server, as ``loop.create_server(..., ssl=...)``: each connection's protocol
     (from ``protocol_factory()``) gets ``connection_made`` once the handshake is complete.
 
@@ -443,7 +456,8 @@ async def create_server(protocol_factory, host=None, port=None, config=None, *,
     return await loop.create_server(factory, host, port, **kwargs)
 
 
-async def start_tls(transport: asyncio.BaseTransport, protocol, config, *,
+async def start_tls(transport: asyncio.BaseTransport, protocol: asyncio.BaseProtocol,
+                    config: ClientConfig | ServerConfig, *,
                     server_side: bool = False, server_hostname: str | None = None,
                     handshake_timeout: float | None = _HANDSHAKE_TIMEOUT) -> TLSTransport:
     """Upgrade a connected ``transport`` to TLS (STARTTLS), as ``loop.start_tls``: run the
@@ -487,10 +501,11 @@ async def start_tls(transport: asyncio.BaseTransport, protocol, config, *,
 # --- streams ------------------------------------------------------------------------------------
 
 
-async def open_connection(host: str, port: int, config, *, server_name: str | None = None,
-                          server_hostname: str | None = None, limit: int = _LIMIT,
-                          handshake_timeout: float | None = _HANDSHAKE_TIMEOUT,
-                          session=None, early_data=None, **kwargs):
+async def open_connection(host: str, port: int, config: ClientConfig, *,
+                          server_name: str | None = None, server_hostname: str | None = None,
+                          limit: int = _LIMIT, handshake_timeout: float | None = _HANDSHAKE_TIMEOUT,
+                          session: Session | None = None, early_data: bytes | None = None,
+                          **kwargs: Any) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     """Connect, run the TLS handshake and return ``(StreamReader, StreamWriter)``.
 
     As :func:`create_connection`: ``server_name`` (or ``server_hostname``, as asyncio calls it)
@@ -508,9 +523,13 @@ async def open_connection(host: str, port: int, config, *, server_name: str | No
     return reader, writer
 
 
-async def start_server(client_connected_cb, host=None, port=None, config=None, *,
-                       limit: int = _LIMIT, handshake_timeout: float | None = _HANDSHAKE_TIMEOUT,
-                       on_error=None, **kwargs) -> asyncio.AbstractServer:
+async def start_server(client_connected_cb: Callable[[asyncio.StreamReader, asyncio.StreamWriter],
+                                               Awaitable[None] | None],
+                       host: str | Sequence[str] | None = None, port: int | None = None,
+                       config: ServerConfig | None = None, *, limit: int = _LIMIT,
+                       handshake_timeout: float | None = _HANDSHAKE_TIMEOUT,
+                       on_error: ErrorHandler | None = None,
+                       **kwargs: Any) -> asyncio.Server:
     """Start a TLS server; ``client_connected_cb(reader, writer)`` runs after each handshake.
 
     Failed handshakes are reported as :func:`create_server` says. Other keyword arguments go to

@@ -30,9 +30,17 @@ import errno
 import socket
 import threading
 import time
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, MutableMapping
 
 from .aio import TLSProtocol
 from .errors import PeerAlertError, ProtocolError
+
+if TYPE_CHECKING:
+    from .tls import ServerConfig
+
+#: An ASGI application, as Starlette types it: ``app(scope, receive, send)``.
+ASGIApp = Callable[[MutableMapping[str, Any], Callable[[], Awaitable[MutableMapping[str, Any]]],
+                    Callable[[MutableMapping[str, Any]], Awaitable[None]]], Awaitable[None]]
 
 __all__ = ["Server", "ServerStats", "TLSScope", "bind_sockets", "serve", "tls_extension"]
 
@@ -284,8 +292,9 @@ class Server:
     ``uvicorn.Config`` (``timeout_keep_alive``, ``access_log``...).
     """
 
-    def __init__(self, app, config, host: str | None = "localhost", port: int = 8443, *,
-                 handshake_timeout: float = 30.0, **uvicorn_options):
+    def __init__(self, app: ASGIApp, config: ServerConfig | Callable[[], ServerConfig],
+                 host: str | None = "localhost", port: int = 8443, *,
+                 handshake_timeout: float = 30.0, **uvicorn_options: Any) -> None:
         import uvicorn
 
         self.app = app
@@ -355,6 +364,7 @@ class Server:
         self._uvicorn.should_exit = True
 
 
-def serve(app, host: str | None, port: int, config, **options) -> None:
+def serve(app: ASGIApp, host: str | None, port: int,
+          config: ServerConfig | Callable[[], ServerConfig], **options: Any) -> None:
     """Serve ``app`` over TLS on ``host``:``port`` until SIGINT or SIGTERM (see :class:`Server`)."""
     asyncio.run(Server(app, config, host, port, **options).serve())

@@ -9,19 +9,23 @@ import selectors
 import socket
 import threading
 import time
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ._driver import check_config, client_connection, report_failure, server_connection
 from ._listen import listening_sockets
 from ._socket import TLSSocket
 from .tls import ClientConfig, ServerConfig
 
+if TYPE_CHECKING:
+    from .tls.session import Session
+
 __all__ = ["TLSSocket", "Server", "connect", "serve"]
 
 
-def connect(host: str, port: int, config, *, server_name: str | None = None,
+def connect(host: str, port: int, config: ClientConfig, *, server_name: str | None = None,
             server_hostname: str | None = None, timeout: float | None = None,
-            source_address=None, session=None, early_data=None) -> TLSSocket:
+            source_address: tuple[str, int] | None = None, session: Session | None = None,
+            early_data: bytes | None = None) -> TLSSocket:
     """Open a TLS connection to ``host:port`` and run the handshake.
 
     ``host`` is resolved as socket.create_connection does; the name checked in the server's
@@ -62,11 +66,11 @@ class Server:
     as a WARNING), and ends that connection only.
     """
 
-    def __init__(self, host: str | None, port: int, config,
+    def __init__(self, host: str | None, port: int, config: ServerConfig,
                  handler: Callable[[TLSSocket], object], *, backlog: int = 128,
                  handshake_timeout: float | None = 60.0, idle_timeout: float | None = 300.0,
                  max_concurrent: int = 512,
-                 on_error: Callable[[object, BaseException], object] | None = None):
+                 on_error: Callable[[object, BaseException], object] | None = None) -> None:
         check_config(config, ServerConfig, "Server()")
         if max_concurrent < 1:
             raise ValueError("max_concurrent must be at least 1")
@@ -210,8 +214,9 @@ class Server:
             self._slots.release()
 
 
-def serve(host: str | None, port: int, config, handler: Callable[[TLSSocket], object], *,
-          ready: Callable | threading.Event | None = None, stop: threading.Event | None = None,
+def serve(host: str | None, port: int, config: ServerConfig,
+          handler: Callable[[TLSSocket], object], *,
+          ready: Callable[[tuple[str, int]], object] | threading.Event | None = None, stop: threading.Event | None = None,
           max_connections: int | None = None, handshake_timeout: float | None = 60.0,
           idle_timeout: float | None = 300.0, max_concurrent: int = 512,
           on_error: Callable[[object, BaseException], object] | None = None) -> int:

@@ -34,6 +34,8 @@ import socket
 import threading
 import time
 
+from typing import Iterable
+
 import httpcore
 import httpx
 
@@ -53,9 +55,10 @@ class HTTPTransport(httpx.HTTPTransport):
     ``config`` is the ClientConfig every connection uses; the other arguments are httpx's.
     """
 
-    def __init__(self, config, *, http1: bool = True, http2: bool = False,
+    def __init__(self, config: ClientConfig, *, http1: bool = True, http2: bool = False,
                  limits: httpx.Limits = _DEFAULT_LIMITS, local_address: str | None = None,
-                 retries: int = 0, socket_options=None):
+                 retries: int = 0,
+                 socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None) -> None:
         check_config(config, ClientConfig, "HTTPTransport()")
         # httpx builds its pool here with an ssl context (verification off: it is never used);
         # the pool is replaced by one over the engine's backend.
@@ -74,9 +77,10 @@ class HTTPTransport(httpx.HTTPTransport):
 class AsyncHTTPTransport(httpx.AsyncHTTPTransport):
     """``httpx.AsyncHTTPTransport`` with the engine's TLS (asyncio), for ``httpx.AsyncClient``."""
 
-    def __init__(self, config, *, http1: bool = True, http2: bool = False,
+    def __init__(self, config: ClientConfig, *, http1: bool = True, http2: bool = False,
                  limits: httpx.Limits = _DEFAULT_LIMITS, local_address: str | None = None,
-                 retries: int = 0, socket_options=None):
+                 retries: int = 0,
+                 socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None) -> None:
         check_config(config, ClientConfig, "AsyncHTTPTransport()")
         super().__init__(verify=False, http1=http1, http2=http2, limits=limits,
                          local_address=local_address, retries=retries,

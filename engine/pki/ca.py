@@ -14,13 +14,17 @@ import datetime
 import ipaddress
 import re
 import secrets
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ..errors import CAError
 from .crl import RevocationList, RevokedEntry
+
+if TYPE_CHECKING:
+    from .keystore import KeyStore
 from .keys import (
     DEFAULT_KEY_TYPE, generate_private_key, is_rsa, same_public_key, signature_hash,
 )
@@ -118,14 +122,14 @@ class IssuedCertificate:
     """A leaf certificate with its private key and the chain up to (not including) the root."""
 
     certificate: x509.Certificate
-    private_key: object
-    chain: list  # [leaf, issuing CA, ..., last intermediate]
+    private_key: CertificateIssuerPrivateKeyTypes
+    chain: list[x509.Certificate]  # [leaf, issuing CA, ..., last intermediate]
 
     @property
     def serial_number(self) -> int:
         return self.certificate.serial_number
 
-    def keystore(self):
+    def keystore(self) -> KeyStore:
         """This certificate, its key and its intermediates as a :class:`KeyStore`."""
         from .keystore import KeyStore
 
@@ -135,7 +139,8 @@ class IssuedCertificate:
 class CertificateAuthority:
     """A CA: its key, its certificate, its parent (None for a root) and its revocations."""
 
-    def __init__(self, private_key, certificate: x509.Certificate, parent=None, *,
+    def __init__(self, private_key: CertificateIssuerPrivateKeyTypes, certificate: x509.Certificate,
+                 parent: CertificateAuthority | None = None, *,
                  revoked: Iterable[RevokedEntry] = (), next_crl_number: int = 1):
         if not isinstance(certificate, x509.Certificate):
             raise CAError("a CA certificate must be an x509.Certificate")
@@ -162,7 +167,7 @@ class CertificateAuthority:
     # --- the CA itself ------------------------------------------------------------------
 
     @property
-    def chain(self) -> list:
+    def chain(self) -> list[x509.Certificate]:
         """This CA's certificate, then its parent's, up to and including the root."""
         chain, ca = [], self
         while ca is not None:
@@ -176,7 +181,8 @@ class CertificateAuthority:
 
     @classmethod
     def create_root(cls, common_name: str, key_type: str = DEFAULT_KEY_TYPE,
-                    validity_days: float = 3650, not_before=None, not_after=None):
+                    validity_days: float = 3650, not_before: datetime.datetime | None = None,
+                    not_after: datetime.datetime | None = None) -> CertificateAuthority:
         """A self-signed root CA (no path length limit)."""
         key = generate_private_key(key_type)
         subject = _common_name(common_name)
@@ -198,7 +204,8 @@ class CertificateAuthority:
 
     def create_intermediate(self, common_name: str, key_type: str = DEFAULT_KEY_TYPE,
                             path_length: int | None = 0, validity_days: float = 1825,
-                            not_before=None, not_after=None):
+                            not_before: datetime.datetime | None = None,
+                            not_after: datetime.datetime | None = None) -> CertificateAuthority:
         """A subordinate CA signed by this one; ``path_length`` limits the CAs below it."""
         if path_length is not None and (not isinstance(path_length, int) or path_length < 0):
             raise CAError("path_length must be None or a non-negative integer")
@@ -215,8 +222,9 @@ class CertificateAuthority:
     # --- issuing ------------------------------------------------------------------------
 
     def issue_server(self, names: Sequence[str] | str, key_type: str = DEFAULT_KEY_TYPE,
-                     validity_days: float = 90, not_before=None, not_after=None,
-                     common_name: str | None = None, private_key=None) -> IssuedCertificate:
+                     validity_days: float = 90, not_before: datetime.datetime | None = None,
+                     not_after: datetime.datetime | None = None, common_name: str | None = None,
+                     private_key: CertificateIssuerPrivateKeyTypes | None = None) -> IssuedCertificate:
         """A TLS server certificate for DNS names and IP addresses (serverAuth)."""
         if isinstance(names, str):
             names = [names]
@@ -244,8 +252,9 @@ class CertificateAuthority:
         return IssuedCertificate(certificate, key, [certificate] + self.chain[:-1])
 
     def issue_client(self, name: str, key_type: str = DEFAULT_KEY_TYPE,
-                     validity_days: float = 90, not_before=None, not_after=None,
-                     private_key=None) -> IssuedCertificate:
+                     validity_days: float = 90, not_before: datetime.datetime | None = None,
+                     not_after: datetime.datetime | None = None,
+                     private_key: CertificateIssuerPrivateKeyTypes | None = None) -> IssuedCertificate:
         """A TLS client certificate with CN=``name`` (clientAuth)."""
         subject = _common_name(name)
         window = validity_window(validity_days, not_before, not_after)
@@ -299,7 +308,8 @@ class CertificateAuthority:
         self.revoked[serial] = entry
         return entry
 
-    def crl(self, this_update=None, next_update=None, validity_days: float = 7) -> RevocationList:
+    def crl(self, this_update: datetime.datetime | None = None,
+            next_update: datetime.datetime | None = None, validity_days: float = 7) -> RevocationList:
         """A signed CRL of every revocation so far; each call takes the next CRLNumber."""
         start = utcnow() - BACKDATE if this_update is None else _aware(this_update, "this_update")
         if next_update is None:

@@ -48,7 +48,7 @@ class RevocationList:
     # --- reading ------------------------------------------------------------------------
 
     @classmethod
-    def from_bytes(cls, data: bytes | str):
+    def from_bytes(cls, data: bytes | str) -> RevocationList:
         """A CRL from PEM or DER bytes; CRLError(reason="malformed") if it is neither."""
         if isinstance(data, str):
             data = data.encode("ascii", "replace")
@@ -65,7 +65,7 @@ class RevocationList:
         return cls(crl)
 
     @classmethod
-    def load(cls, path: str | os.PathLike):
+    def load(cls, path: str | os.PathLike[str]) -> RevocationList:
         try:
             with open(path, "rb") as fh:
                 data = fh.read()
@@ -169,7 +169,7 @@ class RevocationList:
 
         return self.crl.public_bytes(Encoding.DER)
 
-    def save(self, path: str | os.PathLike) -> None:
+    def save(self, path: str | os.PathLike[str]) -> None:
         """Write the CRL as PEM, atomically."""
         atomic_write(path, self.to_pem(), 0o644)
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from typing import Sequence
+from typing import Callable, Sequence, Union
 
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.serialization import PrivateFormat, pkcs12
@@ -90,13 +91,17 @@ def read_private_key(data: bytes, source: str, password=None):
                             % source) from None
 
 
+#: A password as KeyStore methods take it: bytes, str, or a function of no argument giving one.
+Password = Union[bytes, str, Callable[[], Union[bytes, str]]]
+
+
 class KeyStore:
     """A private key, the certificate for it, and the chain of intermediates (leaf excluded)."""
 
     #: PBKDF2 iterations for files this class writes (OWASP's figure for PBKDF2-HMAC-SHA256).
     KDF_ROUNDS = 600_000
 
-    def __init__(self, private_key, certificate: x509.Certificate,
+    def __init__(self, private_key: CertificateIssuerPrivateKeyTypes, certificate: x509.Certificate,
                  chain: Sequence[x509.Certificate] = ()):
         if not isinstance(certificate, x509.Certificate):
             raise KeyStoreError("the certificate must be an x509.Certificate")
@@ -128,7 +133,8 @@ class KeyStore:
     # --- reading ------------------------------------------------------------------------
 
     @classmethod
-    def from_bytes(cls, data: bytes, password, *, source: str = "the KeyStore"):
+    def from_bytes(cls, data: bytes, password: Password | None, *,
+                   source: str = "the KeyStore") -> KeyStore:
         """A KeyStore from PKCS#12 bytes; KeyStoreError says wrong password, corrupt or truncated."""
         password = _password_bytes(password)
         if not isinstance(data, (bytes, bytearray, memoryview)):
@@ -159,7 +165,7 @@ class KeyStore:
         return cls(loaded.key, loaded.cert.certificate, chain)
 
     @classmethod
-    def load(cls, path: str | os.PathLike, password):
+    def load(cls, path: str | os.PathLike[str], password: Password | None) -> KeyStore:
         path = os.fspath(path)
         try:
             with open(path, "rb") as fh:
@@ -169,7 +175,9 @@ class KeyStore:
         return cls.from_bytes(data, password, source="KeyStore %s" % path)
 
     @classmethod
-    def from_pem(cls, cert_file, key_file=None, password=None):
+    def from_pem(cls, cert_file: bytes | str | os.PathLike[str],
+                 key_file: bytes | str | os.PathLike[str] | None = None,
+                 password: Password | None = None) -> KeyStore:
         """A KeyStore from PEM files, as servers are often given them (and as
         ``ssl.SSLContext.load_cert_chain(certfile, keyfile, password)`` takes them).
 
@@ -198,7 +206,7 @@ class KeyStore:
 
     # --- writing ------------------------------------------------------------------------
 
-    def to_bytes(self, password, *, kdf_rounds: int | None = None) -> bytes:
+    def to_bytes(self, password: Password | None, *, kdf_rounds: int | None = None) -> bytes:
         """PKCS#12 bytes protected by ``password`` (PBES2 AES-256-CBC, HMAC-SHA256)."""
         password = _password_bytes(password)
         if not password:
@@ -223,7 +231,7 @@ class KeyStore:
         except (ValueError, TypeError) as exc:
             raise KeyStoreError("cannot write the KeyStore: %s" % exc) from None
 
-    def save(self, path: str | os.PathLike, password, *, kdf_rounds: int | None = None,
+    def save(self, path: str | os.PathLike[str], password: Password | None, *, kdf_rounds: int | None = None,
              exclusive: bool = False) -> None:
         """Write the KeyStore to ``path`` atomically, readable by its owner only.
 

@@ -150,7 +150,7 @@ class TrustStore:
     system's store. ``source`` names the file or directory a store was read from, if any.
     """
 
-    def __init__(self, certificates: Iterable[x509.Certificate] | str | os.PathLike = ()):
+    def __init__(self, certificates: Iterable[x509.Certificate] | str | os.PathLike[str] = ()):
         self._certificates: list = []
         self._by_subject: dict = {}
         self._by_key_id: dict = {}
@@ -209,7 +209,7 @@ class TrustStore:
         self._add_all(_parse_certificates(data, path), path)
 
     @classmethod
-    def from_pem(cls, source: bytes | str | os.PathLike):
+    def from_pem(cls, source: bytes | str | os.PathLike[str]) -> TrustStore:
         """A store from a PEM bundle: bytes (or a str holding PEM) are data, anything else a path."""
         if isinstance(source, str) and "-----BEGIN" in source:
             source = source.encode("ascii", "replace")
@@ -229,7 +229,7 @@ class TrustStore:
         return store
 
     @classmethod
-    def from_directory(cls, path: str | os.PathLike):
+    def from_directory(cls, path: str | os.PathLike[str]) -> TrustStore:
         """A store of every certificate in the *.pem, *.crt and *.cer files of a directory (and
         those named by subject hash, as OpenSSL's CA directories are); empty if it has none."""
         path = os.fspath(path)
@@ -240,7 +240,7 @@ class TrustStore:
         return store
 
     @classmethod
-    def system(cls):
+    def system(cls) -> TrustStore:
         """The operating system's trust anchors, as ``ssl.create_default_context()`` loads
         them: the CA bundle named by ``SSL_CERT_FILE``, or OpenSSL's default bundle, or the one
         the distribution installs (Debian's /etc/ssl/certs/ca-certificates.crt and others); the
@@ -317,14 +317,14 @@ class TrustStore:
         self._by_key_id.setdefault(anchor.key_id, anchor.certificate)
 
     @property
-    def certificates(self) -> list:
+    def certificates(self) -> list[x509.Certificate]:
         return list(self._certificates)
 
-    def find_by_subject(self, subject: x509.Name) -> list:
+    def find_by_subject(self, subject: x509.Name) -> list[x509.Certificate]:
         """The trusted certificates whose subject is ``subject`` (possibly several keys)."""
         return list(self._by_subject.get(subject, ()))
 
-    def find_by_key_id(self, ski: bytes):
+    def find_by_key_id(self, ski: bytes) -> x509.Certificate | None:
         """The trusted certificate whose subject key identifier is ``ski``, or None."""
         return self._by_key_id.get(bytes(ski))
 

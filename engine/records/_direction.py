@@ -19,7 +19,8 @@ class Direction:
 
     _ENCRYPT: bool
 
-    def __init__(self, suite: str, key, iv, *, seq: int = 0, backend: str | None = None):
+    def __init__(self, suite: str, key: bytes | bytearray | memoryview, iv: bytes | bytearray | memoryview, *, seq: int = 0,
+                 backend: str | None = None) -> None:
         self._suite = suite_named(suite)
         key, iv = check_key(self._suite, key, iv)
         seq = check_seq(seq)

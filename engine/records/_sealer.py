@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Iterable
 
 from ._direction import Direction
 from ._messages import KEEP_BYTES, Messages
@@ -32,7 +33,7 @@ class Sealer(Direction):
     _ENCRYPT = True
     _gather: io.BytesIO | None = None  # where seal_messages gathers its messages
 
-    def seal(self, data, *, content_type: int = APPLICATION_DATA, max_fragment: int = MAX_FRAGMENT,
+    def seal(self, data: bytes | bytearray | memoryview, *, content_type: int = APPLICATION_DATA, max_fragment: int = MAX_FRAGMENT,
              pad_to: int = 0, threads: int = 1) -> bytes:
         """The records carrying ``data``, cut into fragments of at most ``max_fragment`` bytes.
 
@@ -62,7 +63,7 @@ class Sealer(Direction):
         finally:
             release_view(data, given)
 
-    def seal_into(self, buffer, data, *, content_type: int = APPLICATION_DATA,
+    def seal_into(self, buffer: bytearray | memoryview, data: bytes | bytearray | memoryview, *, content_type: int = APPLICATION_DATA,
                   max_fragment: int = MAX_FRAGMENT, pad_to: int = 0, threads: int = 1) -> int:
         """Like :meth:`seal`, writing into ``buffer`` from its start; returns the bytes written.
 
@@ -86,7 +87,7 @@ class Sealer(Direction):
             release_view(data, given_data)
             release_view(out, given_out)
 
-    def seal_messages(self, messages, *, content_type: int = APPLICATION_DATA, pad_to: int = 0,
+    def seal_messages(self, messages: Iterable[bytes | bytearray | memoryview], *, content_type: int = APPLICATION_DATA, pad_to: int = 0,
                       threads: int = 1) -> bytes:
         """One record per message (each at most 2^14 bytes), all in one call.
 
@@ -100,7 +101,7 @@ class Sealer(Direction):
                 return b""
             return self._key.seal_messages_new(batch, content_type, pad_to, threads)
 
-    def seal_messages_into(self, buffer, messages, *, content_type: int = APPLICATION_DATA,
+    def seal_messages_into(self, buffer: bytearray | memoryview, messages: Iterable[bytes | bytearray | memoryview], *, content_type: int = APPLICATION_DATA,
                            pad_to: int = 0, threads: int = 1) -> int:
         """Like :meth:`seal_messages`, writing into ``buffer`` from its start; returns the bytes
         written.

@@ -15,7 +15,7 @@ from ..errors import (
 )
 from . import codec, signatures
 from .certificates import peer_certificate, select_credential
-from .config import check_server_name
+from .config import ClientConfig, check_server_name
 from .connection import Connection, _check_bytes
 from .constants import (
     CERTIFICATE_SIGNATURE_CODES, DOWNGRADE_TLS11, DOWNGRADE_TLS12, GROUP_CODES, GROUP_NAMES,
@@ -64,8 +64,8 @@ class ClientConnection(Connection):
     _connected_state = ClientState.CONNECTED
     _closed_state = ClientState.CLOSED
 
-    def __init__(self, config, server_name: str | None = None, session: Session | None = None,
-                 early_data=None):
+    def __init__(self, config: ClientConfig, server_name: str | None = None,
+                 session: Session | None = None, early_data: bytes | None = None) -> None:
         super().__init__(config)
         if config.verify and config.trust is None:
             raise LocalProtocolError("verify=True needs a trust store (ClientConfig.trust)")
@@ -91,7 +91,7 @@ class ClientConnection(Connection):
         name = self._server_name
         if name and not _is_ip_address(name):
             self._hello.server_name = name
-        self.session = None  # the latest Session from the server's tickets
+        self.session: Session | None = None  # the latest Session from the server's tickets
         self._resumption_master = None
         self._session = self._session_to_offer(session)
         self._psk_early = None  # the early stage of the offered session's PSK
@@ -180,7 +180,7 @@ class ClientConnection(Connection):
             self._install_write_key()
         self._records.write(ContentType.application_data, data)
 
-    def send_early_data(self, data) -> None:
+    def send_early_data(self, data: bytes | bytearray | memoryview) -> None:
         """Queue more 0-RTT data: possible when ``early_data`` was given at construction and
         the session allows it, until the server's flight is read, within the ticket's
         max_early_data_size (RFC 8446 4.2.10)."""

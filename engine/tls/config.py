@@ -6,7 +6,7 @@ import dataclasses
 import datetime
 import os
 import sys
-from typing import Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence, Tuple, Union
 
 from ..errors import LocalProtocolError
 from .certificates import Credential
@@ -14,6 +14,26 @@ from .constants import (
     CIPHER_SUITES, GROUP_CODES, GROUPS, MAX_TICKET_LIFETIME, PSK_MODES, SIGNATURE_SCHEME_CODES,
     SIGNATURE_SCHEMES, SUITE_BY_NAME, PskKeyExchangeMode,
 )
+
+if TYPE_CHECKING:
+    from cryptography import x509
+
+    from ..pki.crl import RevocationList
+    from ..pki.keystore import KeyStore
+    from ..pki.truststore import TrustStore
+    from .replay import AntiReplay
+    from .tickets import TicketKeys
+
+#: A path as the configs take one: str or os.PathLike.
+StrPath = Union[str, "os.PathLike[str]"]
+#: Trust anchors: a TrustStore, the path of a PEM bundle or of a directory of CA files, or
+#: certificates.
+TrustSource = Union["TrustStore", StrPath, "Iterable[x509.Certificate]"]
+#: A CRL: a RevocationList, an x509 CRL, its PEM or DER, or the path of a CRL file.
+CRLSource = Union["RevocationList", "x509.CertificateRevocationList", bytes, StrPath]
+#: A certificate with its key: a KeyStore, one PEM file holding chain and unencrypted key, or
+#: a pair of paths (chain, key).
+CertificateSource = Union["KeyStore", StrPath, Tuple[StrPath, StrPath]]
 
 VERIFY_CLIENT = ("none", "request", "require")
 
@@ -215,15 +235,15 @@ class ClientConfig:
     it; empty to ask for no tickets at all.
     """
 
-    trust: object = None
+    trust: TrustSource | None = None
     server_name: str | None = None
-    crls: Sequence = ()
-    alpn_protocols: Sequence = ()
+    crls: Sequence[CRLSource] = ()
+    alpn_protocols: Sequence[str] = ()
     cipher_suites: Sequence[str] = CIPHER_SUITES
     groups: Sequence[str] = ("x25519", "secp256r1", "secp384r1", "X25519MLKEM768")
     key_share_groups: Sequence[str] = ("x25519",)
     signature_schemes: Sequence[str] = SIGNATURE_SCHEMES
-    certificate: object = None
+    certificate: CertificateSource | None = None
     verify: bool = True
     middlebox_compat: bool = True
     keylog_file: str | bool | None = None
@@ -285,11 +305,11 @@ class ServerConfig:
     :class:`~engine.tls.replay.AntiReplay` by default, or False to accept replays.
     """
 
-    certificates: Sequence = ()
-    trust: object = None
-    crls: Sequence = ()
+    certificates: Sequence[CertificateSource] = ()
+    trust: TrustSource | None = None
+    crls: Sequence[CRLSource] = ()
     verify_client: str = "none"
-    alpn_protocols: Sequence = ()
+    alpn_protocols: Sequence[str] = ()
     cipher_suites: Sequence[str] = CIPHER_SUITES
     groups: Sequence[str] = ("X25519MLKEM768", "x25519", "secp256r1", "secp384r1")
     signature_schemes: Sequence[str] = SIGNATURE_SCHEMES
@@ -297,10 +317,10 @@ class ServerConfig:
     verify_time: datetime.datetime | None = None
     ticket_count: int = 2
     ticket_lifetime: int = 7200
-    ticket_keys: object = None
+    ticket_keys: TicketKeys | None = None
     psk_key_exchange_modes: Sequence[str] = ("psk_dhe_ke",)
     max_early_data: int = 0
-    anti_replay: object = None
+    anti_replay: AntiReplay | bool | None = None
 
     def __post_init__(self):
         set_ = object.__setattr__

@@ -13,6 +13,7 @@ an orderly close (close_notify or EOF) ``receive_data`` returns no events.
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 
 from .. import _backend, errors
 from ..errors import (
@@ -25,6 +26,10 @@ from .constants import MAX_HANDSHAKE_MESSAGE, ContentType, HandshakeType, KeyUpd
 from .events import AlertReceived, ApplicationData, ConnectionClosed, EarlyDataReceived
 from .key_schedule import derive_secret, hkdf_expand_label, next_traffic_secret
 from .record_layer import check_plaintext_record, read_error
+
+if TYPE_CHECKING:
+    from .config import ClientConfig, ServerConfig
+    from .events import Event
 
 _CLOSE_NOTIFY = AlertDescription.close_notify
 _USER_CANCELED = AlertDescription.user_canceled
@@ -60,7 +65,7 @@ class Connection:
     _connected_state = None
     _closed_state = None
 
-    def __init__(self, config):
+    def __init__(self, config: ClientConfig | ServerConfig) -> None:
         self._config = config
         self._backend = _backend.resolve()  # ENGINE_BACKEND read once per connection
         self._records = RecordLayer(self._backend)  # keys, bytes to send, bytes not yet read
@@ -101,7 +106,7 @@ class Connection:
         """Everything queued for the transport, emptied: one buffer however many writes."""
         return self._records.data_to_send()
 
-    def receive_data(self, data) -> list:
+    def receive_data(self, data: bytes | bytearray | memoryview) -> list[Event]:
         """Process bytes from the peer; ``b""`` means the transport reached end of file.
 
         ``data`` must be bytes-like (TypeError otherwise, and the connection is unchanged).
@@ -154,7 +159,7 @@ class Connection:
             ) from exc
         return events
 
-    def send_data(self, data) -> None:
+    def send_data(self, data: bytes | bytearray | memoryview) -> None:
         """Queue application data (after HandshakeComplete): one call into the record layer.
 
         Allowed after the peer's close_notify, until :meth:`close` (section 6.1: half-close).

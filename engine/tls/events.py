@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 from ..errors import AlertDescription
+
+if TYPE_CHECKING:
+    from cryptography import x509
+
+    from .session import Session
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -32,7 +38,7 @@ class HandshakeComplete(Event):
     group: str | None
     alpn_protocol: str | None
     server_name: str | None
-    peer_chain: tuple = ()
+    peer_chain: tuple[x509.Certificate, ...] = ()
     signature_scheme: str | None = None
     resumed: bool = False
     early_data_accepted: bool | None = None
@@ -69,7 +75,7 @@ class SessionTicketReceived(Event):
     """On the client: the server sent a NewSessionTicket (RFC 8446 4.6.1); ``session`` resumes
     a later connection (it is also in the ClientConfig's session cache)."""
 
-    session: object
+    session: Session
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from ..errors import (
 )
 from . import codec, signatures
 from .certificates import peer_certificate, select_credential
+from .config import ServerConfig
 from .connection import Connection
 from .constants import (
     CERTIFICATE_SIGNATURE_CODES, GROUP_CODES, GROUP_NAMES, HELLO_RETRY_REQUEST_RANDOM,
@@ -53,7 +54,7 @@ class ServerConnection(Connection):
     _connected_state = ServerState.CONNECTED
     _closed_state = ServerState.CLOSED
 
-    def __init__(self, config):
+    def __init__(self, config: ServerConfig) -> None:
         super().__init__(config)
         self._state = ServerState.WAIT_CH
         self._first_hello = None  # the first ClientHello, after a HelloRetryRequest

@@ -8,12 +8,20 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import datetime
 import re
+from typing import TYPE_CHECKING, Iterable, Sequence
+
+from cryptography import x509
 
 from .. import _backend
 from . import inputs
 from .revocation import index_for
 from .verdict import Verdict, rejected
+
+if TYPE_CHECKING:
+    from ..pki.truststore import TrustStore
+    from ..tls.config import CRLSource
 
 PURPOSES = ("server", "client")
 
@@ -40,13 +48,13 @@ def usable_name(name: str) -> bool:
 
 
 def verify_chains(
-    chains,
-    trust,
+    chains: Iterable[Sequence[x509.Certificate | bytes | str]],
+    trust: TrustStore | Iterable[x509.Certificate] | str | os.PathLike[str],
     *,
-    crls=(),
-    at=None,
+    crls: Iterable[CRLSource] = (),
+    at: datetime.datetime | None = None,
     purpose: str = "server",
-    names=None,
+    names: Sequence[str | None] | None = None,
     max_depth: int | None = None,
     threads: int | None = None,
     backend: str | None = None,

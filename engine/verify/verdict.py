@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterable
+from typing import Any, Iterable
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -44,6 +44,14 @@ class Verdict:
     """
 
     __slots__ = ("ok", "reason", "depth", "_detail", "_path", "_chain", "_source")
+
+    ok: bool
+    reason: str | None
+    depth: int | None
+    _detail: str | None
+    _path: tuple[x509.Certificate | bytes, ...] | None
+    _chain: tuple[x509.Certificate, ...] | None
+    _source: tuple[Any, int] | None
 
     def __init__(self, ok: bool, reason: str | None, detail: str, depth: int | None,
                  chain: Iterable[x509.Certificate | bytes]):
