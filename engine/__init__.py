@@ -40,11 +40,19 @@ _SUBMODULES = ("aio", "asgi", "blocking", "httpx", "pki", "records", "tls", "ver
 __all__ = ["__version__", "backend_info", "errors", *_EXPORTS, *_SUBMODULES]
 
 if TYPE_CHECKING:  # what type checkers see of the names imported on first use
-    from . import aio, asgi, blocking, httpx, pki, records, tls, verify
-    from .blocking import TLSSocket, connect, serve
-    from .pki import CertificateAuthority, KeyStore, RevocationList, TrustStore
-    from .tls import ClientConfig, ClientConnection, ServerConfig, ServerConnection, Session
-    from .verify import Verdict, verify_chains
+    # "X as X": names this module exports, not only imports (PEP 484)
+    from . import aio as aio, asgi as asgi, blocking as blocking, httpx as httpx
+    from . import pki as pki, records as records, tls as tls, verify as verify
+    from .blocking import TLSSocket as TLSSocket, connect as connect, serve as serve
+    from .pki import (
+        CertificateAuthority as CertificateAuthority, KeyStore as KeyStore,
+        RevocationList as RevocationList, TrustStore as TrustStore,
+    )
+    from .tls import (
+        ClientConfig as ClientConfig, ClientConnection as ClientConnection,
+        ServerConfig as ServerConfig, ServerConnection as ServerConnection, Session as Session,
+    )
+    from .verify import Verdict as Verdict, verify_chains as verify_chains
 
 
 def __getattr__(name: str) -> Any:

@@ -5,12 +5,10 @@ Do not edit: run ``python csrc/native_stub.py`` after changing a header.
 
 from typing import Any, Union
 
-import cffi
-
 CData = Any  # a cffi pointer, array or struct
 Buffer = Union[bytes, CData]  # a const buffer: immutable bytes, or a pointer from cffi
 
-ffi: cffi.FFI
+ffi: Any  # a cffi.FFI (cffi has no types of its own)
 
 
 class engine_record_layer_sizes:
