@@ -44,11 +44,22 @@ class HandshakeComplete(Event):
     early_data_accepted: bool | None = None
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True, init=False)
 class ApplicationData(Event):
-    """Application data from the peer."""
+    """Application data from the peer.
+
+    One is made per read that brings application data, so its ``__init__`` sets the slot
+    directly: a frozen dataclass's generated one goes through ``object.__setattr__``, which
+    costs as much again as the rest of a small read.
+    """
 
     data: bytes
+
+    def __init__(self, data: bytes) -> None:
+        _set_application_data(self, data)
+
+
+_set_application_data = ApplicationData.__dict__["data"].__set__
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
