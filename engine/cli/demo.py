@@ -107,19 +107,18 @@ def _verify_certificate_signature(certificate, issuer_public_key) -> str:
 
 def _server_exchange(tls):
     """The server's side of step 8: read the request, answer, count the bytes."""
-    sent_before, received_before = tls.bytes_sent, tls.bytes_received
     request = b""
     while not request.endswith(b"\r\n\r\n"):
         data = tls.recv(4096)
         if not data:
             break
         request += data
-    wire_in = tls.bytes_received - received_before
+    sent_before = tls.bytes_sent
     tls.sendall(_SERVER_MESSAGE)
     wire_out = tls.bytes_sent - sent_before
     # Wait for the client's close_notify so the connection ends cleanly on both sides.
     tls.recv(1)
-    return request, wire_in, wire_out
+    return request, wire_out
 
 
 def _refusal(exc: BaseException) -> str:
@@ -319,11 +318,9 @@ class Demo:
         sent_before = tls.bytes_sent
         tls.sendall(_CLIENT_MESSAGE)
         client_wire_out = tls.bytes_sent - sent_before
-        received_before = tls.bytes_received
         reply = tls.recv_exactly(len(_SERVER_MESSAGE))
-        client_wire_in = tls.bytes_received - received_before
         tls.close()
-        request, server_wire_in, server_wire_out = listener.results.get(timeout=_TIMEOUT)
+        request, server_wire_out = listener.results.get(timeout=_TIMEOUT)
         self.expect(request == _CLIENT_MESSAGE, "the server did not get the client's bytes")
         self.expect(reply == _SERVER_MESSAGE, "the client did not get the server's bytes")
         self.out.step(8, "data", "client -> server: %d bytes of plaintext in %d bytes of records "
@@ -332,8 +329,9 @@ class Demo:
                       "server -> client: %d bytes of plaintext in %d bytes of records "
                       "on the wire; the client decrypted %d bytes"
                       % (len(_SERVER_MESSAGE), server_wire_out, len(reply)),
-                      "(received on the wire: server %d bytes, client %d bytes)"
-                      % (server_wire_in, client_wire_in))
+                      "(the whole connection, handshake, session tickets and close_notify "
+                      "included: the client sent %d bytes and received %d)"
+                      % (tls.bytes_sent, tls.bytes_received))
 
     # --- refusals -------------------------------------------------------------------------------
 
