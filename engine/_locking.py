@@ -12,7 +12,7 @@ import os
 try:
     import fcntl
 except ImportError:  # Windows
-    fcntl = None
+    fcntl = None  # type: ignore[assignment]  # the module is absent on Windows
     import msvcrt
 
 

@@ -30,7 +30,7 @@ import errno
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, MutableMapping
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, MutableMapping, Sequence, cast
 
 from .aio import TLSProtocol
 from .errors import PeerAlertError, ProtocolError
@@ -243,12 +243,13 @@ def bind_sockets(host: str | None, port: int, *, attempts: int = 5) -> list:
         return [sock]
     if host == "localhost" or host.endswith(".localhost"):
         # Loopback whatever the hosts file says, as browsers resolve it (RFC 6761 section 6.3).
+        infos: Sequence[tuple[socket.AddressFamily, int, int, str, tuple[Any, ...]]]
         infos = [(socket.AF_INET, 0, 0, "", ("127.0.0.1", port)),
                  (socket.AF_INET6, 0, 0, "", ("::1", port, 0, 0))]
     else:
         infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM,
                                    flags=socket.AI_PASSIVE)
-    addresses = []
+    addresses: list[tuple[socket.AddressFamily, tuple[Any, ...]]] = []
     for family, _, _, _, address in infos:
         if (family, address[0]) not in [(f, a[0]) for f, a in addresses]:
             addresses.append((family, address))
@@ -304,10 +305,12 @@ class Server:
         self._config = config
         self.stats = ServerStats()
         self.addresses: list = []
-        self._loop = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         options = {"log_config": None, "access_log": False, "proxy_headers": False,
                    "server_header": False, "lifespan": "auto", **uvicorn_options}
-        self._uvicorn = uvicorn.Server(uvicorn.Config(TLSScope(app), http=self._protocol,
+        # uvicorn calls ``http`` as a protocol factory, which a bound method can be.
+        protocol = cast("type[asyncio.Protocol]", self._protocol)
+        self._uvicorn = uvicorn.Server(uvicorn.Config(TLSScope(app), http=protocol,
                                                       **options))
 
     def tls_config(self):

@@ -102,9 +102,9 @@ class PasswordFile:
         for number, line in enumerate(data.splitlines(), 1):
             if not line.strip() or line.startswith(b"#"):
                 continue
-            name, sep, hashed = line.partition(b":")
+            raw_name, sep, hashed = line.partition(b":")
             try:
-                name = name.decode("utf-8")
+                name = raw_name.decode("utf-8")
             except UnicodeDecodeError:
                 name = ""
             if not sep or not name or not hashed.startswith((b"$2a$", b"$2b$", b"$2y$")):

@@ -117,8 +117,10 @@ class Server:
                 accepted = None
                 try:
                     for key, _ in selector.select(poll_interval):
+                        ready = key.fileobj
+                        assert isinstance(ready, socket.socket)  # only listeners are registered
                         try:
-                            accepted = key.fileobj.accept()
+                            accepted = ready.accept()
                             break
                         except (BlockingIOError, InterruptedError):
                             continue

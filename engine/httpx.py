@@ -34,7 +34,7 @@ import socket
 import threading
 import time
 
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable, cast
 
 import httpcore
 import httpx
@@ -43,6 +43,9 @@ from . import aio
 from ._driver import check_config, client_connection
 from .blocking import TLSSocket
 from .tls import ClientConfig
+
+if TYPE_CHECKING:
+    import ssl
 
 __all__ = ["HTTPTransport", "AsyncHTTPTransport"]
 
@@ -67,7 +70,7 @@ class HTTPTransport(httpx.HTTPTransport):
                          socket_options=socket_options)
         _check_pool(self)
         self._pool = httpcore.ConnectionPool(
-            ssl_context=_ALPNRequest(), max_connections=limits.max_connections,
+            ssl_context=_alpn_request(), max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry, http1=http1, http2=http2,
             local_address=local_address, retries=retries, socket_options=socket_options,
@@ -87,7 +90,7 @@ class AsyncHTTPTransport(httpx.AsyncHTTPTransport):
                          socket_options=socket_options)
         _check_pool(self)
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=_ALPNRequest(), max_connections=limits.max_connections,
+            ssl_context=_alpn_request(), max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry, http1=http1, http2=http2,
             local_address=local_address, retries=retries, socket_options=socket_options,
@@ -110,6 +113,11 @@ class _ALPNRequest:
 
     def set_alpn_protocols(self, protocols) -> None:
         self.protocols = tuple(protocols)
+
+
+def _alpn_request() -> ssl.SSLContext:
+    # httpcore only calls set_alpn_protocols on its ssl_context: an _ALPNRequest stands in.
+    return cast("ssl.SSLContext", _ALPNRequest())
 
 
 class _Configs:

@@ -5,6 +5,7 @@ extra)."""
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from ._speed_measure import SHORT, Row
 
@@ -71,7 +72,7 @@ def as_json(rows, *, clock: str, seconds: float, backend: str, goals=None,
             peak_memory: float | None = None) -> dict:
     """The figures of every row (the table's, every contender's ratio and median time), and
     the goals when they were asked for."""
-    out = {"backend": backend, "clock": clock, "seconds": seconds, "rows": []}
+    out: dict[str, Any] = {"backend": backend, "clock": clock, "seconds": seconds, "rows": []}
     for row in rows:
         values = cells(row)
         out["rows"].append({

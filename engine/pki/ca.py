@@ -169,7 +169,8 @@ class CertificateAuthority:
     @property
     def chain(self) -> list[x509.Certificate]:
         """This CA's certificate, then its parent's, up to and including the root."""
-        chain, ca = [], self
+        chain: list[x509.Certificate] = []
+        ca: CertificateAuthority | None = self
         while ca is not None:
             chain.append(ca.certificate)
             ca = ca.parent

@@ -420,10 +420,11 @@ def _entry(certificate: x509.Certificate, kind: str, names: list,
     }
 
 
-def _kind_and_names(certificate: x509.Certificate) -> tuple:
+def _kind_and_names(certificate: x509.Certificate) -> tuple[str, list[str]]:
     """("server", SAN names) or ("client", [common name]), read back from a certificate."""
     try:
-        usages = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+        usages: x509.ExtendedKeyUsage | tuple[()] = certificate.extensions.get_extension_for_class(
+            x509.ExtendedKeyUsage).value
     except x509.ExtensionNotFound:
         usages = ()
     if ExtendedKeyUsageOID.CLIENT_AUTH in usages and ExtendedKeyUsageOID.SERVER_AUTH not in usages:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import os
+from typing import cast
 
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPublicKeyTypes
 
 from .._fsutil import atomic_write
 from ..errors import CRLError
@@ -36,6 +38,7 @@ class RevocationList:
             self._issuer.rfc4514_string()
             self._this_update = crl.last_update_utc
             self._next_update = crl.next_update_utc
+            self._crl_number: int | None
             try:
                 self._crl_number = crl.extensions.get_extension_for_class(
                     x509.CRLNumber).value.crl_number
@@ -141,7 +144,10 @@ class RevocationList:
             raise CRLError("%s may not sign CRLs (no cRLSign key usage)"
                            % subject.rfc4514_string(), "no_crl_sign")
         try:
-            valid = self.crl.is_signature_valid(issuer_certificate.public_key())
+            # The certificate's key may be of a type no CRL is signed with (X25519, ML-KEM...):
+            # is_signature_valid raises on it, and the except below counts that as invalid.
+            key = cast(CertificateIssuerPublicKeyTypes, issuer_certificate.public_key())
+            valid = self.crl.is_signature_valid(key)
         except Exception:  # an unsupported or damaged key: the signature cannot verify
             valid = False
         if not valid:

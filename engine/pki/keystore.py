@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from typing import Callable, Sequence, Union
+from typing import Callable, Sequence, Union, cast
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPrivateKeyTypes
@@ -162,7 +162,9 @@ class KeyStore:
         if loaded.cert is None:
             raise KeyStoreError("%s holds no certificate for its private key" % source)
         chain = [extra.certificate for extra in loaded.additional_certs]
-        return cls(loaded.key, loaded.cert.certificate, chain)
+        # The file may hold any kind of key: __init__ checks it against the certificate.
+        key = cast(CertificateIssuerPrivateKeyTypes, loaded.key)
+        return cls(key, loaded.cert.certificate, chain)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], password: Password | None) -> KeyStore:
@@ -220,14 +222,17 @@ class KeyStore:
             .build(password)
         )
         try:
-            name = self.certificate.subject.get_attributes_for_oid(
+            value = self.certificate.subject.get_attributes_for_oid(
                 x509.NameOID.COMMON_NAME)[0].value
-            name = name.encode("utf-8") if isinstance(name, str) else None
+            name = value.encode("utf-8") if isinstance(value, str) else None
         except IndexError:
             name = None
         try:
+            # PKCS#12 has no ML-DSA keys: serialize_key_and_certificates raises TypeError on
+            # one, reported below.
+            key = cast(pkcs12.PKCS12PrivateKeyTypes, self.private_key)
             return pkcs12.serialize_key_and_certificates(
-                name, self.private_key, self.certificate, self.chain or None, encryption)
+                name, key, self.certificate, self.chain or None, encryption)
         except (ValueError, TypeError) as exc:
             raise KeyStoreError("cannot write the KeyStore: %s" % exc) from None
 

@@ -161,12 +161,13 @@ class TrustStore:
                                   "or a directory, not %s (use from_pem for PEM data)"
                                   % type(certificates).__name__)
         if isinstance(certificates, (str, os.PathLike)):
-            if not is_path(certificates):  # PEM text
+            if isinstance(certificates, str) and not is_path(certificates):  # PEM text
                 self._add_all(_parse_certificates(certificates.encode("ascii", "replace"),
                                                   "the PEM data"))
                 return
             self.source = os.fspath(certificates)
-            certificates = [certificates]
+            self._add_path(self.source)
+            return
         try:
             items = iter(certificates)
         except TypeError:

@@ -9,6 +9,7 @@ values out of range :class:`~engine.errors.IllegalParameterError`.
 from __future__ import annotations
 
 import dataclasses
+from typing import Callable
 
 from ..errors import DecodeError, IllegalParameterError
 from . import extensions as ext
@@ -50,7 +51,8 @@ class ClientHello:
                                                   repr=False)
 
 
-_CH_DECODERS = {
+# Keyed by ExtensionType members, looked up with the plain ints read off the wire.
+_CH_DECODERS: dict[int, tuple[str, Callable[[bytes], object]]] = {
     ET.server_name: ("server_name", ext.decode_server_name),
     ET.supported_versions: ("supported_versions", ext.decode_supported_versions_list),
     ET.supported_groups: ("supported_groups", ext.decode_uint16_list),

@@ -53,7 +53,8 @@ class KeyShare:
 
     def __init__(self, group: str):
         self.group = group
-        self._kem = None
+        self._kem: mlkem.MLKEM768PrivateKey | None = None
+        self._private: x25519.X25519PrivateKey | ec.EllipticCurvePrivateKey
         if group == "x25519":
             self._private = x25519.X25519PrivateKey.generate()
             self.public = self._private.public_key().public_bytes_raw()
@@ -75,18 +76,22 @@ class KeyShare:
     def exchange(self, peer: bytes) -> bytes:
         """The client's side: the shared secret from the server's key share."""
         group = self.group
+        private = self._private
         if group == "x25519":
-            return _x25519_exchange(self._private, peer)
+            assert isinstance(private, x25519.X25519PrivateKey)  # made so for the group
+            return _x25519_exchange(private, peer)
         if group == "X25519MLKEM768":
             if len(peer) != _MLKEM_CT + _X25519:
                 raise IllegalParameterError("X25519MLKEM768 server share of %d bytes" % len(peer))
+            assert self._kem is not None and isinstance(private, x25519.X25519PrivateKey)
             try:
                 kem_secret = self._kem.decapsulate(peer[:_MLKEM_CT])
             except ValueError:
                 raise IllegalParameterError("ML-KEM ciphertext rejected") from None
-            return kem_secret + _x25519_exchange(self._private, peer[_MLKEM_CT:])
+            return kem_secret + _x25519_exchange(private, peer[_MLKEM_CT:])
         public = _ec_public(group, peer)
-        return self._private.exchange(ec.ECDH(), public)
+        assert isinstance(private, ec.EllipticCurvePrivateKey)  # made so for the group
+        return private.exchange(ec.ECDH(), public)
 
 
 def server_exchange(group: str, client_share: bytes) -> tuple[bytes, bytes]:

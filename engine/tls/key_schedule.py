@@ -20,7 +20,7 @@ from typing import NamedTuple
 try:  # OpenSSL's one-shot HMAC, the one hmac.digest calls, without the wrapper
     from _hashlib import hmac_digest as _hmac_digest
 except ImportError:  # pragma: no cover - a Python built without OpenSSL
-    from hmac import digest as _hmac_digest
+    from hmac import digest as _hmac_digest  # type: ignore[assignment]  # takes more key types
 
 from .. import _backend
 from .constants import CipherSuite

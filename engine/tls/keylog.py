@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import os
 import warnings
+from typing import Literal
 
 
 class KeyLogWarning(RuntimeWarning):
     """The key log file could not be written."""
 
 
-def write_keylog(path: str | bool | None, client_random: bytes, entries) -> None:
+def write_keylog(path: str | Literal[False] | None, client_random: bytes, entries) -> None:
     """Append ``(label, secret)`` entries for one connection to the key log at ``path`` (none
     when ``path`` is None or False)."""
     if not path:

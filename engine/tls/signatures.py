@@ -71,8 +71,10 @@ def _pss(hash_name: str) -> padding.PSS:
 def sign(private_key, scheme: str, content: bytes) -> bytes:
     kind, _, hash_name = _SCHEMES[scheme]
     if kind == "ec":
+        assert hash_name is not None  # every ec and rsa scheme names its hash
         return private_key.sign(content, _ECDSA[hash_name])
     if kind == "rsa":
+        assert hash_name is not None
         return private_key.sign(content, _pss(hash_name), _HASHES[hash_name])
     return private_key.sign(content)
 
@@ -84,8 +86,10 @@ def verify(public_key, scheme: str, content: bytes, signature: bytes) -> None:
     kind, _, hash_name = _SCHEMES[scheme]
     try:
         if kind == "ec":
+            assert hash_name is not None  # every ec and rsa scheme names its hash
             public_key.verify(signature, content, _ECDSA[hash_name])
         elif kind == "rsa":
+            assert hash_name is not None
             public_key.verify(signature, content, _pss(hash_name), _HASHES[hash_name])
         else:
             public_key.verify(signature, content)

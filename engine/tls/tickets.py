@@ -37,6 +37,7 @@ import os
 import struct
 import threading
 import time
+from typing import Literal, overload
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -181,7 +182,7 @@ class TicketKeys:
         self._secrets = secrets or [os.urandom(SECRET_SIZE)]
         self._ids = [HKDF(hashes.SHA256(), 4, _SALT, b"key id").derive(s) for s in self._secrets]
         self._keys: dict = {}  # (secret index, period) -> AESGCM
-        self._sealing = None  # (period, AESGCM) of the current period
+        self._sealing: tuple[int, AESGCM] | None = None  # (period, AESGCM) of the current period
         self._lock = threading.Lock()
 
     @classmethod
@@ -223,6 +224,12 @@ class TicketKeys:
         """True when the keys come from shared secrets (other processes can open tickets)."""
         return self._shared
 
+    @overload
+    def _key(self, index: int, period: int, create: Literal[True]) -> AESGCM: ...
+
+    @overload
+    def _key(self, index: int, period: int, create: bool) -> AESGCM | None: ...
+
     def _key(self, index: int, period: int, create: bool) -> AESGCM | None:
         with self._lock:
             key = self._keys.get((index, period))
@@ -253,10 +260,10 @@ class TicketKeys:
         if key is None or key[0] != period:
             self._forget(self._oldest(now, lifetime))
             key = self._sealing = (period, self._key(0, period, True))
-        key = key[1]
+        aead = key[1]
         header = self._ids[0] + period.to_bytes(4, "big")
         nonce = os.urandom(_NONCE)
-        return header + nonce + key.encrypt(nonce, state, header)
+        return header + nonce + aead.encrypt(nonce, state, header)
 
     def open(self, ticket: bytes, lifetime: int) -> bytes | None:
         """The state in a ticket, or None for a ticket of other keys, of a key retired (older

@@ -7,6 +7,7 @@ or leaving bytes behind in a block, raises :class:`~engine.errors.DecodeError`.
 
 from __future__ import annotations
 
+import builtins
 import struct
 
 from ..errors import DecodeError
@@ -90,7 +91,7 @@ class Reader:
         self.pos = pos + n
         return bytes(self.data[pos:pos + n])
 
-    def opaque(self, length_size: int, minimum: int = 0) -> bytes:
+    def opaque(self, length_size: int, minimum: int = 0) -> builtins.bytes:  # not self.bytes
         """An opaque vector with a ``length_size``-byte length prefix."""
         pos = self.pos
         data = self.data
@@ -157,7 +158,7 @@ def opaque16(data: bytes) -> bytes:
     return len(data).to_bytes(2, "big") + data
 
 
-def opaque24(data: bytes) -> bytes:
+def opaque24(data: bytes | bytearray) -> bytes:
     return len(data).to_bytes(3, "big") + data
 
 

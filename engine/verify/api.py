@@ -189,4 +189,4 @@ def _verify_python(twin, chains, names, anchors, crl_set, revocation, when, purp
     for position, slot in enumerate(where):
         if slot >= 0:
             verdicts[position] = results[slot]
-    return verdicts  # type: ignore[return-value]
+    return verdicts

@@ -127,7 +127,7 @@ def chain_ders(chain) -> tuple[bytes, ...]:
         raise MalformedInput("an empty chain")
     if all(type(item) is bytes and item[:1] == b"\x30" for item in items):
         return tuple(items)  # DER already (a PEM text never starts with a SEQUENCE tag)
-    out = []
+    out: list[bytes] = []
     for item in items:
         if isinstance(item, (bytes, bytearray, str)) and _PEM_CERT in _as_bytes(item):
             out.extend(c.public_bytes(Encoding.DER) for c in parse_pem_certificates(_as_bytes(item)))

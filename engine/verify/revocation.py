@@ -15,9 +15,11 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import threading
+from typing import cast
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric.types import CertificateIssuerPublicKeyTypes
 from cryptography.x509.oid import ExtensionOID
 
 from . import inputs
@@ -123,7 +125,9 @@ class RevocationIndex:
                 problem = "the CRL issuer's keyUsage lacks cRLSign (RFC 5280 4.2.1.3)"
         if problem is None:
             try:
-                if not entry.crl.is_signature_valid(issuer.public_key()):
+                # A key of a type no CRL is signed with makes this raise, caught below.
+                issuer_key = cast(CertificateIssuerPublicKeyTypes, issuer.public_key())
+                if not entry.crl.is_signature_valid(issuer_key):
                     problem = "the CRL's signature does not verify under its issuer's key"
             except (InvalidSignature, UnsupportedAlgorithm, ValueError, TypeError) as exc:
                 problem = "the CRL's signature cannot be checked (%s)" % exc

@@ -204,6 +204,7 @@ def _name_constraints(ca, leaf, depth) -> Fault | None:
         return Fault("malformed", "the CA's nameConstraints cannot be read (%s)" % exc, depth)
     if constraints is None:
         return None
+    kind: type[x509.GeneralName]
     for general_name in rules.leaf_names(leaf):
         if isinstance(general_name, x509.DNSName):
             value = general_name.value.lstrip("*.") if general_name.value.startswith("*.") \

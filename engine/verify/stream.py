@@ -15,12 +15,15 @@ import collections
 import concurrent.futures
 import itertools
 import os
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence, cast
 
 from . import api, inputs
 from .revocation import index_for
 from .sources import ChainRecord, read_records
 from .verdict import Verdict, rejected
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 BATCH = 4096
 IN_FLIGHT = 2  # batches handed to the verifier ahead of the one being yielded
@@ -80,8 +83,11 @@ def iter_verify_records(records: Iterable[ChainRecord], trust, *, crls=(), at=No
 
     def verify(batch: list[ChainRecord]) -> list[Verdict]:
         readable = [r for r in batch if r.fault is None]
+        # A readable record's chain is DER blobs or one PEM text, and the anchors are DER:
+        # verify_chains reads these forms too, though its signature names only certificates.
+        chains = cast("list[Sequence[bytes]]", [r.chain for r in readable])
         verdicts = iter(api.verify_chains(
-            [r.chain for r in readable], anchors,
+            chains, cast("Iterable[x509.Certificate]", anchors),
             crls=crl_set, at=when, purpose=purpose, max_depth=max_depth, threads=threads,
             names=[r.name if r.name is not None else default_name for r in readable],
             backend=backend,

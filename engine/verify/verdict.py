@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -77,6 +77,7 @@ class Verdict:
         except AttributeError:  # a deferred verdict leaves it unset until read
             found = None
         if found is None:
+            assert self._source is not None  # a deferred verdict: it has a source
             source, index = self._source
             found = source.detail(index)
             _set_detail(self, found)  # the same value, computed once
@@ -89,6 +90,7 @@ class Verdict:
         except AttributeError:
             found = None
         if found is None:
+            assert self._source is not None  # a deferred verdict: it has a source
             source, index = self._source
             found = source.path(index)
             _set_path(self, found)
@@ -149,14 +151,19 @@ def _parsed(item):
         return None
 
 
+def _slot_setter(name: str) -> Callable[[Verdict, Any], None]:
+    """The ``__set__`` of one of Verdict's slots: it assigns past the frozen ``__setattr__``."""
+    return Verdict.__dict__[name].__set__
+
+
 _new = object.__new__
-_set_ok = Verdict.ok.__set__
-_set_reason = Verdict.reason.__set__
-_set_depth = Verdict.depth.__set__
-_set_detail = Verdict._detail.__set__
-_set_path = Verdict._path.__set__
-_set_chain = Verdict._chain.__set__
-_set_source = Verdict._source.__set__
+_set_ok = _slot_setter("ok")
+_set_reason = _slot_setter("reason")
+_set_depth = _slot_setter("depth")
+_set_detail = _slot_setter("_detail")
+_set_path = _slot_setter("_path")
+_set_chain = _slot_setter("_chain")
+_set_source = _slot_setter("_source")
 _VALID = "the chain is valid"
 
 
