@@ -70,6 +70,8 @@ class Connection:
         self._backend = _backend.resolve()  # ENGINE_BACKEND read once per connection
         self._records = RecordLayer(self._backend)  # keys, bytes to send, bytes not yet read
         self._write_bytes = self._records.write_bytes  # one call into the layer per send_data
+        # data_to_send() is the layer's own: no call of this class's method in between
+        self.data_to_send = self._records.data_to_send
         # Traffic secrets set but not yet made into record keys: keys that are never used
         # (the application keys of a connection closed at once) cost nothing.
         self._read_pending: bytes | None = None
