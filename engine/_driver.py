@@ -107,7 +107,8 @@ class Driver:
                  on_handshake: Callable = _ignore, on_data: Callable = _ignore,
                  on_close_notify: Callable = _ignore):
         self.connection = connection
-        self.config = config if config is not None else getattr(connection, "_config", None)
+        self.config: ClientConfig | ServerConfig = (config if config is not None
+                                                    else connection._config)
         self.server_side = isinstance(connection, ServerConnection)
         self.server_hostname = None if self.server_side else (
             server_hostname or getattr(self.config, "server_name", None))
@@ -144,7 +145,7 @@ class Driver:
         head = self._head
         if head is not None and len(head) < _HEAD_LIMIT:
             head += data[:_HEAD_LIMIT - len(head)]
-        error = None
+        error: TLSError | None = None
         try:
             events = self.connection.receive_data(data)
         except ProtocolError as exc:

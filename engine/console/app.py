@@ -317,7 +317,8 @@ async def audit(request: Request) -> Response:
 
 # --- errors -----------------------------------------------------------------------------------
 
-async def http_error(request: Request, exc: HTTPException) -> Response:
+async def http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)  # the handler of HTTPException alone
     detail = exc.detail if isinstance(exc.detail, str) else "The request was refused."
     return PlainTextResponse(detail, status_code=exc.status_code, headers=exc.headers)
 

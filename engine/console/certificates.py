@@ -183,5 +183,5 @@ class ConsoleCA:
             crl = self._crl
         verdict = verify_chains([[certificate]], self.trust, crls=[crl], purpose=purpose)[0]
         return CheckResult(subject or "(empty)", format(certificate.serial_number, "x"), issuer,
-                           not_after, issued_here, "valid" if verdict.ok else verdict.reason,
+                           not_after, issued_here, verdict.reason or "valid",
                            verdict.detail)

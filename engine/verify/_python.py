@@ -18,11 +18,13 @@ import threading
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.x509.verification import (
+    ClientVerifier,
     Criticality,
     DNSName,
     ExtensionPolicy,
     IPAddress,
     PolicyBuilder,
+    ServerVerifier,
     Store,
     VerificationError,
 )
@@ -62,6 +64,7 @@ class TrustContext:
         found = self._builders.get(key)
         if found is not None:
             return found
+        assert self.store is not None, "verify_chain answers untrusted without anchors"
         builder = PolicyBuilder().store(self.store).time(at)
         if max_depth is not None:
             builder = builder.max_chain_depth(max_depth)
@@ -91,6 +94,7 @@ class TrustContext:
         if found is not None:
             return found
         builder = self._builder(purpose, at, max_depth)
+        verifier: ServerVerifier | ClientVerifier
         if purpose == "server":
             verifier = builder.build_server_verifier(subject)
         else:
@@ -225,10 +229,9 @@ def explain(message: str, leaf, intermediates, anchors, at, max_depth=None, name
         reason, depth = "untrusted", len(path) - 1
         detail = "no trusted issuer of the certificate at depth %d: %s" % (depth, message)
     elif reason in _LATER_IN_OPENSSL and \
-            _earlier_fault(leaf, name, purpose, reason) is not None:
+            (found := _earlier_fault(leaf, name, purpose, reason)) is not None:
         # OpenSSL checks the leaf's purpose, its extensions (strict) and then its name before
         # signatures and validity periods: the first of those is what it reports
-        found = _earlier_fault(leaf, name, purpose, reason)
         reason, depth, detail = found.reason, found.depth, found.detail
     elif reason == "time":
         fault = paths.time_fault(path, at)

@@ -38,7 +38,9 @@ import itertools
 import json
 import os
 import threading
+import weakref
 from pathlib import Path
+from typing import Any
 
 from .._progress import progress_bar
 from ..errors import EngineError
@@ -102,7 +104,7 @@ def make_setup(trust, *, crls=(), at=None, purpose="server", max_depth=None, bac
 
 _prepared: dict[str, Setup] = {}
 _prepared_lock = threading.Lock()
-_builds = collections.Counter()
+_builds: collections.Counter[str] = collections.Counter()
 
 
 def _prepare(setup: Setup) -> Setup:
@@ -257,7 +259,7 @@ def connect(address: str | None = None, *, workers: int | None = None,
         except Exception as exc:  # ports, processes: whatever stops a cluster from starting
             raise SchedulerError("cannot start a local Dask cluster: %s" % exc) from None
         client = distributed.Client(cluster, set_as_default=False)
-        client._engine_cluster = cluster
+        _clusters_started[client] = cluster
         return client
     try:
         return distributed.Client(address, set_as_default=False,
@@ -268,9 +270,13 @@ def connect(address: str | None = None, *, workers: int | None = None,
                                 type(exc).__name__)) from None
 
 
+# The local clusters that connect() started, by their client: close() ends them too.
+_clusters_started: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
 def close(client) -> None:
     """Close a client from :func:`connect` (and the cluster it started, if any)."""
-    cluster = getattr(client, "_engine_cluster", None)
+    cluster = _clusters_started.pop(client, None)
     client.close()
     if cluster is not None:
         cluster.close()

@@ -374,7 +374,9 @@ def common_name_misspelled(leaf) -> bool:
             elif isinstance(general_name, x509.IPAddress):
                 if str(general_name.value) == cn:
                     exact = True
-                elif address is not None and general_name.value.packed == address:
+                elif address is not None and isinstance(
+                        general_name.value, (ipaddress.IPv4Address, ipaddress.IPv6Address)) \
+                        and general_name.value.packed == address:
                     misspelled = True
         if misspelled and not exact:
             return True
