@@ -131,7 +131,7 @@ class Driver:
 
     # --- bytes in -----------------------------------------------------------------------------
 
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
         """Give the connection bytes from the transport (``b""``: it reached end of file).
 
         Raises the :class:`~engine.errors.ProtocolError` of a fault of the peer (its alert is

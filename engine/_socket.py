@@ -15,7 +15,7 @@ import io
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ._driver import ALERT_LINGER, Driver, TLSInfo
 from .errors import ProtocolError, TLSError
@@ -211,7 +211,7 @@ class TLSSocket(TLSInfo):
                 self._read_once()
         except BaseException as exc:
             self._abort()
-            if isinstance(exc, TimeoutError) and by_deadline:
+            if isinstance(exc, TimeoutError) and by_deadline and timeout is not None:
                 raise TimeoutError("the TLS handshake did not complete in %g s" % timeout) \
                     from None
             raise
@@ -297,6 +297,7 @@ class TLSSocket(TLSInfo):
             if not binary:
                 raise ValueError("unbuffered streams must be binary")
             return raw
+        buffer: io.BufferedIOBase
         if reading and writing:
             buffer = io.BufferedRWPair(raw, raw, buffering)
         elif reading:
@@ -305,8 +306,8 @@ class TLSSocket(TLSInfo):
             buffer = io.BufferedWriter(raw, buffering)
         if binary:
             return buffer
-        text = io.TextIOWrapper(buffer, encoding, errors, newline)
-        text.mode = mode
+        text: Any = io.TextIOWrapper(buffer, encoding, errors, newline)
+        text.mode = mode  # as socket.makefile sets it
         return text
 
     def key_update(self, request_peer: bool = True) -> None:
@@ -334,7 +335,8 @@ class TLSSocket(TLSInfo):
                 self._read_once()
             with self._lock:
                 self._shut = self._close_called = self._eof = True
-                sock, self._sock = self._sock, _Unwrapped()
+                # from here every call on the old socket fails with a sentence
+                sock, self._sock = self._sock, cast(socket.socket, _Unwrapped())
         return sock
 
     def close(self) -> None:

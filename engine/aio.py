@@ -30,7 +30,7 @@ close_notify reaches ``connection_lost`` as :class:`~engine.errors.TLSEOFError`.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Sequence, TypeVar, cast
 
 from ._driver import (
     ALERT_LINGER, Driver, TLSInfo, check_config, client_connection, report_failure,
@@ -92,7 +92,7 @@ class TLSTransport(asyncio.Transport):
         self._tls.abort()
 
     def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
-        self._tls.app_protocol = protocol
+        self._tls.app_protocol = cast(asyncio.Protocol, protocol)
 
     def get_protocol(self) -> asyncio.BaseProtocol:
         return self._tls.app_protocol
@@ -135,7 +135,8 @@ class TLSProtocol(asyncio.Protocol):
                  handshake_done: asyncio.Future | None = None,
                  handshake_timeout: float | None = None, config=None,
                  server_hostname: str | None = None, call_connection_made: bool = True):
-        self.app_protocol = app_protocol
+        # a streaming protocol: it is given data_received and eof_received
+        self.app_protocol = cast(asyncio.Protocol, app_protocol)
         self.raw_transport: asyncio.Transport | None = None
         self.tls_transport = TLSTransport(self)
         self._driver = Driver(connection, config, server_hostname=server_hostname,
@@ -201,7 +202,7 @@ class TLSProtocol(asyncio.Protocol):
                 "the peer closed the connection during the handshake"))
         if self._app_connected:
             self._app_connected = False
-            self.app_protocol.connection_lost(error)
+            self.app_protocol.connection_lost(cast("Exception | None", error))
         self.raw_transport = None
 
     def pause_writing(self) -> None:
@@ -370,7 +371,7 @@ class TLSProtocol(asyncio.Protocol):
 
     def _handshake_timed_out(self) -> None:
         self._timer = None
-        if self._driver.handshake is None:
+        if self._driver.handshake is None and self._handshake_timeout is not None:
             self._fail(TimeoutError("the TLS handshake did not complete in %g s"
                                     % self._handshake_timeout))
 
@@ -472,6 +473,7 @@ async def start_tls(transport: asyncio.BaseTransport, protocol: asyncio.BaseProt
     if server_side:
         connection = server_connection(config)
     else:
+        assert isinstance(config, ClientConfig)  # check_config said so
         if config.verify and not (server_hostname or config.server_name):
             raise ValueError("start_tls() needs server_hostname (or config.server_name) to "
                              "check the server's certificate")
@@ -481,10 +483,11 @@ async def start_tls(transport: asyncio.BaseTransport, protocol: asyncio.BaseProt
     tls_protocol = TLSProtocol(connection, protocol, handshake_done=done,
                                handshake_timeout=handshake_timeout, config=config,
                                server_hostname=server_hostname, call_connection_made=False)
-    transport.pause_reading()  # nothing reaches the TLS protocol before connection_made
+    reading = cast(asyncio.ReadTransport, transport)  # a connected stream, as loop.start_tls's
+    reading.pause_reading()  # nothing reaches the TLS protocol before connection_made
     transport.set_protocol(tls_protocol)
     made = loop.call_soon(tls_protocol.connection_made, transport)
-    resumed = loop.call_soon(transport.resume_reading)
+    resumed = loop.call_soon(reading.resume_reading)
     try:
         await done
     except BaseException:
@@ -549,7 +552,8 @@ async def start_server(client_connected_cb: Callable[[asyncio.StreamReader, asyn
 
 
 def _report(future: asyncio.Future, protocol: TLSProtocol, on_error) -> None:
-    if future.cancelled() or future.exception() is None:
+    if future.cancelled():
         return
-    report_failure(on_error, protocol.get_extra_info("peername"), future.exception(),
-                   in_handshake=True)
+    error = future.exception()
+    if error is not None:
+        report_failure(on_error, protocol.get_extra_info("peername"), error, in_handshake=True)

@@ -12,6 +12,7 @@ import os
 import sys
 import threading
 import time
+from typing import Any
 
 from .._listen import format_address
 from ..errors import PeerAlertError, ProtocolError, TLSError
@@ -112,8 +113,10 @@ def run(args) -> int:
     with tls:
         print("CONNECTED to %s (%s)" % (tls.server_hostname, format_address(tls.getpeername())),
               file=sys.stderr)
-        print("%s, TLSv1.3" % ("Reused" if tls.handshake.resumed else "New"), file=sys.stderr)
-        print(summary_line(tls.handshake), file=sys.stderr)
+        handshake = tls.handshake
+        assert handshake is not None  # connect() returns once the handshake is complete
+        print("%s, TLSv1.3" % ("Reused" if handshake.resumed else "New"), file=sys.stderr)
+        print(summary_line(handshake), file=sys.stderr)
         print("verified chain:" if not args.no_verify else "peer chain (NOT verified):",
               file=sys.stderr)
         for line in chain_lines(tls.peer_chain, config.trust):
@@ -121,7 +124,7 @@ def run(args) -> int:
         sys.stderr.flush()
         tls.settimeout(None)
         status = _relay(tls, args.idle_timeout)
-        session = tls.connection.session
+        session = tls.session
         if args.sess_out:
             if session is None:
                 print("engine s_client: the server sent no session ticket; %s not written"
@@ -158,7 +161,7 @@ def write_session(path: str, session) -> None:
 
 def _relay(tls, idle_timeout: float) -> int:
     """Standard input to the server, the server's data to standard output."""
-    state = {"last": time.monotonic(), "error": None}
+    state: dict[str, Any] = {"last": time.monotonic(), "error": None}
 
     def read_server() -> None:
         out = sys.stdout.buffer

@@ -33,7 +33,8 @@ class Messages:
             messages = list(messages)
         self._given = messages
         self._exact = False
-        self._views = ()
+        self._views: tuple[memoryview, ...] = ()
+        self.data: bytes | memoryview
         self.lengths = array.array("Q", map(len, messages))
         if buffer is None:
             self.data = b"".join(messages)
