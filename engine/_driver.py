@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable, Literal, overload
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from ._buffers import BytesLike
 from ._listen import format_address
 from .errors import (
     AlertDescription, LocalProtocolError, PeerAlertError, ProtocolError, TLSEOFError, TLSError,
@@ -131,7 +132,7 @@ class Driver:
 
     # --- bytes in -----------------------------------------------------------------------------
 
-    def feed(self, data: bytes | bytearray | memoryview) -> None:
+    def feed(self, data: BytesLike) -> None:
         """Give the connection bytes from the transport (``b""``: it reached end of file).
 
         Raises the :class:`~engine.errors.ProtocolError` of a fault of the peer (its alert is

@@ -17,6 +17,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, cast
 
+from ._buffers import BytesLike, WritableBuffer
 from ._driver import ALERT_LINGER, Driver, TLSInfo
 from .errors import ProtocolError, TLSError
 
@@ -218,7 +219,7 @@ class TLSSocket(TLSInfo):
         if deadline is not None:
             self._sock.settimeout(before)
 
-    def sendall(self, data: bytes | bytearray | memoryview, flags: int = 0) -> None:
+    def sendall(self, data: BytesLike, flags: int = 0) -> None:
         """Encrypt and send all of ``data`` (allowed after the peer's close_notify)."""
         _no_flags(flags, "sendall")
         data = memoryview(data).cast("B")
@@ -230,7 +231,7 @@ class TLSSocket(TLSInfo):
                 self._outbox += self._driver.data_to_send()
             self._send_pending(wait=True)
 
-    def send(self, data: bytes | bytearray | memoryview, flags: int = 0) -> int:
+    def send(self, data: BytesLike, flags: int = 0) -> int:
         """As :meth:`sendall` (a blocking TLS socket writes everything); the length sent."""
         self.sendall(data, flags)
         return memoryview(data).nbytes
@@ -251,7 +252,7 @@ class TLSSocket(TLSInfo):
     def read(self, size: int = 1024) -> bytes:
         return self.recv(size)
 
-    def recv_into(self, buffer: bytearray | memoryview, nbytes: int = 0, flags: int = 0) -> int:
+    def recv_into(self, buffer: WritableBuffer, nbytes: int = 0, flags: int = 0) -> int:
         """Read up to ``nbytes`` (default: the buffer's size) into ``buffer``; the count read."""
         _no_flags(flags, "recv_into")
         with memoryview(buffer) as view, view.cast("B") as target:

@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Sequence, TypeVar, cast
 
+from ._buffers import BytesLike
 from ._driver import (
     ALERT_LINGER, Driver, TLSInfo, check_config, client_connection, report_failure,
     server_connection,
@@ -65,10 +66,10 @@ class TLSTransport(asyncio.Transport):
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         return self._tls.get_extra_info(name, default)
 
-    def write(self, data: bytes | bytearray | memoryview) -> None:
+    def write(self, data: BytesLike) -> None:
         self._tls.write_plaintext(bytes(data))
 
-    def writelines(self, list_of_data: Iterable[bytes | bytearray | memoryview]) -> None:
+    def writelines(self, list_of_data: Iterable[BytesLike]) -> None:
         self.write(b"".join(bytes(d) for d in list_of_data))
 
     def can_write_eof(self) -> bool:

@@ -218,7 +218,8 @@ class Server:
 
 def serve(host: str | None, port: int, config: ServerConfig,
           handler: Callable[[TLSSocket], object], *,
-          ready: Callable[[tuple[str, int]], object] | threading.Event | None = None, stop: threading.Event | None = None,
+          ready: Callable[[tuple[str, int]], object] | threading.Event | None = None,
+          stop: threading.Event | None = None,
           max_connections: int | None = None, handshake_timeout: float | None = 60.0,
           idle_timeout: float | None = 300.0, max_concurrent: int = 512,
           on_error: Callable[[object, BaseException], object] | None = None) -> int:

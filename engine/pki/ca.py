@@ -225,7 +225,8 @@ class CertificateAuthority:
     def issue_server(self, names: Sequence[str] | str, key_type: str = DEFAULT_KEY_TYPE,
                      validity_days: float = 90, not_before: datetime.datetime | None = None,
                      not_after: datetime.datetime | None = None, common_name: str | None = None,
-                     private_key: CertificateIssuerPrivateKeyTypes | None = None) -> IssuedCertificate:
+                     private_key: CertificateIssuerPrivateKeyTypes | None = None,
+                     ) -> IssuedCertificate:
         """A TLS server certificate for DNS names and IP addresses (serverAuth)."""
         if isinstance(names, str):
             names = [names]
@@ -255,7 +256,8 @@ class CertificateAuthority:
     def issue_client(self, name: str, key_type: str = DEFAULT_KEY_TYPE,
                      validity_days: float = 90, not_before: datetime.datetime | None = None,
                      not_after: datetime.datetime | None = None,
-                     private_key: CertificateIssuerPrivateKeyTypes | None = None) -> IssuedCertificate:
+                     private_key: CertificateIssuerPrivateKeyTypes | None = None,
+                     ) -> IssuedCertificate:
         """A TLS client certificate with CN=``name`` (clientAuth)."""
         subject = _common_name(name)
         window = validity_window(validity_days, not_before, not_after)
@@ -310,7 +312,8 @@ class CertificateAuthority:
         return entry
 
     def crl(self, this_update: datetime.datetime | None = None,
-            next_update: datetime.datetime | None = None, validity_days: float = 7) -> RevocationList:
+            next_update: datetime.datetime | None = None,
+            validity_days: float = 7) -> RevocationList:
         """A signed CRL of every revocation so far; each call takes the next CRLNumber."""
         start = utcnow() - BACKDATE if this_update is None else _aware(this_update, "this_update")
         if next_update is None:

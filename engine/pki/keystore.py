@@ -236,8 +236,8 @@ class KeyStore:
         except (ValueError, TypeError) as exc:
             raise KeyStoreError("cannot write the KeyStore: %s" % exc) from None
 
-    def save(self, path: str | os.PathLike[str], password: Password | None, *, kdf_rounds: int | None = None,
-             exclusive: bool = False) -> None:
+    def save(self, path: str | os.PathLike[str], password: Password | None, *,
+             kdf_rounds: int | None = None, exclusive: bool = False) -> None:
         """Write the KeyStore to ``path`` atomically, readable by its owner only.
 
         With ``exclusive``, ``path`` must not exist (KeyStoreError), even if another process

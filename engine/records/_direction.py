@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 
+from .._buffers import BytesLike
 from .. import _backend
 from ._suites import check_key, check_seq, suite_named
 
@@ -19,7 +20,7 @@ class Direction:
 
     _ENCRYPT: bool
 
-    def __init__(self, suite: str, key: bytes | bytearray | memoryview, iv: bytes | bytearray | memoryview, *, seq: int = 0,
+    def __init__(self, suite: str, key: BytesLike, iv: BytesLike, *, seq: int = 0,
                  backend: str | None = None) -> None:
         self._suite = suite_named(suite)
         key, iv = check_key(self._suite, key, iv)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .._buffers import BytesLike, WritableBuffer
 from ..errors import (
     RecordAuthenticationError,
     RecordContentTypeError,
@@ -33,7 +34,7 @@ class Opener(Direction):
 
     _ENCRYPT = False
 
-    def open(self, wire: bytes | bytearray | memoryview, *, threads: int = 1) -> tuple[list[tuple[int, bytes]], int]:
+    def open(self, wire: BytesLike, *, threads: int = 1) -> tuple[list[tuple[int, bytes]], int]:
         """``([(content_type, plaintext), ...], bytes consumed)`` for the records at the front."""
         if threads != 1:
             check_threads(threads)
@@ -53,7 +54,8 @@ class Opener(Direction):
             return segments, consumed
         raise self._error(error, records, segments, consumed)
 
-    def open_into(self, buffer: bytearray | memoryview, wire: bytes | bytearray | memoryview, *, threads: int = 1) -> tuple[list[tuple[int, int, int]], int]:
+    def open_into(self, buffer: WritableBuffer, wire: BytesLike, *,
+                  threads: int = 1) -> tuple[list[tuple[int, int, int]], int]:
         """``([(content_type, offset, length), ...], bytes consumed)``, plaintext in ``buffer``.
 
         The plaintexts lie one after another from the start of ``buffer``. Each record needs room

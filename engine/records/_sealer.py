@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from typing import Iterable
 
+from .._buffers import BytesLike, WritableBuffer
 from ._direction import Direction
 from ._messages import KEEP_BYTES, Messages
 from ._suites import (
@@ -33,8 +34,8 @@ class Sealer(Direction):
     _ENCRYPT = True
     _gather: io.BytesIO | None = None  # where seal_messages gathers its messages
 
-    def seal(self, data: bytes | bytearray | memoryview, *, content_type: int = APPLICATION_DATA, max_fragment: int = MAX_FRAGMENT,
-             pad_to: int = 0, threads: int = 1) -> bytes:
+    def seal(self, data: BytesLike, *, content_type: int = APPLICATION_DATA,
+             max_fragment: int = MAX_FRAGMENT, pad_to: int = 0, threads: int = 1) -> bytes:
         """The records carrying ``data``, cut into fragments of at most ``max_fragment`` bytes.
 
         Each record's inner plaintext is the fragment, ``content_type`` and, with ``pad_to`` > 0,
@@ -63,8 +64,9 @@ class Sealer(Direction):
         finally:
             release_view(data, given)
 
-    def seal_into(self, buffer: bytearray | memoryview, data: bytes | bytearray | memoryview, *, content_type: int = APPLICATION_DATA,
-                  max_fragment: int = MAX_FRAGMENT, pad_to: int = 0, threads: int = 1) -> int:
+    def seal_into(self, buffer: WritableBuffer, data: BytesLike, *,
+                  content_type: int = APPLICATION_DATA, max_fragment: int = MAX_FRAGMENT,
+                  pad_to: int = 0, threads: int = 1) -> int:
         """Like :meth:`seal`, writing into ``buffer`` from its start; returns the bytes written.
 
         A buffer too small raises ValueError before anything is written. ``buffer`` and ``data``
@@ -87,7 +89,8 @@ class Sealer(Direction):
             release_view(data, given_data)
             release_view(out, given_out)
 
-    def seal_messages(self, messages: Iterable[bytes | bytearray | memoryview], *, content_type: int = APPLICATION_DATA, pad_to: int = 0,
+    def seal_messages(self, messages: Iterable[BytesLike], *,
+                      content_type: int = APPLICATION_DATA, pad_to: int = 0,
                       threads: int = 1) -> bytes:
         """One record per message (each at most 2^14 bytes), all in one call.
 
@@ -101,8 +104,9 @@ class Sealer(Direction):
                 return b""
             return self._key.seal_messages_new(batch, content_type, pad_to, threads)
 
-    def seal_messages_into(self, buffer: bytearray | memoryview, messages: Iterable[bytes | bytearray | memoryview], *, content_type: int = APPLICATION_DATA,
-                           pad_to: int = 0, threads: int = 1) -> int:
+    def seal_messages_into(self, buffer: WritableBuffer, messages: Iterable[BytesLike], *,
+                           content_type: int = APPLICATION_DATA, pad_to: int = 0,
+                           threads: int = 1) -> int:
         """Like :meth:`seal_messages`, writing into ``buffer`` from its start; returns the bytes
         written.
 

@@ -8,6 +8,7 @@ import hmac
 import ipaddress
 import os
 
+from .._buffers import BytesLike
 from .. import _backend, errors
 from ..errors import (
     HandshakeFailureError, IllegalParameterError, LocalProtocolError, MissingExtensionError,
@@ -180,7 +181,7 @@ class ClientConnection(Connection):
             self._install_write_key()
         self._records.write(ContentType.application_data, data)
 
-    def send_early_data(self, data: bytes | bytearray | memoryview) -> None:
+    def send_early_data(self, data: BytesLike) -> None:
         """Queue more 0-RTT data: possible when ``early_data`` was given at construction and
         the session allows it, until the server's flight is read, within the ticket's
         max_early_data_size (RFC 8446 4.2.10)."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
+from .._buffers import BytesLike
 from .. import _backend, errors
 from ..errors import (
     AlertDescription, DecodeError, LocalProtocolError, PeerAlertError, ProtocolError,
@@ -108,7 +109,7 @@ class Connection:
         """Everything queued for the transport, emptied: one buffer however many writes."""
         return self._records.data_to_send()
 
-    def receive_data(self, data: bytes | bytearray | memoryview) -> list[Event]:
+    def receive_data(self, data: BytesLike) -> list[Event]:
         """Process bytes from the peer; ``b""`` means the transport reached end of file.
 
         ``data`` must be bytes-like (TypeError otherwise, and the connection is unchanged).
@@ -161,7 +162,7 @@ class Connection:
             ) from exc
         return events
 
-    def send_data(self, data: bytes | bytearray | memoryview) -> None:
+    def send_data(self, data: BytesLike) -> None:
         """Queue application data (after HandshakeComplete): one call into the record layer.
 
         Allowed after the peer's close_notify, until :meth:`close` (section 6.1: half-close).
