@@ -18,7 +18,7 @@ from engine.tls import (
     ClientConfig, ClientConnection, EarlyDataRejected, HandshakeComplete, ServerConfig,
     SessionTicketReceived,
 )
-from tests._support.peers import SServer, ssl_client_context, ssl_server_context
+from tests._support.peers import SServer, ssl_client_context, ssl_server_context, wait_for
 
 TIMEOUT = 20
 TICKET_ARRIVED = "Post-Handshake New Session Ticket arrived"
@@ -156,6 +156,8 @@ def test_engine_client_resumes_with_python_ssl_server(pki, ssl_server):
     for expected in (False, True):
         events = engine_exchange(server.port, config)
         assert completed(events).resumed is expected
+    # the server's thread records the second handshake after the client has seen its tickets
+    wait_for(lambda: len(reused) == 2)
     assert reused == [False, True]
 
 
