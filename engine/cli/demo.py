@@ -20,11 +20,16 @@ import tempfile
 import threading
 import time
 
+from typing import TYPE_CHECKING
+
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
 from ..errors import EngineError, KeyStoreError, PeerAlertError, ProtocolError
 from ._common import UsageError
 from ._tls_options import key_description, name_of
+
+if TYPE_CHECKING:
+    from ..pki import CertificateAuthority, KeyStore, RevocationList, TrustStore
 
 _TIMEOUT = 10.0
 _CLIENT_MESSAGE = b"GET /balance HTTP/1.1\r\nHost: localhost\r\n\r\n"
@@ -149,15 +154,20 @@ def run(args) -> int:
 
 
 class Demo:
+    # made by setup(): the CA, the server's KeyStore, the client's trust and CRL, and the
+    # certificates the client must refuse
+    ca: CertificateAuthority
+    server_keystore: KeyStore
+    trust: TrustStore
+    crl: RevocationList
+    revoked_keystore: KeyStore
+    stranger_keystore: KeyStore
+
     def __init__(self, args, workdir: str, out: _Printer):
         self.args = args
         self.workdir = workdir
         self.out = out
         self.failures: list[str] = []
-        # made by setup(): the CA, the server's KeyStore, the client's trust and CRL, and the
-        # certificates the client must refuse
-        self.ca = self.server_keystore = self.trust = self.crl = None
-        self.revoked_keystore = self.stranger_keystore = None
 
     def expect(self, condition: bool, what: str) -> None:
         if not condition:
@@ -269,7 +279,7 @@ class Demo:
         try:
             port = listener.port
             out.line("server listening on 127.0.0.1:%d" % port)
-            resolved = sorted({info[4][0] for info in socket.getaddrinfo(
+            resolved = sorted({str(info[4][0]) for info in socket.getaddrinfo(
                 "localhost", port, socket.AF_INET, socket.SOCK_STREAM)})
             tls = connect("localhost", port, self.client_config(), timeout=_TIMEOUT)
             with tls:
@@ -307,10 +317,12 @@ class Demo:
         entry = self.crl.lookup(leaf.serial_number)
         self.crl.check(self.ca.certificate)
         self.expect(entry is None, "the good certificate is listed in the CRL")
+        next_update = self.crl.next_update  # the demo's CA always sets one
         out.step(7, "revocation", "CRL number %s from %s (signature valid, next update %s) "
                  "lists %d revoked serial%s; the server's serial %#x %s"
                  % (self.crl.crl_number, name_of(self.crl.issuer),
-                    self.crl.next_update.strftime("%Y-%m-%d %H:%M UTC"), len(self.crl),
+                    next_update.strftime("%Y-%m-%d %H:%M UTC") if next_update else "none",
+                    len(self.crl),
                     "" if len(self.crl) == 1 else "s", leaf.serial_number,
                     "is not among them -> good" if entry is None else "is REVOKED"))
 
@@ -339,6 +351,7 @@ class Demo:
         from ..blocking import connect
 
         listener = _Listener(self.server_config(keystore))
+        client_side: ProtocolError | PeerAlertError | None
         try:
             try:
                 tls = connect("localhost", listener.port, self.client_config(),

@@ -30,7 +30,13 @@ from .record_layer import check_plaintext_record, read_error
 
 if TYPE_CHECKING:
     from .config import ClientConfig, ServerConfig
+    from .constants import CipherSuite
     from .events import Event
+    from .key_schedule import KeySchedule
+    from .states import ClientState, ServerState, Transition
+
+    # a traffic secret set but not yet made into record keys, with the keys when given
+    PendingKeys = tuple[bytes, bytes | None, bytes | None]
 
 _CLOSE_NOTIFY = AlertDescription.close_notify
 _USER_CANCELED = AlertDescription.user_canceled
@@ -62,9 +68,11 @@ def _message_name(msg_type: int) -> str:
 class Connection:
     """Base of ClientConnection and ServerConnection."""
 
-    _transitions: dict = {}  # (state, message type) -> Transition; see states.py
-    _connected_state = None
-    _closed_state = None
+    # each role sets these: its table of (state, message type) -> Transition (see states.py)
+    # and its states
+    _transitions: dict[tuple[ClientState | ServerState, int], Transition] = {}
+    _connected_state: ClientState | ServerState
+    _closed_state: ClientState | ServerState
 
     def __init__(self, config: ClientConfig | ServerConfig) -> None:
         self._config = config
@@ -72,12 +80,12 @@ class Connection:
         self._records = RecordLayer(self._backend)  # keys, bytes to send, bytes not yet read
         self._write_bytes = self._records.write_bytes  # one call into the layer per send_data
         # data_to_send() is the layer's own: no call of this class's method in between
-        self.data_to_send = self._records.data_to_send
+        self.data_to_send = self._records.data_to_send  # type: ignore[method-assign]
         # Traffic secrets set but not yet made into record keys: keys that are never used
         # (the application keys of a connection closed at once) cost nothing.
-        self._read_pending: bytes | None = None
-        self._write_pending: bytes | None = None
-        self._write_suite = None  # the suite of a pending 0-RTT write key (see _set_write_secret)
+        self._read_pending: PendingKeys | None = None
+        self._write_pending: PendingKeys | None = None
+        self._write_suite: CipherSuite | None = None  # the suite of a pending 0-RTT write key (see _set_write_secret)
         self._read_protected = False  # a read key is set: the peer's records are protected
         self._write_protected = False  # a write key is set: our records are protected
         self._update_after: int | None = None  # records per write key; None: the suite's
@@ -85,8 +93,8 @@ class Connection:
         self._early_data_left: int | None = None  # accepted 0-RTT: bytes the client may send
         self._handshake_buffer = bytearray()
         self._read_keys_changed = False
-        self.suite = None  # CipherSuite once negotiated
-        self._schedule = None
+        self.suite: CipherSuite | None = None  # once negotiated
+        self._schedule: KeySchedule | None = None
         self._read_secret: bytes | None = None  # application traffic secrets, for KeyUpdate
         self._write_secret: bytes | None = None
         self._exporter_secret: bytes | None = None
@@ -96,7 +104,8 @@ class Connection:
         self._failed: str | None = None
         self.handshake_complete = False
         self.client_random = b""
-        self._state = self._closed_state  # each role's __init__ sets its first state
+        # each role's __init__ sets its first state
+        self._state: ClientState | ServerState = self._closed_state
 
     # --- public API ---------------------------------------------------------------------
 
@@ -141,7 +150,7 @@ class Connection:
                 stop = records.stop
                 if not stop:
                     if not plaintext:
-                        self._after_read(stop)  # empty records and 0-RTT bookkeeping
+                        self._after_read(stop, events)  # empty records, 0-RTT bookkeeping
                     break
                 if not self._after_read(stop, events):
                     break
@@ -189,8 +198,11 @@ class Connection:
         """TLS-Exporter(label, context, length) of RFC 8446 section 7.5 (after the handshake)."""
         if not self.handshake_complete:
             raise LocalProtocolError("keying material can be exported only after the handshake")
-        if self._exporter_secret is None:
-            self._exporter_secret = self._schedule.exporter_secret
+        suite, secret = self.suite, self._exporter_secret
+        if secret is None:
+            assert self._schedule is not None  # set with the suite, before the handshake ends
+            secret = self._exporter_secret = self._schedule.exporter_secret
+        assert suite is not None and secret is not None
         if isinstance(label, str):
             try:
                 label = label.encode("ascii")
@@ -201,11 +213,11 @@ class Connection:
         if not isinstance(length, int):
             raise TypeError("export_keying_material length must be an int")
         label, context = bytes(label), bytes(context)
-        if not 0 < length <= 255 * self.suite.hash_len or len(label) > 249:
+        if not 0 < length <= 255 * suite.hash_len or len(label) > 249:
             raise LocalProtocolError("exporter label or length out of range")
-        name = self.suite.hash_name
+        name = suite.hash_name
         empty = hashlib.new(name).digest()
-        secret = derive_secret(name, self._exporter_secret, label, empty)
+        secret = derive_secret(name, secret, label, empty)
         return hkdf_expand_label(name, secret, b"exporter", hashlib.new(name, context).digest(),
                                  length)
 
@@ -230,16 +242,17 @@ class Connection:
 
     # --- receiving ------------------------------------------------------------------------
 
-    def _after_read(self, stop: int, events: list | None = None) -> bool:
+    def _after_read(self, stop: int, events: list[Event]) -> bool:
         """What a read that did not end plainly calls for (section 5); True to read on."""
         records = self._records
+        record = records.record if stop == _RECORD else None  # what a RECORD stop found
         if (not self.handshake_complete or self._handshake_buffer) and records.data_records:
             self._check_application_data()  # empty records are application data too
         if self._early_data_budget and (records.data_records
-                                        or (stop == _RECORD and records.record[2])):
+                                        or (record is not None and record[2])):
             self._early_data_budget = 0  # the client's own records have begun
-        if stop == _RECORD:
-            return self._on_record(records.record, events) and not self._receive_closed
+        if record is not None:
+            return self._on_record(record, events) and not self._receive_closed
         if stop == Stop.AUTH and self._skip_early_data(records.stop_length):
             records.skip_record()
             return True
@@ -286,9 +299,11 @@ class Connection:
         """Application data before the handshake is complete: 0-RTT data the server accepted,
         within its max_early_data_size (RFC 8446 4.2.10), else unexpected_message."""
         self._check_application_data()
-        if len(plaintext) > self._early_data_left:
+        left = self._early_data_left
+        assert left is not None  # else the check above raised
+        if len(plaintext) > left:
             raise UnexpectedMessageError("more 0-RTT data than max_early_data_size (4.2.10)")
-        self._early_data_left -= len(plaintext)
+        self._early_data_left = left - len(plaintext)
         events.append(EarlyDataReceived(plaintext))
 
     def _check_application_data(self) -> None:
@@ -380,7 +395,7 @@ class Connection:
         self._read_keys_changed = True
 
     def _set_write_secret(self, secret: bytes, key: bytes | None = None,
-                          iv: bytes | None = None, suite=None) -> None:
+                          iv: bytes | None = None, suite: CipherSuite | None = None) -> None:
         """Write from now on with the keys of a traffic secret; made on the next write.
         ``suite``: the session's, for 0-RTT keys set before the handshake has chosen one."""
         self._write_pending = (secret, key, iv)
@@ -394,27 +409,33 @@ class Connection:
         else:
             self._records.check(written)
 
-    def _traffic_keys(self, pending: tuple) -> tuple[bytes, bytes]:
+    def _traffic_keys(self, suite: CipherSuite, pending: PendingKeys | None
+                      ) -> tuple[bytes, bytes]:
+        assert pending is not None  # callers check
         secret, key, iv = pending
-        if key is None:
+        if key is None or iv is None:
             kernels = _backend.key_schedule_kernels(self._backend)
-            key, iv, _ = kernels.traffic(self.suite, secret)
+            key, iv, _ = kernels.traffic(suite, secret)
         return key, iv
 
     def _install_read_key(self) -> None:
-        key, iv = self._traffic_keys(self._read_pending)
+        suite = self.suite
+        assert suite is not None  # the peer's keys follow the ServerHello
+        key, iv = self._traffic_keys(suite, self._read_pending)
         self._read_pending = None
-        self._records.set_key(False, self.suite, key, iv)
+        self._records.set_key(False, suite, key, iv)
 
     def _install_write_key(self) -> None:
         suite = self._write_suite or self.suite
-        key, iv = self._traffic_keys(self._write_pending)
+        assert suite is not None  # 0-RTT keys come with the session's suite
+        key, iv = self._traffic_keys(suite, self._write_pending)
         self._write_pending = None
         limit = suite.update_after if self._update_after is None else self._update_after
         self._records.set_key(True, suite, key, iv, limit)
 
     def _on_key_update(self, message: bytes, events: list) -> None:
         request = codec.parse_key_update(message[4:]).request_update
+        assert self.suite is not None and self._read_secret is not None  # connected
         self._read_secret = next_traffic_secret(self.suite, self._read_secret)
         self._set_read_secret(self._read_secret)
         if request == KeyUpdateRequest.update_requested and not self._send_closed:
@@ -422,6 +443,7 @@ class Connection:
 
     def _send_key_update(self, request: int) -> None:
         self._send_handshake(codec.build_key_update(codec.KeyUpdate(request)))
+        assert self.suite is not None and self._write_secret is not None  # connected
         self._write_secret = next_traffic_secret(self.suite, self._write_secret)
         self._set_write_secret(self._write_secret)
 
