@@ -53,7 +53,7 @@ def test_the_handshake_has_a_deadline_a_client_cannot_stretch(creds):
 
 def test_an_idle_connection_is_closed_after_idle_timeout(creds):
     errors = []
-    server = Server("127.0.0.1", 0, ServerConfig([creds.server]), echo, idle_timeout=0.3,
+    server = Server("127.0.0.1", 0, ServerConfig([creds.server]), echo, idle_timeout=1.0,
                     on_error=lambda a, e: errors.append(e))
     with serving(server):
         with engine.connect("localhost", server.port, ClientConfig(trust=creds.trust),
