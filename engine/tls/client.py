@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import ipaddress
 import os
+from typing import TYPE_CHECKING
 
 from .._buffers import BytesLike
 from .. import _backend, errors
@@ -32,6 +33,12 @@ from .keylog import write_keylog
 from .resumption import PSK_DHE_KE, PSK_KE, bind, offered_psk, session_from_ticket
 from .session import Session
 from .states import ClientState, transition
+
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
+
+    from .key_schedule import EarlyStage, TrafficKeys
 
 _SERVER_HELLO_EXTENSIONS = {ET.supported_versions, ET.key_share}
 # Extensions that RFC 8446 section 4.2 puts in other messages than EncryptedExtensions.
@@ -62,6 +69,7 @@ class ClientConnection(Connection):
     to be sent again (or not) by the caller. The latest ticket the server sent is ``session``.
     """
 
+    _config: ClientConfig
     _connected_state = ClientState.CONNECTED
     _closed_state = ClientState.CLOSED
 
@@ -93,15 +101,15 @@ class ClientConnection(Connection):
         if name and not _is_ip_address(name):
             self._hello.server_name = name
         self.session: Session | None = None  # the latest Session from the server's tickets
-        self._resumption_master = None
+        self._resumption_master: bytes | None = None
         self._session = self._session_to_offer(session)
-        self._psk_early = None  # the early stage of the offered session's PSK
+        self._psk_early: EarlyStage | None = None  # the early stage of the offered session's PSK
         self._resumed = False
         self._early_data = bytearray(early_data) if early_data is not None else None
         self._early_open = False  # 0-RTT data may still be written
         self._early_left = 0
-        self._early_data_accepted = None
-        self._client_hs_keys = None  # kept while the early traffic key writes
+        self._early_data_accepted: bool | None = None
+        self._client_hs_keys: TrafficKeys | None = None  # kept while the early traffic key writes
         if prepared.psk_modes:
             self._hello.psk_key_exchange_modes = prepared.psk_modes
         if self._session is not None:
@@ -113,16 +121,18 @@ class ClientConnection(Connection):
             ks = _backend.key_schedule_kernels(self._backend)
             self._psk_early = ks.early(suite, self._session.psk, False, None)
             self._client_hello = bind(self._client_hello, suite, self._psk_early.binder_key, ks)
-        self._retried = None  # the HelloRetryRequest, once one came
+        self._retried: codec.ServerHello | None = None  # the HelloRetryRequest, once one came
         self._ccs_sent = False
         self._ccs_allowed = True
-        self._certificate_request = None
-        self._peer_chain = ()
-        self._peer_key = None
-        self._peer_scheme = None
-        self._alpn = None
-        self._group = None
-        self._client_hs = self._server_hs = None  # handshake traffic secrets, until Finished
+        self._certificate_request: codec.CertificateRequest | None = None
+        self._peer_chain: tuple[x509.Certificate, ...] = ()
+        self._peer_key: CertificatePublicKeyTypes | None = None
+        self._peer_scheme: str | None = None
+        self._alpn: str | None = None
+        self._group: str | None = None
+        # handshake traffic secrets, until Finished
+        self._client_hs: bytes | None = None
+        self._server_hs: bytes | None = None
         self._state = ClientState.WAIT_SH
         self._write_plaintext(ContentType.handshake, self._client_hello, 0x0301)
         if self._hello.early_data:
@@ -152,6 +162,7 @@ class ClientConnection(Connection):
     def _may_send_early_data(self) -> bool:
         """0-RTT needs data, a ticket allowing that much, and its suite and ALPN offered."""
         session, data = self._session, self._early_data
+        assert session is not None  # asked only when a session is offered
         if data is None or not 0 < session.max_early_data >= len(data):
             return False
         alpn = session.alpn_protocol
@@ -161,7 +172,8 @@ class ClientConnection(Connection):
     def _start_early_data(self) -> None:
         """After the ClientHello (and a compatibility change_cipher_spec, D.4): the early
         traffic key, and the data given at construction."""
-        session = self._session
+        session, data = self._session, self._early_data
+        assert session is not None and data is not None  # 0-RTT is offered with both
         suite = session.suite
         ks = _backend.key_schedule_kernels(self._backend)
         hello_hash = hashlib.new(suite.hash_name, self._client_hello).digest()
@@ -172,9 +184,9 @@ class ClientConnection(Connection):
         self._send_compat_ccs()
         self._set_write_secret(secret, key, iv, suite=suite)
         self._early_open = True
-        self._early_left = session.max_early_data - len(self._early_data)
-        if self._early_data:
-            self._write_early_data(bytes(self._early_data))
+        self._early_left = session.max_early_data - len(data)
+        if data:
+            self._write_early_data(bytes(data))
 
     def _write_early_data(self, data: bytes) -> None:
         if self._write_pending is not None:
@@ -194,6 +206,7 @@ class ClientConnection(Connection):
             raise LocalProtocolError("%d bytes of 0-RTT data exceed what the ticket allows "
                                      "(%d left)" % (len(data), self._early_left))
         if data:
+            assert self._early_data is not None  # open only when early_data was given
             self._early_left -= len(data)
             self._early_data += data
             self._write_early_data(data)
@@ -255,7 +268,7 @@ class ClientConnection(Connection):
                 raise IllegalParameterError("key_share in a psk_ke resumption (4.2.9)")
             group_code, server_share = hello.key_share
             group = GROUP_NAMES.get(group_code)
-            share = self._shares.get(group)
+            share = self._shares.get(group) if group is not None else None
             if share is None:
                 raise IllegalParameterError("ServerHello key_share for a group we sent no "
                                             "share for")
@@ -267,6 +280,7 @@ class ClientConnection(Connection):
             self._schedule.update(self._client_hello)
         schedule = self._schedule
         if self._resumed:
+            assert self._psk_early is not None  # made with the session offered
             schedule.use_early_secret(self._psk_early.secret)
         schedule.update(message)
         stage = schedule.handshake_traffic(shared_secret)
@@ -331,6 +345,7 @@ class ClientConnection(Connection):
             self._hello.pre_shared_key = offered_psk(session)  # the age now
         self._client_hello = codec.build_client_hello(self._hello)
         if session is not None:
+            assert self._psk_early is not None  # made with the session offered
             kernels = _backend.key_schedule_kernels(self._backend)
             self._client_hello = bind(self._client_hello, session.suite,
                                       self._psk_early.binder_key, kernels, self._schedule)
@@ -353,6 +368,8 @@ class ClientConnection(Connection):
     # --- the server's encrypted flight (4.3, 4.4) ---------------------------------------------
 
     def _on_encrypted_extensions(self, message: bytes, events: list) -> None:
+        schedule = self._schedule
+        assert schedule is not None  # set by the ServerHello
         extensions = codec.parse_encrypted_extensions(message[4:])
         if extensions.alpn_protocol is not None:
             offered = self._hello.alpn_protocols or ()
@@ -374,24 +391,29 @@ class ClientConnection(Connection):
         if extensions.early_data:
             if not (self._early_open and self._resumed):
                 raise UnsupportedExtensionError("early_data accepted, none offered")
-            session = self._session
-            if self.suite.name != session.cipher_suite or self._alpn != session.alpn_protocol:
+            session, suite = self._session, self.suite
+            assert session is not None and suite is not None  # resumed, after the ServerHello
+            if suite.name != session.cipher_suite or self._alpn != session.alpn_protocol:
                 raise IllegalParameterError("0-RTT accepted with another suite or ALPN (4.2.10)")
             self._end_early_data(True)
         elif self._early_open:
             self._end_early_data(False)
-        self._schedule.update(message)
+        schedule.update(message)
         self._state = ClientState.WAIT_FINISHED if self._resumed else ClientState.WAIT_CERT_CR
 
     def _on_certificate_request(self, message: bytes, events: list) -> None:
+        schedule = self._schedule
+        assert schedule is not None  # set by the ServerHello
         request = codec.parse_certificate_request(message[4:])
         if request.signature_algorithms is None:
             raise MissingExtensionError("CertificateRequest without signature_algorithms")
         self._certificate_request = request
-        self._schedule.update(message)
+        schedule.update(message)
         self._state = ClientState.WAIT_CERT
 
     def _on_certificate(self, message: bytes, events: list) -> None:
+        schedule = self._schedule
+        assert schedule is not None  # set by the ServerHello
         certificate = codec.parse_certificate(message[4:])
         if certificate.certificate_request_context:
             raise IllegalParameterError("server Certificate with a request context")
@@ -403,26 +425,32 @@ class ClientConnection(Connection):
             purpose="server", name=self._server_name, at=config.verify_time,
             backend=self._backend,
         )
-        self._schedule.update(message)
+        schedule.update(message)
         self._state = ClientState.WAIT_CV
 
     def _on_certificate_verify(self, message: bytes, events: list) -> None:
+        schedule, offered = self._schedule, self._hello.signature_algorithms
+        assert schedule is not None  # set by the ServerHello
+        assert offered is not None  # our ClientHello always has signature_algorithms
         verify = codec.parse_certificate_verify(message[4:])
         scheme = SIGNATURE_SCHEME_NAMES.get(verify.algorithm)
-        if scheme is None or verify.algorithm not in self._hello.signature_algorithms:
+        if scheme is None or verify.algorithm not in offered:
             raise IllegalParameterError("CertificateVerify with a scheme we did not offer")
-        transcript_hash = self._schedule.transcript_hash()
+        transcript_hash = schedule.transcript_hash()
         content = signatures.signed_content(signatures.SERVER_CONTEXT, transcript_hash)
         signatures.verify(self._peer_key, scheme, content, verify.signature)
         self._peer_scheme = scheme
-        self._schedule.update(message)
+        schedule.update(message)
         self._state = ClientState.WAIT_FINISHED
 
     def _on_finished(self, message: bytes, events: list) -> None:
-        schedule = self._schedule
-        finished = codec.parse_finished(message[4:], self.suite.hash_len)
-        expected = schedule.finished(self._server_hs)
-        if not hmac.compare_digest(expected, finished.verify_data):
+        schedule, suite = self._schedule, self.suite
+        assert schedule is not None and suite is not None  # set by the ServerHello
+        client_hs, server_hs = self._client_hs, self._server_hs
+        assert client_hs is not None and server_hs is not None  # kept until this Finished
+        received = codec.parse_finished(message[4:], suite.hash_len)
+        expected = schedule.finished(server_hs)
+        if not hmac.compare_digest(expected, received.verify_data):
             raise errors.DecryptError("server Finished does not verify")
         schedule.update(message)
         stage = schedule.application_traffic()
@@ -434,12 +462,13 @@ class ClientConnection(Connection):
         if self._early_data_accepted:
             self._send_handshake(codec.END_OF_EARLY_DATA)  # under the early key (4.5)
             schedule.update(codec.END_OF_EARLY_DATA)
+            assert self._client_hs_keys is not None  # kept while the early key wrote
             self._set_write_secret(*self._client_hs_keys)
             self._client_hs_keys = None
         flight = []
         if self._certificate_request is not None:
             flight.extend(self._client_certificate())
-        finished = codec.build_finished(codec.Finished(schedule.finished(self._client_hs)))
+        finished = codec.build_finished(codec.Finished(schedule.finished(client_hs)))
         schedule.update(finished)  # for the resumption master secret (7.1)
         flight.append(finished)
         self._send_handshake(b"".join(flight))
@@ -451,12 +480,13 @@ class ClientConnection(Connection):
         self.handshake_complete = True
         self._state = ClientState.CONNECTED
         if self._resumed:
+            assert self._session is not None  # the one resumed
             self._peer_chain = self._session.peer_chain
         if self._early_data is not None and not self._early_data_accepted:
             self._early_data_accepted = False
             events.append(EarlyDataRejected(bytes(self._early_data)))
         events.append(HandshakeComplete(
-            cipher_suite=self.suite.name, group=self._group, alpn_protocol=self._alpn,
+            cipher_suite=suite.name, group=self._group, alpn_protocol=self._alpn,
             server_name=self._server_name, peer_chain=self._peer_chain,
             signature_scheme=self._peer_scheme, resumed=self._resumed,
             early_data_accepted=self._early_data_accepted,
@@ -466,6 +496,9 @@ class ClientConnection(Connection):
         """Our Certificate (and CertificateVerify) in answer to a CertificateRequest (4.4.2)."""
         request = self._certificate_request
         schedule = self._schedule
+        # a request without signature_algorithms was refused; the ServerHello set the schedule
+        assert request is not None and request.signature_algorithms is not None
+        assert schedule is not None
         credential = self._config._credential
         chosen = None
         if credential is not None:
@@ -500,6 +533,7 @@ class ClientConnection(Connection):
         if not ticket.ticket_lifetime or not self._config._prepared.psk_modes:
             return
         schedule = self._schedule
+        assert schedule is not None  # connected
         if self._resumption_master is None:
             self._resumption_master = schedule.resumption_master_secret()
         session = session_from_ticket(

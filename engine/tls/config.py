@@ -6,7 +6,7 @@ import dataclasses
 import datetime
 import os
 import sys
-from typing import TYPE_CHECKING, Iterable, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Iterable, Literal, Sequence, Tuple, Union
 
 from ..errors import LocalProtocolError
 from .certificates import Credential
@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from ..pki.keystore import KeyStore
     from ..pki.truststore import TrustStore
     from .replay import AntiReplay
-    from .tickets import TicketKeys
+    from .session import SessionCache
+    from .tickets import PeerChains, TicketKeys
 
 #: A path as the configs take one: str or os.PathLike.
 StrPath = Union[str, "os.PathLike[str]"]
@@ -246,10 +247,16 @@ class ClientConfig:
     certificate: CertificateSource | None = None
     verify: bool = True
     middlebox_compat: bool = True
-    keylog_file: str | bool | None = None
+    keylog_file: str | Literal[False] | None = None
     verify_time: datetime.datetime | None = None
     session_cache_size: int = 256
     psk_key_exchange_modes: Sequence[str] = ("psk_dhe_ke",)
+    # made by __post_init__: declared for the type checker only (as fields they would go into
+    # fields() and asdict())
+    if TYPE_CHECKING:
+        session_cache: SessionCache = dataclasses.field(init=False, repr=False, compare=False)
+        _prepared: _Prepared = dataclasses.field(init=False, repr=False, compare=False)
+        _credential: Credential | None = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         from .session import SessionCache
@@ -313,7 +320,7 @@ class ServerConfig:
     cipher_suites: Sequence[str] = CIPHER_SUITES
     groups: Sequence[str] = ("X25519MLKEM768", "x25519", "secp256r1", "secp384r1")
     signature_schemes: Sequence[str] = SIGNATURE_SCHEMES
-    keylog_file: str | bool | None = None
+    keylog_file: str | Literal[False] | None = None
     verify_time: datetime.datetime | None = None
     ticket_count: int = 2
     ticket_lifetime: int = 7200
@@ -321,6 +328,12 @@ class ServerConfig:
     psk_key_exchange_modes: Sequence[str] = ("psk_dhe_ke",)
     max_early_data: int = 0
     anti_replay: AntiReplay | bool | None = None
+    # made by __post_init__ (see ClientConfig)
+    if TYPE_CHECKING:
+        _prepared: _Prepared = dataclasses.field(init=False, repr=False, compare=False)
+        _credentials: tuple[Credential, ...] = dataclasses.field(init=False, repr=False,
+                                                                 compare=False)
+        _peer_chains: PeerChains = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         set_ = object.__setattr__

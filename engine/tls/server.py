@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import os
+from typing import TYPE_CHECKING
 
 from .. import errors
 from ..errors import (
@@ -31,6 +32,12 @@ from .resumption import (
 )
 from .states import ServerState, transition
 
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
+
+    from .key_schedule import TrafficKeys
+    from .tickets import TicketState
 
 EARLY_DATA_SKIP = 1 << 18  # bytes of rejected 0-RTT records skipped at most
 # Extensions a ClientHello may change after a HelloRetryRequest (RFC 8446 section 4.1.2).
@@ -51,28 +58,32 @@ def _parting(first: list, second: list) -> str:
 class ServerConnection(Connection):
     """A TLS 1.3 server: it waits for a ClientHello."""
 
+    _config: ServerConfig
     _connected_state = ServerState.CONNECTED
     _closed_state = ServerState.CLOSED
 
     def __init__(self, config: ServerConfig) -> None:
         super().__init__(config)
         self._state = ServerState.WAIT_CH
-        self._first_hello = None  # the first ClientHello, after a HelloRetryRequest
-        self._cookie = None
+        # the first ClientHello, after a HelloRetryRequest
+        self._first_hello: codec.ClientHello | None = None
+        self._cookie: bytes | None = None
         self._ccs_sent = False
-        self._server_name = None
-        self._alpn = None
-        self._group = None
-        self._scheme = None
-        self._peer_chain = ()
-        self._peer_key = None
-        self._request_schemes = None
-        self._resumed = None  # the TicketState of a resumed session
+        self._server_name: str | None = None
+        self._alpn: bytes | None = None
+        self._group: str | None = None
+        self._scheme: str | None = None
+        self._peer_chain: tuple[x509.Certificate, ...] = ()
+        self._peer_key: CertificatePublicKeyTypes | None = None
+        self._request_schemes: list[int] | None = None
+        self._resumed: TicketState | None = None  # the TicketState of a resumed session
         self._wants_tickets = False
-        self._early_data_accepted = None  # None: no 0-RTT offered
-        self._client_hs_keys = None  # while 0-RTT data is read
-        self._client_hs = None  # the client's handshake traffic secret, until its Finished
-        self._client_ap_keys = None  # the client's application keys, from its Finished on
+        self._early_data_accepted: bool | None = None  # None: no 0-RTT offered
+        self._client_hs_keys: TrafficKeys | None = None  # while 0-RTT data is read
+        # the client's handshake traffic secret, until its Finished
+        self._client_hs: bytes | None = None
+        # the client's application keys, from its Finished on
+        self._client_ap_keys: TrafficKeys | None = None
 
     # --- ClientHello (4.1.2) ----------------------------------------------------------------
 
@@ -139,7 +150,10 @@ class ServerConnection(Connection):
         else:
             self._resumed = resumption.state
             self._peer_chain = resumption.peer_chain
+        shared_secret: bytes | None
+        key_share: tuple[int, bytes] | None
         if resumption is None or resumption.mode == PSK_DHE_KE:
+            assert group is not None  # without one: psk_ke (see psk_mode) or a HelloRetryRequest
             server_share, shared_secret = server_exchange(group, shares[GROUP_CODES[group]])
             key_share = (GROUP_CODES[group], server_share)
         else:
@@ -209,6 +223,7 @@ class ServerConnection(Connection):
         if ET.pre_shared_key in sent and all(t != ET.pre_shared_key
                                              for t, _ in first.received_extensions):
             raise IllegalParameterError("second ClientHello adds pre_shared_key")
+        assert self._group is not None  # the one the HelloRetryRequest asked for
         if hello.key_share is None or [g for g, _ in hello.key_share] != [GROUP_CODES[self._group]]:
             raise IllegalParameterError("second ClientHello lacks the one key share asked for")
         if hello.cookie != self._cookie:
@@ -248,6 +263,7 @@ class ServerConnection(Connection):
         """EncryptedExtensions, CertificateRequest?, Certificate, CertificateVerify, Finished;
         resuming (``credential`` None), EncryptedExtensions and Finished only (section 2.2)."""
         schedule = self._schedule
+        assert schedule is not None  # set with the ServerHello
         config = self._config
         name = self._server_name
         if credential is not None:
@@ -269,6 +285,7 @@ class ServerConnection(Connection):
                 ))
                 schedule.update(request)
                 flight.append(request)
+            assert self._scheme is not None  # chosen with the credential
             certificate = credential.certificate_message
             schedule.update(certificate)
             content = signatures.signed_content(signatures.SERVER_CONTEXT,
@@ -295,20 +312,24 @@ class ServerConnection(Connection):
 
     def _on_end_of_early_data(self, message: bytes, events: list) -> None:
         """The end of the client's 0-RTT data: its handshake traffic key from now on (4.5)."""
+        schedule, keys = self._schedule, self._client_hs_keys
+        assert schedule is not None and keys is not None  # set when 0-RTT was accepted
         codec.parse_end_of_early_data(message[4:])
-        self._schedule.update(message)
+        schedule.update(message)
         self._early_data_left = None
-        self._set_read_secret(*self._client_hs_keys)
+        self._set_read_secret(*keys)
         self._client_hs_keys = None
         self._state = ServerState.WAIT_FINISHED
 
     # --- the client's second flight (4.4) -------------------------------------------------
 
     def _on_certificate(self, message: bytes, events: list) -> None:
+        schedule = self._schedule
+        assert schedule is not None  # set with the ServerHello
         certificate = codec.parse_certificate(message[4:])
         if certificate.certificate_request_context:
             raise IllegalParameterError("client Certificate with a request context we did not send")
-        self._schedule.update(message)
+        schedule.update(message)
         config = self._config
         if not certificate.certificate_list:
             if config.verify_client == "require":
@@ -322,37 +343,44 @@ class ServerConnection(Connection):
         self._state = ServerState.WAIT_CV
 
     def _on_certificate_verify(self, message: bytes, events: list) -> None:
+        schedule, requested = self._schedule, self._request_schemes
+        assert schedule is not None  # set with the ServerHello
+        assert requested is not None  # a Certificate comes only after our CertificateRequest
         verify = codec.parse_certificate_verify(message[4:])
         scheme = SIGNATURE_SCHEME_NAMES.get(verify.algorithm)
-        if scheme is None or verify.algorithm not in self._request_schemes:
+        if scheme is None or verify.algorithm not in requested:
             raise IllegalParameterError("CertificateVerify with a scheme we did not offer")
-        transcript_hash = self._schedule.transcript_hash()
+        transcript_hash = schedule.transcript_hash()
         content = signatures.signed_content(signatures.CLIENT_CONTEXT, transcript_hash)
         signatures.verify(self._peer_key, scheme, content, verify.signature)
-        self._schedule.update(message)
+        schedule.update(message)
         self._state = ServerState.WAIT_FINISHED
 
     def _on_finished(self, message: bytes, events: list) -> None:
-        if len(message) - 4 != self.suite.hash_len:
+        schedule, suite = self._schedule, self.suite
+        assert schedule is not None and suite is not None  # set with the ServerHello
+        client_hs, client_ap_keys = self._client_hs, self._client_ap_keys
+        assert client_hs is not None and client_ap_keys is not None  # kept until this Finished
+        if len(message) - 4 != suite.hash_len:
             raise DecodeError("client Finished of the wrong length")
-        expected = self._schedule.finished(self._client_hs)
+        expected = schedule.finished(client_hs)
         if not hmac.compare_digest(expected, message[4:]):
             raise errors.DecryptError("client Finished does not verify")
-        self._set_read_secret(*self._client_ap_keys)
+        self._set_read_secret(*client_ap_keys)
         self._ccs_allowed = False
         self._client_hs = self._client_ap_keys = None
         self.handshake_complete = True
         self._state = ServerState.CONNECTED
         resumed = self._resumed
         events.append(HandshakeComplete(
-            cipher_suite=self.suite.name, group=self._group,
+            cipher_suite=suite.name, group=self._group,
             alpn_protocol=self._alpn.decode("latin-1") if self._alpn is not None else None,
             server_name=self._server_name, peer_chain=self._peer_chain,
             signature_scheme=self._scheme, resumed=resumed is not None,
             early_data_accepted=self._early_data_accepted,
         ))
         if self._wants_tickets:
-            self._schedule.update(message)  # the resumption master secret covers it (7.1)
+            schedule.update(message)  # the resumption master secret covers it (7.1)
             self.send_session_tickets()
 
     def send_session_tickets(self, count: int | None = None) -> None:
