@@ -85,7 +85,8 @@ class Connection:
         # (the application keys of a connection closed at once) cost nothing.
         self._read_pending: PendingKeys | None = None
         self._write_pending: PendingKeys | None = None
-        self._write_suite: CipherSuite | None = None  # the suite of a pending 0-RTT write key (see _set_write_secret)
+        # the suite of a pending 0-RTT write key (see _set_write_secret)
+        self._write_suite: CipherSuite | None = None
         self._read_protected = False  # a read key is set: the peer's records are protected
         self._write_protected = False  # a write key is set: our records are protected
         self._update_after: int | None = None  # records per write key; None: the suite's
