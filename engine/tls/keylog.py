@@ -21,7 +21,8 @@ class KeyLogWarning(RuntimeWarning):
     """The key log file could not be written."""
 
 
-def write_keylog(path: str | Literal[False] | None, client_random: bytes, entries) -> None:
+def write_keylog(path: str | os.PathLike[str] | Literal[False] | None, client_random: bytes,
+                 entries) -> None:
     """Append ``(label, secret)`` entries for one connection to the key log at ``path`` (none
     when ``path`` is None or False)."""
     if not path:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pathlib
+
 from cryptography import x509
 
 import engine
@@ -15,6 +17,8 @@ server_config = engine.ServerConfig(certificates=[ca.issue_server(["localhost"])
                                     alpn_protocols=["http/1.1"])
 client_config = engine.ClientConfig(trust=TrustStore([ca.certificate]), crls=[ca.crl()],
                                     alpn_protocols=["http/1.1"])
+logging_config = engine.ClientConfig(trust=TrustStore([ca.certificate]),
+                                     keylog_file=pathlib.Path("keys.log"))  # a path, as ssl's
 
 client = engine.ClientConnection(client_config, server_name="localhost")
 server = engine.ServerConnection(server_config)
