@@ -247,7 +247,7 @@ class ClientConfig:
     certificate: CertificateSource | None = None
     verify: bool = True
     middlebox_compat: bool = True
-    keylog_file: str | os.PathLike[str] | Literal[False] | None = None
+    keylog_file: StrPath | Literal[False] | None = None
     verify_time: datetime.datetime | None = None
     session_cache_size: int = 256
     psk_key_exchange_modes: Sequence[str] = ("psk_dhe_ke",)
@@ -320,7 +320,7 @@ class ServerConfig:
     cipher_suites: Sequence[str] = CIPHER_SUITES
     groups: Sequence[str] = ("X25519MLKEM768", "x25519", "secp256r1", "secp384r1")
     signature_schemes: Sequence[str] = SIGNATURE_SCHEMES
-    keylog_file: str | os.PathLike[str] | Literal[False] | None = None
+    keylog_file: StrPath | Literal[False] | None = None
     verify_time: datetime.datetime | None = None
     ticket_count: int = 2
     ticket_lifetime: int = 7200
