@@ -1,5 +1,6 @@
-"""The package is typed: it ships py.typed, and ``mypy --strict`` accepts the README examples
-and the programs of tests/typing/examples as users write them."""
+"""The package is typed: it ships py.typed, ``mypy --strict`` accepts the README examples and
+the programs of tests/typing/examples as users write them, and ``mypy`` with the project's
+settings accepts every module of the package."""
 
 from __future__ import annotations
 
@@ -96,3 +97,12 @@ def test_mypy_strict_accepts_the_readme_examples(tmp_path: pathlib.Path) -> None
 @pytest.mark.slow
 def test_mypy_strict_accepts_the_typing_examples(tmp_path: pathlib.Path) -> None:
     run_strict(sorted(EXAMPLES.glob("*.py")), tmp_path / ".mypy_cache")
+
+
+@pytest.mark.slow
+def test_mypy_accepts_the_package_with_the_project_settings(tmp_path: pathlib.Path) -> None:
+    api = pytest.importorskip("mypy.api", reason="mypy is not installed (pip install mypy)")
+    out, err, status = api.run(["--config-file", str(ROOT / "pyproject.toml"), "--cache-dir",
+                                str(tmp_path / ".mypy_cache"), "--no-error-summary",
+                                str(ROOT / "engine")])
+    assert status == 0, "mypy failed on the package:\n" + out + err
