@@ -11,7 +11,6 @@ the peer before the socket is closed, and a KeyUpdate from the peer is answered 
 from __future__ import annotations
 
 import collections
-import io
 import socket
 import threading
 import time
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ._buffers import BytesLike, WritableBuffer
 from ._driver import ALERT_LINGER, Driver, TLSInfo
+from ._socket_file import PlaintextIO, buffered_file
 from .errors import ProtocolError, TLSError
 
 if TYPE_CHECKING:
@@ -284,32 +284,10 @@ class TLSSocket(TLSInfo):
         only when the last one is closed too (``http.client`` reads a response body this way
         after closing the connection).
         """
-        if not set(mode) <= {"r", "w", "b"}:
-            raise ValueError("invalid mode %r (only r, w, b allowed)" % mode)
-        writing = "w" in mode
-        reading = "r" in mode or not writing
-        binary = "b" in mode
-        raw = _PlaintextIO(self, ("r" if reading else "") + ("w" if writing else ""))
+        raw = PlaintextIO(self, mode, buffering)  # checks the arguments first
         with self._lock:
             self._io_refs += 1
-        if buffering is None or buffering < 0:
-            buffering = io.DEFAULT_BUFFER_SIZE
-        if buffering == 0:
-            if not binary:
-                raise ValueError("unbuffered streams must be binary")
-            return raw
-        buffer: io.BufferedIOBase
-        if reading and writing:
-            buffer = io.BufferedRWPair(raw, raw, buffering)
-        elif reading:
-            buffer = io.BufferedReader(raw, buffering)
-        else:
-            buffer = io.BufferedWriter(raw, buffering)
-        if binary:
-            return buffer
-        text: Any = io.TextIOWrapper(buffer, encoding, errors, newline)
-        text.mode = mode  # as socket.makefile sets it
-        return text
+        return buffered_file(raw, buffering, encoding, errors, newline)
 
     def key_update(self, request_peer: bool = True) -> None:
         """Send a KeyUpdate (RFC 8446 section 4.6.3), asking the peer to update too if told."""
@@ -519,47 +497,6 @@ class TLSSocket(TLSInfo):
             if not self._shut:
                 self._shut = self._eof = True
                 _shutdown(self._sock)
-
-
-class _PlaintextIO(io.RawIOBase):
-    """The raw file under :meth:`TLSSocket.makefile`: plaintext in and out."""
-
-    def __init__(self, tls: TLSSocket, mode: str):
-        super().__init__()
-        self._tls = tls
-        self._mode = mode
-
-    def readable(self) -> bool:
-        return "r" in self._mode
-
-    def writable(self) -> bool:
-        return "w" in self._mode
-
-    def readinto(self, buffer) -> int:
-        self._checkClosed()
-        return self._tls.recv_into(buffer)
-
-    def write(self, data) -> int:
-        self._checkClosed()
-        self._tls.sendall(data)
-        return memoryview(data).nbytes
-
-    def fileno(self) -> int:
-        return self._tls.fileno()
-
-    @property
-    def name(self) -> int:
-        return self.fileno() if not self.closed else -1
-
-    @property
-    def mode(self) -> str:
-        return self._mode + "b"
-
-    def close(self) -> None:
-        if self.closed:
-            return
-        super().close()
-        self._tls._decref_socketios()
 
 
 class _Unwrapped:

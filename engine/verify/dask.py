@@ -239,6 +239,10 @@ def _is_file_source(source) -> bool:
         isinstance(item, os.PathLike) for item in source)
 
 
+# The local clusters that connect() started, by their client: close() ends them too.
+_clusters_started: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
 def connect(address: str | None = None, *, workers: int | None = None,
             timeout: float | None = None):
     """A ``distributed.Client``: to the scheduler at ``address`` (``tcp://host:8786``), or
@@ -268,10 +272,6 @@ def connect(address: str | None = None, *, workers: int | None = None,
         raise SchedulerError("cannot reach the Dask scheduler at %s: %s"
                              % (address, str(exc).splitlines()[0] if str(exc) else
                                 type(exc).__name__)) from None
-
-
-# The local clusters that connect() started, by their client: close() ends them too.
-_clusters_started: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
 
 def close(client) -> None:

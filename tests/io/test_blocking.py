@@ -426,3 +426,27 @@ def test_server_refusal_after_the_client_finished_surfaces_on_recv(creds):
             assert tls.recv(100) == b""
         wait_for(lambda: errors)
     assert errors[0].alert.name == "certificate_required"
+
+
+@pytest.mark.parametrize("mode, buffering", [("r", 0), ("rx", None)])
+def test_a_refused_makefile_leaves_close_to_close_the_socket(creds, mode, buffering):
+    with running(ServerConfig([creds.server])) as (port, _):
+        tls = engine.connect("localhost", port, ClientConfig(trust=creds.trust), timeout=TIMEOUT)
+        with pytest.raises(ValueError):
+            tls.makefile(mode, buffering)
+        tls.close()  # no file was made, so none keeps the connection open
+        assert tls.fileno() == -1
+
+
+def test_makefile_files_keep_the_connection_open_until_the_last_is_closed(creds):
+    with running(ServerConfig([creds.server])) as (port, _):
+        tls = engine.connect("localhost", port, ClientConfig(trust=creds.trust), timeout=TIMEOUT)
+        reader, raw = tls.makefile("rb"), tls.makefile("wb", buffering=0)
+        assert (reader.mode, raw.mode) == ("rb", "wb")
+        tls.close()
+        assert raw.write(b"ping") == 4
+        assert reader.read(4) == b"ping"
+        raw.close()
+        assert tls.fileno() != -1
+        reader.close()
+        assert tls.fileno() == -1
