@@ -6,6 +6,9 @@ and rtls (rustls behind the ssl API, when installed), in one run.
   ``data_to_send``, ``receive_data``; ssl and rtls: ``SSLObject.write``, the MemoryBIOs,
   ``SSLObject.read``). Writes of 64 B, 1 KiB and 16 KiB; MB/s of each contender and the median of
   the per-round ratios, contenders interleaved and the order rotating.
+- **Writes through blocking sockets** (``--sockets``): the same writes through
+  ``engine.blocking.TLSSocket`` and ``ssl.SSLSocket`` (and rtls's) over a socket pair,
+  ``sendall`` on one end and ``recv_into`` on the other (bench/connection_sockets.py).
 - **One record, standalone**: ``Sealer.seal`` and ``Opener.open`` of a single 64 B and 16 KiB
   record, native and Python, in microseconds.
 - **asyncio echo** (``--asyncio``): sessions over loopback (connect, handshake, small messages
@@ -15,7 +18,8 @@ and rtls (rustls behind the ssl API, when installed), in one run.
   divided by N, each contender in a fresh interpreter.
 
     pytest bench/bench_connection.py --benchmark-enable -s
-    python bench/bench_connection.py [--rounds N] [--asyncio] [--memory] [--profile]
+    python bench/bench_connection.py [--rounds N] [--sockets] [--asyncio] [--memory]
+                                     [--profile]
 """
 
 from __future__ import annotations
@@ -104,11 +108,12 @@ def interleaved(runs: dict, count: int, rounds: int, clock: str = "wall") -> dic
 
 
 def write_rows(setting: Setting, rounds: int, seconds_per_round: float = 0.1,
-               clock: str = "wall") -> list[dict]:
-    """One row per write size: MB/s of every contender, ratios to ssl (medians of per-round)."""
+               clock: str = "wall", contenders=write_contenders) -> list[dict]:
+    """One row per write size: MB/s of every contender, ratios to ssl (medians of per-round).
+    ``contenders(setting, size)`` gives each contender's function doing ``count`` writes."""
     rows = []
     for size in SIZES:
-        runs = write_contenders(setting, size)
+        runs = contenders(setting, size)
         for name, run in runs.items():  # warm up, and check that every byte arrives
             if run(50) != 50 * size:
                 raise RuntimeError("%s lost data" % name)
@@ -227,11 +232,17 @@ if pytest is not None:
         run = sslobject_writes(setting, size, ssl)
         assert benchmark(run, 100) == 100 * size
 
+    @pytest.mark.parametrize("path", ["memory", "sockets"])
     @pytest.mark.benchmark(group="connection-ratios")
-    def test_write_ratios_interleaved(benchmark, setting):
-        """Medians of per-round ratios, recorded in extra_info; no threshold."""
+    def test_write_ratios_interleaved(benchmark, setting, path):
+        """Medians of per-round ratios, recorded in extra_info; no threshold. ``path``: the
+        connections over memory, or blocking TLS sockets over a socket pair."""
+        from connection_sockets import socket_contenders
+
+        contenders = write_contenders if path == "memory" else socket_contenders
         result = {}
-        benchmark.pedantic(lambda: result.setdefault("rows", write_rows(setting, rounds=7)),
+        benchmark.pedantic(lambda: result.setdefault(
+            "rows", write_rows(setting, rounds=7, contenders=contenders)),
                            rounds=1, iterations=1)
         for row in result["rows"]:
             for name, ratio in row["ratio to ssl"].items():
@@ -261,6 +272,8 @@ def main(argv=None) -> int:
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
                         help="wall time, or this thread's processor time (steadier on a "
                         "busy machine)")
+    parser.add_argument("--sockets", action="store_true",
+                        help="also the writes through blocking TLS sockets")
     parser.add_argument("--asyncio", action="store_true", help="also the asyncio echo sessions")
     parser.add_argument("--memory", action="store_true", help="also the memory per pair")
     parser.add_argument("--profile", action="store_true",
@@ -276,6 +289,14 @@ def main(argv=None) -> int:
         print("\nwrites sealed by the client and read by the server, over memory "
               "(medians of %d interleaved rounds, %s clock)" % (args.rounds, args.clock))
         print(format_write_rows(write_rows(setting, args.rounds, clock=args.clock)))
+        if args.sockets:
+            from connection_sockets import socket_contenders
+
+            print("\nwrites through blocking TLS sockets over a socket pair, sendall and "
+                  "recv_into (medians of %d interleaved rounds, %s clock)"
+                  % (args.rounds, args.clock))
+            print(format_write_rows(write_rows(setting, args.rounds, clock=args.clock,
+                                               contenders=socket_contenders)))
         print()
         print(format_record_rows(record_rows(rounds=max(3, args.rounds // 3))))
         if args.profile:

@@ -166,8 +166,10 @@ class Driver:
                 if self.server_side:
                     self.offered_suites = client_hello_cipher_suites(self._head)
                 self._head = None
-                if self._early_data_resend:
-                    self.send(self._early_data_resend)
+                resend = self._early_data_resend
+                if resend:  # queued for the adapter's flush after this feed
+                    self.connection.send_data(resend)
+                    self.plaintext_sent += len(resend)
                 self._early_data_resend = None
                 self._on_handshake(event)
             elif isinstance(event, EarlyDataReceived):
@@ -213,10 +215,15 @@ class Driver:
         self.bytes_sent += len(out)
         return out
 
-    def send(self, data) -> None:
-        """Queue application data; flush after. LocalProtocolError once our side is closed."""
-        self.connection.send_data(data)
+    def send(self, data: BytesLike) -> bytes:
+        """Queue application data and take what the connection has to write, counted: one
+        call per write. LocalProtocolError once our side is closed."""
+        connection = self.connection
+        connection.send_data(data)
         self.plaintext_sent += len(data)
+        out = connection.data_to_send()
+        self.bytes_sent += len(out)
+        return out
 
     @property
     def can_send(self) -> bool:

@@ -14,7 +14,7 @@ import collections
 import socket
 import threading
 import time
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Iterable, cast
 
 from ._buffers import BytesLike, WritableBuffer
 from ._driver import ALERT_LINGER, Driver, TLSInfo
@@ -36,20 +36,20 @@ class _Plaintext:
     """Plaintext received and not yet read: the chunks the connection gave, taken from the front
     without copying when a read wants a whole chunk (a record's data, as it was opened)."""
 
-    __slots__ = ("_chunks", "_offset", "_size")
+    __slots__ = ("_chunks", "_offset", "size")
 
     def __init__(self):
         self._chunks: collections.deque = collections.deque()
         self._offset = 0  # bytes of the first chunk already read
-        self._size = 0
+        self.size = 0  # bytes waiting, read by the socket without a call
 
     def __len__(self) -> int:
-        return self._size
+        return self.size
 
     def append(self, data: bytes) -> None:
         if data:
             self._chunks.append(data)
-            self._size += len(data)
+            self.size += len(data)
 
     def take(self, size: int) -> bytes:
         """Up to ``size`` bytes from the front."""
@@ -57,7 +57,7 @@ class _Plaintext:
         offset = self._offset
         if offset == 0 and len(first) <= size:
             self._chunks.popleft()
-            self._size -= len(first)
+            self.size -= len(first)
             return first
         parts, left = [], size
         while left and self._chunks:
@@ -70,6 +70,13 @@ class _Plaintext:
 
     def take_into(self, target: memoryview, size: int) -> int:
         """Copy up to ``size`` bytes from the front into ``target``; the count copied."""
+        first = self._chunks[0]
+        count = len(first)
+        if self._offset == 0 and count <= size:  # a whole chunk, as most reads take
+            target[:count] = first
+            self._chunks.popleft()
+            self.size -= count
+            return count
         done = 0
         while done < size and self._chunks:
             first = self._chunks[0]
@@ -80,7 +87,7 @@ class _Plaintext:
         return done
 
     def _consume(self, count: int) -> None:
-        self._size -= count
+        self.size -= count
         self._offset += count
         if self._offset == len(self._chunks[0]):
             self._chunks.popleft()
@@ -221,15 +228,21 @@ class TLSSocket(TLSInfo):
 
     def sendall(self, data: BytesLike, flags: int = 0) -> None:
         """Encrypt and send all of ``data`` (allowed after the peer's close_notify)."""
-        _no_flags(flags, "sendall")
-        data = memoryview(data).cast("B")
-        for start in range(0, len(data), _WRITE_CHUNK):
-            chunk = bytes(data[start:start + _WRITE_CHUNK])
+        if flags:
+            _no_flags(flags, "sendall")
+        if type(data) is bytes and len(data) <= _WRITE_CHUNK:
+            chunks: Iterable[BytesLike] = (data,)  # the common write: no view, no copy
+        else:
+            view = memoryview(data).cast("B")  # read in place, a chunk at a time
+            chunks = (view[start:start + _WRITE_CHUNK]
+                      for start in range(0, len(view), _WRITE_CHUNK))
+        for chunk in chunks:
             with self._lock:
-                self._check_can_send()
-                self._driver.send(chunk)
-                self._outbox += self._driver.data_to_send()
-            self._send_pending(wait=True)
+                driver = self._driver
+                if not driver.can_send:
+                    self._refuse_send()
+                self._outbox += driver.send(chunk)
+            self._send_pending(True)
 
     def send(self, data: BytesLike, flags: int = 0) -> int:
         """As :meth:`sendall` (a blocking TLS socket writes everything); the length sent."""
@@ -241,7 +254,8 @@ class TLSSocket(TLSInfo):
 
     def recv(self, bufsize: int = _READ_SIZE, flags: int = 0) -> bytes:
         """Up to ``bufsize`` bytes of plaintext; ``b""`` after the peer's close_notify."""
-        _no_flags(flags, "recv")
+        if flags:
+            _no_flags(flags, "recv")
         if bufsize < 0:
             raise ValueError("negative buffersize in recv")
         with self._read_lock:
@@ -254,7 +268,8 @@ class TLSSocket(TLSInfo):
 
     def recv_into(self, buffer: WritableBuffer, nbytes: int = 0, flags: int = 0) -> int:
         """Read up to ``nbytes`` (default: the buffer's size) into ``buffer``; the count read."""
-        _no_flags(flags, "recv_into")
+        if flags:
+            _no_flags(flags, "recv_into")
         with memoryview(buffer) as view, view.cast("B") as target:
             if nbytes < 0 or nbytes > len(target):
                 raise ValueError("nbytes is negative or greater than the buffer")
@@ -347,10 +362,9 @@ class TLSSocket(TLSInfo):
 
     # --- plumbing -----------------------------------------------------------------------------
 
-    def _check_can_send(self) -> None:
+    def _refuse_send(self) -> None:
+        """Raise why nothing may be sent now."""
         driver = self._driver
-        if driver.can_send:
-            return
         if driver.error is not None:
             raise BrokenPipeError("the TLS connection has ended: %s" % driver.error)
         if self._shut or driver.close_notify_sent:
@@ -361,11 +375,12 @@ class TLSSocket(TLSInfo):
         """Read until plaintext is waiting; False at its end. Called under the read lock."""
         if size == 0:
             return False
-        while not self._incoming and not self._eof:
+        incoming = self._incoming
+        while not incoming.size and not self._eof:
             if self._shut:
                 return False
             self._read_once()
-        return bool(self._incoming)
+        return incoming.size > 0
 
     def _real_close(self) -> None:
         with self._lock:
@@ -410,28 +425,29 @@ class TLSSocket(TLSInfo):
         """Write the outbox unless another thread is writing (it will write ours too).
 
         ``wait``: True waits for the writing thread, False does not, a number waits that many
-        seconds at most.
+        seconds at most. The writer gives up the writing lock while it holds the state lock
+        and has found the outbox empty: a thread that queues later finds the writing lock free
+        and writes its own bytes.
         """
+        send_lock = self._send_lock
+        if wait is True or wait is False:
+            acquired = send_lock.acquire(wait)  # positional: no keyword parsing
+        else:
+            acquired = send_lock.acquire(True, wait)
+        if not acquired:
+            return
         while True:
-            if wait is True or wait is False:
-                acquired = self._send_lock.acquire(blocking=wait)
-            else:
-                acquired = self._send_lock.acquire(timeout=wait)
-            if not acquired:
-                return
-            try:
-                while True:
-                    with self._lock:
-                        out = bytes(self._outbox)
-                        self._outbox.clear()
-                    if not out:
-                        break
-                    self._sock.sendall(out)
-            finally:
-                self._send_lock.release()
-            with self._lock:  # what another thread queued while we were releasing
-                if not self._outbox:
+            with self._lock:
+                out = self._outbox
+                if not out:
+                    send_lock.release()
                     return
+                self._outbox = bytearray()  # taken whole: no copy
+            try:
+                self._sock.sendall(out)
+            except BaseException:
+                send_lock.release()
+                raise
 
     def _read_once(self) -> None:
         """Read once from the socket and feed the connection; EOF is fed as b"".
@@ -464,10 +480,12 @@ class TLSSocket(TLSInfo):
                 self._outbox += self._driver.data_to_send()
                 if self._driver.close_notify_received:
                     self._eof = True
+            pending = bool(self._outbox)  # a KeyUpdate's answer, a ticket, a flight
         if failure is not None:
             self._send_alert_and_close()
             raise failure
-        self._flush_quietly(wait=False)
+        if pending:
+            self._flush_quietly(wait=False)
 
     def _flush_quietly(self, wait: bool | float = True) -> None:
         try:

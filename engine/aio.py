@@ -246,8 +246,7 @@ class TLSProtocol(asyncio.Protocol):
             return  # as asyncio's transports: writes after close() go nowhere
         if self._driver.close_notify_sent:
             raise RuntimeError("write() after write_eof()")
-        self._driver.send(data)
-        self._flush()
+        self._write(self._driver.send(data))
 
     def write_eof(self) -> None:
         if self._closing or self._driver.close_notify_sent:
@@ -284,8 +283,11 @@ class TLSProtocol(asyncio.Protocol):
     # --- plumbing -----------------------------------------------------------------------------
 
     def _flush(self) -> None:
+        self._write(self._driver.data_to_send())
+
+    def _write(self, out: bytes) -> None:
+        """Records to the TCP transport, unless it is gone or closing."""
         raw = self.raw_transport
-        out = self._driver.data_to_send()
         if out and raw is not None and not raw.is_closing():
             raw.write(out)
 

@@ -44,12 +44,13 @@ _APPLICATION_DATA = ContentType.application_data
 _HANDSHAKE = ContentType.handshake
 _ALERT = ContentType.alert
 _RECORD = Stop.RECORD
+_BYTES_TYPES = (bytes, bytearray, memoryview)  # taken without a call; others are checked
 _UPDATE = Stop.UPDATE
 
 
 def _check_bytes(data, what: str) -> None:
     """TypeError unless ``data`` is bytes-like (None is not end of file, a str is not bytes)."""
-    if isinstance(data, (bytes, bytearray, memoryview)):
+    if isinstance(data, _BYTES_TYPES):  # their subclasses
         return
     try:
         memoryview(data).release()
@@ -124,7 +125,7 @@ class Connection:
 
         ``data`` must be bytes-like (TypeError otherwise, and the connection is unchanged).
         """
-        if type(data) is not bytes:
+        if type(data) not in _BYTES_TYPES:
             _check_bytes(data, "receive_data")
         if self._failed is not None:
             raise LocalProtocolError("the connection has failed (%s)" % self._failed)
@@ -178,7 +179,7 @@ class Connection:
         Allowed after the peer's close_notify, until :meth:`close` (section 6.1: half-close).
         ``data`` must be bytes-like (TypeError otherwise).
         """
-        if type(data) is not bytes:
+        if type(data) not in _BYTES_TYPES:
             _check_bytes(data, "send_data")
         if not self.handshake_complete or self._send_closed or self._failed is not None:
             raise LocalProtocolError("send_data before the handshake is complete"

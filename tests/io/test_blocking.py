@@ -450,3 +450,37 @@ def test_makefile_files_keep_the_connection_open_until_the_last_is_closed(creds)
         assert tls.fileno() != -1
         reader.close()
         assert tls.fileno() == -1
+
+
+def test_writes_from_several_threads_all_arrive_whole_and_in_each_threads_order(creds):
+    """Threads share one writer at a time (the outbox): every write's records reach the peer
+    once, none split by another thread's, each thread's in the order it wrote them."""
+    threads, writes, size = 4, 300, 700
+    received = bytearray()
+
+    def collect(tls):
+        while data := tls.recv(65536):
+            received.extend(data)
+
+    def message(writer: int, number: int) -> bytes:
+        return (b"%d:%05d|" % (writer, number)).ljust(size, b"%c" % (65 + writer))
+
+    with running(ServerConfig([creds.server]), collect) as (port, _):
+        tls = engine.connect("localhost", port, ClientConfig(trust=creds.trust), timeout=TIMEOUT)
+
+        def write(writer: int) -> None:
+            for number in range(writes):
+                tls.sendall(message(writer, number))
+
+        workers = [threading.Thread(target=write, args=(w,)) for w in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(TIMEOUT)
+        tls.close()
+        wait_for(lambda: len(received) >= threads * writes * size)
+    messages = [bytes(received[at:at + size]) for at in range(0, len(received), size)]
+    assert len(messages) == threads * writes
+    for writer in range(threads):
+        assert [m for m in messages if m.startswith(b"%d:" % writer)] == \
+            [message(writer, number) for number in range(writes)]
